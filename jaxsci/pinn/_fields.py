@@ -1,0 +1,211 @@
+"""Neural fields for physics-informed training: MLPs with optional input embeddings (Fourier
+features, exact periodicity), random weight factorisation, and exact constraints via output
+transforms. Every field maps one point `x` of shape `(dim,)` to a scalar (or a `(k,)` vector
+when `out_size=k`); `vmap` over points outside."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+from jaxtyping import Array, Float, PRNGKeyArray
+
+_ACTIVATIONS = {"tanh": jnp.tanh, "sin": jnp.sin, "gelu": jax.nn.gelu, "swish": jax.nn.swish,
+                "relu": jax.nn.relu}
+
+
+class AbstractField(eqx.Module):
+    """A trainable function of one point: `field(x) -> scalar` (or `(out_size,)`)."""
+
+    def __call__(self, x: Float[Array, " dim"]) -> Array:
+        raise NotImplementedError
+
+
+class AbstractEmbedding(eqx.Module):
+    """A fixed or trainable map of a point to features fed to an MLP; `out_size` is its width."""
+
+    out_size: eqx.AbstractVar[int]
+
+    def __call__(self, x: Float[Array, " dim"]) -> Float[Array, " features"]:
+        raise NotImplementedError
+
+
+class FourierFeatures(AbstractEmbedding):
+    """`x -> [cos(2 pi B x), sin(2 pi B x)]` with `B ~ N(0, scale^2)` fixed (not trained).
+
+    Tancik et al. 2020; Wang, Wang & Perdikaris 2021 for PINNs. A larger `scale` lets the MLP
+    represent higher frequencies (the multi-scale Poisson problem needs `scale ~ 10`+)."""
+
+    frequencies: Float[Array, "features dim"]
+    out_size: int = eqx.field(static=True)
+
+    def __init__(self, in_size: int, n_features: int = 64, scale: float = 1.0, *, key: PRNGKeyArray):
+        _check_size(in_size, "in_size")
+        _check_size(n_features, "n_features")
+        self.frequencies = scale * jr.normal(key, (n_features, in_size))
+        self.out_size = 2 * n_features
+
+    def __call__(self, x):
+        z = 2 * jnp.pi * jax.lax.stop_gradient(self.frequencies).astype(x.dtype) @ x
+        return jnp.concatenate([jnp.cos(z), jnp.sin(z)])
+
+
+class PeriodicEmbedding(AbstractEmbedding):
+    """Replace each coordinate in `axes` by `cos(k w x), sin(k w x)`, `k = 1..harmonics`,
+    `w = 2 pi / period`: any field built on it is exactly periodic in those coordinates
+    (Dong & Ni 2021). Other coordinates pass through unchanged."""
+
+    axes: tuple[int, ...] = eqx.field(static=True)
+    periods: tuple[float, ...] = eqx.field(static=True)
+    harmonics: int = eqx.field(static=True)
+    in_size: int = eqx.field(static=True)
+    out_size: int = eqx.field(static=True)
+
+    def __init__(self, in_size: int, axes: Sequence[int], periods: Sequence[float], harmonics: int = 1):
+        _check_size(in_size, "in_size")
+        axes, periods = tuple(int(a) for a in axes), tuple(float(p) for p in periods)
+        if len(axes) != len(periods):
+            raise ValueError("PeriodicEmbedding: `axes` and `periods` must have the same length")
+        if any(not 0 <= a < in_size for a in axes):
+            raise ValueError(f"PeriodicEmbedding: `axes` must lie in [0, {in_size}), got {axes}")
+        _check_size(harmonics, "harmonics")
+        self.axes, self.periods, self.harmonics, self.in_size = axes, periods, harmonics, in_size
+        self.out_size = in_size - len(axes) + 2 * harmonics * len(axes)
+
+    def __call__(self, x):
+        keep = [x[i] for i in range(self.in_size) if i not in self.axes]
+        feats = [jnp.stack(keep)] if keep else []
+        k = jnp.arange(1, self.harmonics + 1, dtype=x.dtype)
+        for a, p in zip(self.axes, self.periods):
+            z = k * (2 * jnp.pi / p) * x[a]
+            feats += [jnp.cos(z), jnp.sin(z)]
+        return jnp.concatenate(feats)
+
+
+class Linear(eqx.Module):
+    """Dense layer `W x + b`, optionally with random weight factorisation `W = diag(exp(s)) V`
+    (Wang et al. 2022, "Random weight factorization improves the training of continuous neural
+    representations"), which lets each neuron learn its own scale."""
+
+    weight: Float[Array, "out in"]
+    bias: Float[Array, " out"]
+    log_scale: Float[Array, " out"] | None
+
+    def __init__(self, in_size, out_size, *, key, factorisation: tuple[float, float] | None = None):
+        kw, ks = jr.split(key)
+        # Glorot-normal initialisation, the usual choice for tanh PINNs.
+        w = jr.normal(kw, (out_size, in_size)) * math.sqrt(2.0 / (in_size + out_size))
+        self.bias = jnp.zeros((out_size,))
+        if factorisation is None:
+            self.weight, self.log_scale = w, None
+        else:
+            mean, std = factorisation
+            s = mean + std * jr.normal(ks, (out_size,))
+            self.weight, self.log_scale = w / jnp.exp(s)[:, None], s
+
+    def __call__(self, x):
+        w = self.weight if self.log_scale is None else jnp.exp(self.log_scale)[:, None] * self.weight
+        return w.astype(x.dtype) @ x + self.bias.astype(x.dtype)
+
+
+class MLP(AbstractField):
+    """A multilayer perceptron field, with an optional input embedding.
+
+    **Arguments:**
+
+    - `in_size`: dimension of a point.
+    - `out_size`: `"scalar"` (default) or the number of components of a vector field.
+    - `width`, `depth`: hidden width and number of hidden layers.
+    - `activation`: `"tanh"` (default), `"sin"`, `"gelu"`, `"swish"` or `"relu"`.
+    - `embedding`: a `FourierFeatures` or `PeriodicEmbedding` applied to `x` first.
+    - `factorisation`: `(mean, std)` of the log-scales for random weight factorisation
+      (`(1.0, 0.1)` in the paper), or `None` for plain weights.
+    - `key`: PRNG key.
+    """
+
+    layers: tuple[Linear, ...]
+    embedding: AbstractEmbedding | None
+    activation: str = eqx.field(static=True)
+    in_size: int = eqx.field(static=True)
+    out_size: int | str = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_size: int,
+        out_size: int | str = "scalar",
+        width: int = 64,
+        depth: int = 4,
+        activation: str = "tanh",
+        embedding: AbstractEmbedding | None = None,
+        factorisation: tuple[float, float] | None = None,
+        *,
+        key: PRNGKeyArray,
+    ):
+        _check_size(in_size, "in_size")
+        _check_size(width, "width")
+        _check_size(depth, "depth")
+        if out_size != "scalar":
+            _check_size(out_size, "out_size")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"MLP: unknown `activation` {activation!r}; expected one of {sorted(_ACTIVATIONS)}"
+            )
+        if embedding is not None and not isinstance(embedding, AbstractEmbedding):
+            raise TypeError("MLP: `embedding` must be a FourierFeatures or PeriodicEmbedding")
+        feat = in_size if embedding is None else embedding.out_size
+        sizes = [feat] + [width] * depth + [1 if out_size == "scalar" else out_size]
+        keys = jr.split(key, len(sizes) - 1)
+        self.layers = tuple(
+            Linear(a, b, key=k, factorisation=factorisation)
+            for a, b, k in zip(sizes[:-1], sizes[1:], keys)
+        )
+        self.embedding, self.activation = embedding, activation
+        self.in_size, self.out_size = in_size, out_size
+
+    def __call__(self, x):
+        if x.shape != (self.in_size,):
+            raise ValueError(f"MLP: expected one point of shape ({self.in_size},), got {x.shape}")
+        act = _ACTIVATIONS[self.activation]
+        h = x if self.embedding is None else self.embedding(x)
+        for layer in self.layers[:-1]:
+            h = act(layer(h))
+        out = self.layers[-1](h)
+        return out[0] if self.out_size == "scalar" else out
+
+
+class Constrained(AbstractField):
+    """`x -> transform(x, field(x))`: a field that satisfies some conditions exactly.
+
+    Use `dirichlet_transform` for zero boundary values on a box, or any function of
+    `(x, value)`, e.g. `lambda x, v: g(x) + x[-1] * v` for an exact initial condition."""
+
+    field: AbstractField
+    transform: Callable[[Array, Array], Array] = eqx.field(static=True)
+
+    def __call__(self, x):
+        return self.transform(x, self.field(x))
+
+
+def dirichlet_transform(domain, axes: Sequence[int] | None = None):
+    """Output transform `v -> v * prod_i (x_i - a_i)(b_i - x_i) / ((b_i - a_i)/2)^2` that makes a
+    field vanish on the faces of the given spatial `axes` of `domain` (default: all)."""
+    axes = domain.spatial_axes if axes is None else tuple(axes)
+    lo = [domain.lower[a] for a in axes]
+    hi = [domain.upper[a] for a in axes]
+
+    def transform(x, v):
+        d = jnp.ones((), x.dtype)
+        for a, l, h in zip(axes, lo, hi):
+            d = d * (x[a] - l) * (h - x[a]) / ((h - l) / 2) ** 2
+        return d * v
+
+    return transform
+
+
+def _check_size(n, name):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {n!r}")

@@ -1,0 +1,278 @@
+"""The training loop every jaxsci model uses.
+
+One jitted step, scanned `chunk_size` times with `jax.lax.scan`; the host only runs between
+chunks (progress, history, checkpoints). The step is pure: `TrainState -> TrainState`, with the
+PRNG key of step `k` derived as `fold_in(key, k)`, so a run split into chunks, or interrupted and
+resumed from a checkpoint, follows exactly the same path as an uninterrupted one.
+
+A step whose loss, gradients or updated parameters are not finite is rejected: the state keeps
+the last good parameters, records the step in `failed_step`, and every later step is a no-op.
+The host sees the flag at the end of the chunk and stops with a message naming the step.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+import optax
+from jaxtyping import Array, PRNGKeyArray, PyTree
+
+LossFn = Callable[[PyTree, PyTree, PRNGKeyArray], tuple[Array, dict[str, Array]]]
+UpdateFn = Callable[[PyTree, PyTree, PRNGKeyArray, Array], PyTree]
+
+
+class TrainState(eqx.Module):
+    """Everything a training run carries from one step to the next.
+
+    - `params`: the trainable PyTree (a model, or `(model, learned problem parameters)`).
+    - `opt_state`: the optax state.
+    - `extra`: non-trained state (collocation points, adaptive loss weights).
+    - `step`: number of steps taken.
+    - `failed_step`: `-1`, or the first step whose loss or update was not finite.
+    - `key`: the run's base key; step `k` uses `fold_in(key, k)`.
+    """
+
+    params: PyTree
+    opt_state: PyTree
+    extra: PyTree
+    step: Array
+    failed_step: Array
+    key: PRNGKeyArray
+
+
+class TrainResult(eqx.Module):
+    """What `fit` returns: the final state, the per-step history and run statistics.
+
+    `history` maps `"loss"` and each metric name to a NumPy array with one entry per step (the
+    value *before* that step's update). `stats` has `steps`, `wall_s` (training time, compile
+    included), `compile_s`, `steps_per_s` (steady state, excluding the first chunk) and
+    `failed_step` (`None` when training finished)."""
+
+    state: TrainState
+    history: dict[str, np.ndarray]
+    stats: dict[str, Any]
+
+    @property
+    def params(self) -> PyTree:
+        return self.state.params
+
+
+def _finite(tree) -> Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree) if eqx.is_inexact_array(x)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
+
+def make_step(loss_fn: LossFn, optimizer, update_extra: UpdateFn | None = None):
+    """The pure step `TrainState -> (TrainState, metrics)` used by `fit` (exposed for users who
+    drive their own loop). `optimizer` may need the loss value (L-BFGS): it gets `value`,
+    `grad` and `value_fn` through optax's extra-args protocol."""
+    optimizer = optax.with_extra_args_support(optimizer)
+
+    def step(state: TrainState):
+        key = jr.fold_in(state.key, state.step)
+        kloss, kextra = jr.split(key)
+        params, static = eqx.partition(state.params, eqx.is_inexact_array)
+
+        def scalar_loss(p):
+            return loss_fn(eqx.combine(p, static), state.extra, kloss)
+
+        (loss, metrics), grads = jax.value_and_grad(scalar_loss, has_aux=True)(params)
+        updates, opt_state = optimizer.update(
+            grads,
+            state.opt_state,
+            params,
+            value=loss,
+            grad=grads,
+            value_fn=lambda p: scalar_loss(p)[0],
+        )
+        new_params = optax.apply_updates(params, updates)
+        ok = jnp.isfinite(loss) & _finite(grads) & _finite(new_params) & (state.failed_step < 0)
+        pick = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)
+        params = pick(new_params, params)
+        opt_state = pick(opt_state, state.opt_state)
+        full = eqx.combine(params, static)
+        extra = state.extra
+        if update_extra is not None:
+            extra = pick(update_extra(full, state.extra, kextra, state.step), state.extra)
+        failed = jnp.where((state.failed_step < 0) & ~ok, state.step, state.failed_step)
+        new_state = TrainState(full, opt_state, extra, state.step + ok.astype(state.step.dtype),
+                               failed, state.key)
+        return new_state, {"loss": loss, **metrics}
+
+    return step
+
+
+def init_state(params, optimizer, *, key: PRNGKeyArray, extra: PyTree = None) -> TrainState:
+    """The state at step 0."""
+    opt_state = optax.with_extra_args_support(optimizer).init(eqx.filter(params, eqx.is_inexact_array))
+    return TrainState(params, opt_state, extra, jnp.asarray(0, jnp.int32), jnp.asarray(-1, jnp.int32), key)
+
+
+def fit(
+    loss_fn: LossFn,
+    params: PyTree,
+    optimizer: optax.GradientTransformation,
+    *,
+    steps: int,
+    key: PRNGKeyArray,
+    extra: PyTree = None,
+    update_extra: UpdateFn | None = None,
+    chunk_size: int = 500,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    ensemble: bool = False,
+) -> TrainResult:
+    """Minimise `loss_fn` over `params` with an optax optimiser, in scanned jitted chunks.
+
+    **Arguments:**
+
+    - `loss_fn`: `loss_fn(params, extra, key) -> (loss, metrics)`, `metrics` a dict of scalars.
+    - `params`: initial trainable PyTree (non-float leaves are kept static).
+    - `optimizer`: any optax transformation, including `optax.lbfgs()`.
+    - `steps`: total number of steps (a resumed run counts the steps already taken).
+    - `key`: PRNG key for the run.
+    - `extra`, `update_extra`: non-trained state and its per-step update
+      `update_extra(params, extra, key, step) -> extra` (adaptive sampling, loss weights).
+    - `chunk_size`: steps per jitted `lax.scan`; the host reports and checkpoints between chunks.
+    - `checkpoint`: file path; the state and history are written there after every chunk.
+    - `resume`: continue from `checkpoint` if it exists (same `loss_fn`, `params` structure and
+      optimiser): the continued run reproduces the uninterrupted one exactly.
+    - `progress`: print loss and steps per second after each chunk.
+    - `ensemble`: `params`, `extra` and `key` carry a leading ensemble axis (e.g. from
+      `eqx.filter_vmap(init)(keys)`); every member trains independently in one vmapped step.
+
+    **Returns:** a `TrainResult`. If a step produced a NaN or inf, training stops after that
+    chunk, `stats["failed_step"]` names the step and `state.params` are the last good ones.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"fit: `steps` must be a non-negative int, got {steps!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"fit: `chunk_size` must be a positive int, got {chunk_size!r}")
+    if resume and checkpoint is None:
+        raise ValueError("fit: `resume=True` needs a `checkpoint` path")
+
+    init = lambda p, e, k: init_state(p, optimizer, key=k, extra=e)
+    step = make_step(loss_fn, optimizer, update_extra)
+    if ensemble:
+        init = eqx.filter_vmap(init)
+        step = eqx.filter_vmap(step)
+    state = init(params, extra, key)
+    history: dict[str, list[np.ndarray]] = {}
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        state, history = load_checkpoint(checkpoint, state)
+
+    @eqx.filter_jit
+    def run_chunk(state, n):
+        dyn, stat = eqx.partition(state, eqx.is_array)
+
+        def body(d, _):
+            new, metrics = step(eqx.combine(d, stat))
+            return eqx.partition(new, eqx.is_array)[0], metrics
+
+        dyn, metrics = jax.lax.scan(body, dyn, None, length=n)
+        return eqx.combine(dyn, stat), metrics
+
+    done = _steps_done(state)
+    t_start = time.perf_counter()
+    t_first = None
+    steady_steps, steady_time = 0, 0.0
+    failed = None
+    while done < steps:
+        n = min(chunk_size, steps - done)
+        t0 = time.perf_counter()
+        state, metrics = run_chunk(state, n)
+        metrics = jax.tree_util.tree_map(np.asarray, metrics)
+        dt = time.perf_counter() - t0
+        if t_first is None:
+            t_first = dt
+        else:
+            steady_steps, steady_time = steady_steps + n, steady_time + dt
+        for name, values in metrics.items():
+            history.setdefault(name, []).append(np.moveaxis(values, 0, -1) if ensemble else values)
+        done += n
+        fs = np.asarray(state.failed_step)
+        if np.any(fs >= 0) and (not ensemble or np.all(fs >= 0)):
+            failed = int(np.min(fs[fs >= 0]))
+        if progress:
+            loss = np.asarray(metrics["loss"])[-1]
+            rate = n / dt
+            print(
+                f"step {done:>7d}/{steps}  loss {np.array2string(np.asarray(loss), precision=3)}"
+                f"  {rate:,.0f} steps/s",
+                file=sys.stderr,
+            )
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, state, history)
+        if failed is not None:
+            break
+    wall = time.perf_counter() - t_start
+    hist = {k: np.concatenate(v, axis=-1) for k, v in history.items()} if history else {}
+    fs = np.asarray(state.failed_step)
+    stats = {
+        "steps": int(np.max(np.asarray(state.step))),
+        "wall_s": wall,
+        "compile_s": t_first if t_first is not None else 0.0,
+        "steps_per_s": steady_steps / steady_time if steady_time > 0 else (
+            done / wall if wall > 0 else math.nan),
+        "failed_step": failed,
+        "failed_members": [int(i) for i in np.flatnonzero(fs >= 0)] if ensemble else None,
+    }
+    if failed is not None:
+        print(
+            f"fit: stopped: non-finite loss or update at step {failed}; "
+            "the returned state holds the last finite parameters",
+            file=sys.stderr,
+        )
+    return TrainResult(state, hist, stats)
+
+
+def _steps_done(state: TrainState) -> int:
+    return int(np.max(np.asarray(state.step) + (np.asarray(state.failed_step) >= 0)))
+
+
+def save_checkpoint(path, state: TrainState, history: dict[str, list[np.ndarray]]) -> None:
+    """Write `state` and the history atomically (`eqx.tree_serialise_leaves` + `.npz`)."""
+    path = os.fspath(path)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        eqx.tree_serialise_leaves(f, jax.tree_util.tree_map(_key_data, state, is_leaf=_is_key))
+    os.replace(tmp, path)
+    flat = {k: np.concatenate(v, axis=-1) for k, v in history.items()}
+    with open(path + ".history.npz.tmp", "wb") as f:
+        np.savez(f, **flat)
+    os.replace(path + ".history.npz.tmp", path + ".history.npz")
+
+
+def load_checkpoint(path, like: TrainState) -> tuple[TrainState, dict[str, list[np.ndarray]]]:
+    """Read a checkpoint written by `save_checkpoint` into the structure of `like`."""
+    path = os.fspath(path)
+    skeleton = jax.tree_util.tree_map(_key_data, like, is_leaf=_is_key)
+    with open(path, "rb") as f:
+        raw = eqx.tree_deserialise_leaves(f, skeleton)
+    state = jax.tree_util.tree_map(
+        lambda l, r: jr.wrap_key_data(r) if _is_key(l) else r, like, raw, is_leaf=_is_key
+    )
+    history = {}
+    if os.path.exists(path + ".history.npz"):
+        with np.load(path + ".history.npz") as data:
+            history = {k: [data[k]] for k in data.files}
+    return state, history
+
+
+def _is_key(x) -> bool:
+    return isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _key_data(x):
+    return jr.key_data(x) if _is_key(x) else x
