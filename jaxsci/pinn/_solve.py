@@ -30,11 +30,13 @@ class PINNSolution(eqx.Module):
     - `problem`: the problem solved, with `params` in place.
     - `history`: per-step `loss` and each loss term (NumPy arrays).
     - `stats`: `steps`, `wall_s`, `steps_per_s`, `compile_s`, `failed_step`.
+    - `points`: the interior collocation points at the end (moved by adaptive resampling).
     """
 
     field: AbstractField
     params: PyTree
     problem: Problem
+    points: Array
     history: dict[str, np.ndarray]
     stats: dict[str, Any]
 
@@ -276,4 +278,5 @@ def solve(
     trained_field, learned = result.params
     params = all_params(learned)
     solved = problem if not learn else eqx.tree_at(lambda p: p.params, problem, params)
-    return PINNSolution(trained_field, params, solved, result.history, result.stats)
+    points = result.state.extra["interior"]
+    return PINNSolution(trained_field, params, solved, points, result.history, result.stats)

@@ -1,0 +1,110 @@
+"""Every catalogue problem: its exact solution satisfies its residual and its conditions."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxsci import pde
+
+CLOSED_FORM = [
+    pde.poisson_1d,
+    pde.poisson_2d,
+    pde.multiscale_poisson_1d,
+    pde.helmholtz_2d,
+    pde.klein_gordon_1d,
+    pde.klein_gordon_2d,
+    pde.convection,
+    pde.heat_1d,
+    pde.wave_1d,
+]
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("make", CLOSED_FORM, ids=lambda f: f.__name__)
+def test_exact_solution_solves_problem(make, getkey):
+    p = make()
+    u = lambda x: p.exact(x, p.params)
+    pts = p.domain.sample(getkey(), 256)
+    r = p.residuals(u, pts)
+    # residual relative to the size of the terms it balances (sources reach ~1e3 for Helmholtz)
+    scale = 1.0 + jnp.max(jnp.abs(jax.vmap(lambda x: p.residual(lambda y: 0.0 * u(y), x, p.params))(pts)))
+    assert jnp.max(jnp.abs(r)) < 1e-10 * scale
+    for c in p.conditions:
+        assert c.loss(u, c.sample(getkey(), p.domain, 64), p.params) < 1e-20
+
+
+@pytest.mark.x64
+def test_perturbed_solution_does_not_solve_problem(getkey):
+    """The check above can fail: a slightly wrong field leaves a residual."""
+    p = pde.helmholtz_2d()
+    u = lambda x: p.exact(x, p.params) * 1.001
+    assert jnp.max(jnp.abs(p.residuals(u, p.domain.sample(getkey(), 64)))) > 1e-3
+
+
+def test_problem_parameters_vmap(getkey):
+    p = pde.convection()
+    pts = p.domain.sample(getkey(), 32)
+    betas = jnp.array([1.0, 5.0, 30.0])
+
+    def exact_at(beta):
+        return p.replace_params(beta=beta).exact_values(pts)
+
+    vals = jax.vmap(exact_at)(betas)
+    assert vals.shape == (3, 32)
+    assert np.allclose(vals[2], np.sin(pts[:, 0] - 30.0 * pts[:, 1]), atol=1e-5)
+
+
+def test_system_of_equations(getkey):
+    """A vector field u = (v, w) for v' = w, w' = -v fits the same Problem."""
+    dom = pde.Interval(0.0, 3.0)
+    p = pde.Problem(
+        dom,
+        residual=lambda u, x, prm: jnp.stack(
+            [pde.partial(pde.component(u, 0), x, 0) - u(x)[1],
+             pde.partial(pde.component(u, 1), x, 0) + u(x)[0]]
+        ),
+        conditions=[pde.Dirichlet(0.0, faces=[(0, 0)], component=0),
+                    pde.Dirichlet(1.0, faces=[(0, 0)], component=1)],
+        exact=lambda x, prm: jnp.stack([jnp.sin(x[0]), jnp.cos(x[0])]),
+        n_outputs=2,
+    )
+    u = lambda x: p.exact(x, p.params)
+    pts = dom.sample(getkey(), 64)
+    assert p.residuals(u, pts).shape == (64, 2)
+    assert jnp.max(jnp.abs(p.residuals(u, pts))) < 1e-5
+    for c in p.conditions:
+        assert c.loss(u, c.sample(getkey(), dom, 8), p.params) < 1e-10
+
+
+def test_neumann_and_periodic_conditions(getkey):
+    dom = pde.Box([0.0, 0.0], [1.0, 2.0])
+    u = lambda x: x[0] ** 2 + jnp.cos(jnp.pi * x[1])
+    # outward normal derivative: -u_x = 0 at x=0, u_x = 2 at x=1, -u_y = 0 at y=0, u_y = 0 at y=2
+    g = lambda x, p: jnp.where(x[0] > 1 - 1e-6, 2.0, 0.0)
+    n = pde.Neumann(g, domain=dom)
+    assert n.loss(u, n.sample(getkey(), dom, 200), {}) < 1e-8
+    per = pde.Periodic(axis=1, derivatives=1, domain=dom)
+    assert per.loss(u, per.sample(getkey(), dom, 50), {}) < 1e-8
+    per_x = pde.Periodic(axis=0, domain=dom)
+    assert per_x.loss(u, per_x.sample(getkey(), dom, 50), {}) > 0.1
+
+
+def test_bad_input():
+    dom = pde.Interval(0.0, 1.0)
+    with pytest.raises(ValueError, match="residual"):
+        pde.Problem(dom)
+    with pytest.raises(TypeError, match="domain"):
+        pde.Problem("unit interval", residual=lambda u, x, p: u(x))
+    with pytest.raises(ValueError, match="dim"):
+        pde.Problem(dom, operator=pde.LinearOperator.laplacian(2))
+    with pytest.raises(TypeError, match=r"conditions\[0\]"):
+        pde.Problem(dom, residual=lambda u, x, p: u(x), conditions=[0.0])
+    with pytest.raises(ValueError, match="NaN"):
+        pde.Observations(jnp.zeros((3, 1)), jnp.array([1.0, jnp.nan, 2.0]))
+    with pytest.raises(ValueError, match="leading dimension"):
+        pde.Observations(jnp.zeros((3, 1)), jnp.zeros(4))
+    with pytest.raises(ValueError, match="unknown parameter"):
+        pde.convection().replace_params(speed=1.0)
+    with pytest.raises(ValueError, match="shape"):
+        pde.poisson_2d().exact_values(jnp.zeros((4, 3)))
