@@ -33,3 +33,7 @@ from ._operators import time_derivative as time_derivative
 from ._problem import LinearResidual as LinearResidual
 from ._problem import Problem as Problem
 from ._problem import relative_l2 as relative_l2
+from ._eigenproblems import infinite_well as infinite_well
+from ._registry import PROBLEMS as PROBLEMS
+from ._registry import get_problem as get_problem
+from ._registry import register as register

@@ -13,3 +13,4 @@ from ._solve import solve as solve
 from ._strategies import AdaptiveResampling as AdaptiveResampling
 from ._strategies import CausalWeighting as CausalWeighting
 from ._strategies import GradientBalancing as GradientBalancing
+from ._plot import plot_solution as plot_solution
