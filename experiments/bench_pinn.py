@@ -1,0 +1,77 @@
+"""PINN accuracy benchmarks: run configs over seeds, print a Markdown table, write JSON.
+
+    python experiments/bench_pinn.py                      # the BENCHMARKS.md rows
+    python experiments/bench_pinn.py poisson_1d poisson_2d # a subset
+
+Every number is the final iterate of each seed (no best-of), with the wall time of the seed
+(compilation included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+
+import jax
+import numpy as np
+
+from jaxsci._config import load_config
+from jaxsci._experiment import run_experiment
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT = ["poisson_1d", "poisson_2d", "helmholtz_2d", "infinite_well", "finite_well"]
+EIGEN_TRUTH = {"infinite_well": lambda: math.pi**2}
+
+
+def _finite_well_truth():
+    from jaxsci import pde
+
+    p = pde.get_problem("finite_well")
+    return float(p.reference_eigenvalue)
+
+
+EIGEN_TRUTH["finite_well"] = _finite_well_truth
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("names", nargs="*", default=DEFAULT)
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "pinn_cpu.json"))
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = {}
+    for name in args.names:
+        cfg = load_config(os.path.join(HERE, "configs", f"{name}.toml"), [f"train.seeds={seeds}"])
+        m = run_experiment(cfg, os.path.join("runs", "bench", name), progress=False)
+        row = {
+            "rel_l2_mean": m["rel_l2"], "rel_l2_std": m["rel_l2_std"],
+            "rel_l2_max": max(r["rel_l2"] for r in m["runs"]),
+            "wall_s_mean": m["wall_s"], "wall_s_max": max(r["wall_s"] for r in m["runs"]),
+            "steps": m["steps"], "runs": m["runs"],
+        }
+        if name in EIGEN_TRUTH:
+            truth = EIGEN_TRUTH[name]()
+            errs = [abs(r["eigenvalue"] - truth) for r in m["runs"]]
+            row.update(eigenvalue_truth=truth, eigenvalue_abs_err_max=max(errs),
+                       eigenvalue_rel_err_max=max(errs) / abs(truth))
+        rows[name] = row
+    print(f"\ndevice: {jax.devices()[0].device_kind}, seeds {seeds}\n")
+    print("| problem | rel. L2 (mean ± std, max) | wall s (mean, max) | steps | eigenvalue error (max) |")
+    print("|---|---|---|---|---|")
+    for name, r in rows.items():
+        eig = (f"{r['eigenvalue_abs_err_max']:.1e} abs, {r['eigenvalue_rel_err_max']:.1e} rel"
+               if "eigenvalue_truth" in r else "")
+        print(f"| {name} | {r['rel_l2_mean']:.2e} ± {r['rel_l2_std']:.1e}, {r['rel_l2_max']:.2e} "
+              f"| {r['wall_s_mean']:.1f}, {r['wall_s_max']:.1f} | {r['steps']} | {eig} |")
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump({"device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2, default=float)
+    print(f"\nwrote {args.out}")
+    return np.all([r["rel_l2_max"] < 1 for r in rows.values()])
+
+
+if __name__ == "__main__":
+    main()
