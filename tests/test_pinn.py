@@ -146,3 +146,19 @@ def test_nan_in_training_stops_with_step(getkey, capsys):
     assert "step" in capsys.readouterr().err
     leaves = jax.tree_util.tree_leaves(eqx.filter(sol.field, eqx.is_array))
     assert all(np.all(np.isfinite(l)) for l in leaves)
+
+
+def test_repeated_solves_do_not_recompile(getkey):
+    traces = []
+    base = pde.poisson_1d()
+
+    def residual(u, x, params):
+        traces.append(1)
+        return base.residual(u, x, params)
+
+    p = pde.Problem(base.domain, residual, base.conditions, exact=base.exact)
+    opt = optax.adam(1e-3)
+    for _ in range(3):
+        f = pinn.MLP(1, width=8, depth=2, key=getkey())
+        pinn.solve(p, f, opt, key=getkey(), steps=20, n_interior=32, chunk_size=10)
+    assert len(traces) == 1

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
-from ..pde import AbstractDomain, Problem, relative_l2
+from ..pde import Problem, relative_l2
 from ..train import fit
 from ._fields import AbstractField
 from ._strategies import AdaptiveResampling, CausalWeighting, GradientBalancing
@@ -68,8 +68,123 @@ def _check_positive(n, name, allow_zero=False):
         raise ValueError(f"solve: `{name}` must be a {kind} int, got {n!r}")
 
 
-def _sample_interior(key, domain: AbstractDomain, n, sampler):
-    return domain.sample(key, n, method=sampler)
+# One default object, so that repeated `solve` calls share the compiled step.
+_DEFAULT_OPTIMIZER = optax.adam(optax.exponential_decay(1e-3, 1000, 0.9))
+
+
+class _Objective(eqx.Module):
+    """The physics-informed loss: weighted residual and condition terms."""
+
+    problem: Problem
+    learn: tuple[str, ...] = eqx.field(static=True)
+    causal: CausalWeighting | None
+
+    @property
+    def names(self):
+        return ["residual"] + [f"{c.name}{i}" for i, c in enumerate(self.problem.conditions)]
+
+    def all_params(self, learned):
+        return {**self.problem.params, **learned} if self.learn else self.problem.params
+
+    def residual_loss(self, u, points, params):
+        problem, causal = self.problem, self.causal
+        r = jax.vmap(lambda x: problem.residual(u, x, params))(points)
+        sq = jnp.abs(r) ** 2
+        sq = sq.reshape(sq.shape[0], -1).mean(axis=1)
+        if causal is None:
+            return jnp.mean(sq)
+        t0, t1 = problem.domain.lower[-1], problem.domain.upper[-1]
+        slab = jnp.clip(((points[:, -1] - t0) / (t1 - t0) * causal.n_chunks).astype(jnp.int32),
+                        0, causal.n_chunks - 1)
+        total = jax.ops.segment_sum(sq, slab, causal.n_chunks)
+        count = jax.ops.segment_sum(jnp.ones_like(sq), slab, causal.n_chunks)
+        per_slab = total / jnp.maximum(count, 1)
+        # weight of slab i: exp(-tol * sum_{k<i} L_k), held constant for the gradient
+        w = jax.lax.stop_gradient(jnp.exp(-causal.tolerance * (jnp.cumsum(per_slab) - per_slab)))
+        return jnp.mean(w * per_slab)
+
+    def terms(self, trainable, extra):
+        u, learned = trainable
+        params = self.all_params(learned)
+        out = [self.residual_loss(u, extra["interior"], params)]
+        out += [c.loss(u, pts, params) for c, pts in zip(self.problem.conditions, extra["conditions"])]
+        return jnp.stack(out)
+
+    def __call__(self, trainable, extra, key):
+        t = self.terms(trainable, extra)
+        return jnp.sum(extra["weights"] * t), dict(zip(self.names, t))
+
+    def point_residuals(self, trainable, points):
+        u, learned = trainable
+        params = self.all_params(learned)
+        r = jax.vmap(lambda x: self.problem.residual(u, x, params))(points)
+        return jnp.abs(r).reshape(points.shape[0], -1).sum(-1)
+
+
+class _Update(eqx.Module):
+    """Per-step update of the non-trained state: resampling, adaptive refinement, balancing."""
+
+    objective: _Objective
+    n_interior: int = eqx.field(static=True)
+    sampler: str = eqx.field(static=True)
+    resample_every: int = eqx.field(static=True)
+    adaptive: AdaptiveResampling | None
+    balancing: GradientBalancing | None
+    base_weights: Array
+
+    def init_extra(self, key, n_boundary):
+        problem = self.objective.problem
+        keys = jr.split(key, len(problem.conditions) + 1)
+        return {
+            "interior": problem.domain.sample(keys[0], self.n_interior, method=self.sampler),
+            "conditions": [c.sample(k, problem.domain, n_boundary)
+                           for c, k in zip(problem.conditions, keys[1:])],
+            "weights": self.base_weights,
+        }
+
+    def __call__(self, trainable, extra, key, step):
+        domain = self.objective.problem.domain
+        k_res, k_rar = jr.split(key)
+        extra = dict(extra)
+        if self.resample_every:
+            fresh = domain.sample(k_res, self.n_interior, method=self.sampler)
+            extra["interior"] = jnp.where((step + 1) % self.resample_every == 0, fresh,
+                                          extra["interior"])
+        if self.adaptive is not None:
+            extra["interior"] = jax.lax.cond(
+                (step + 1) % self.adaptive.every == 0,
+                lambda pts: self.refine(trainable, pts, k_rar),
+                lambda pts: pts,
+                extra["interior"],
+            )
+        if self.balancing is not None:
+            extra["weights"] = jax.lax.cond(
+                (step + 1) % self.balancing.every == 0,
+                lambda w: self.balanced(trainable, extra, w),
+                lambda w: w,
+                extra["weights"],
+            )
+        return extra
+
+    def refine(self, trainable, pts, key):
+        a = self.adaptive
+        cand = self.objective.problem.domain.sample(key, a.n_candidates)
+        rc = self.objective.point_residuals(trainable, cand)
+        rp = self.objective.point_residuals(trainable, pts)
+        k = min(a.n_replace, pts.shape[0], a.n_candidates)
+        _, worst_cand = jax.lax.top_k(rc, k)
+        _, best_pts = jax.lax.top_k(-rp, k)
+        return pts.at[best_pts].set(cand[worst_cand])
+
+    def balanced(self, trainable, extra, w):
+        params, static = eqx.partition(trainable, eqx.is_inexact_array)
+        n_terms = w.shape[0]
+        jac = jax.jacrev(lambda p: self.objective.terms(eqx.combine(p, static), extra))(params)
+        norms = jnp.sqrt(sum(jnp.sum(g.reshape(n_terms, -1) ** 2, axis=1)
+                             for g in jax.tree_util.tree_leaves(jac)))
+        new = jnp.sum(norms) / jnp.maximum(norms, 1e-12) * self.base_weights
+        m = self.balancing.momentum
+        return m * w + (1 - m) * new.astype(w.dtype)
 
 
 def solve(
@@ -153,122 +268,35 @@ def solve(
     if causal is not None and not problem.domain.time_dependent:
         raise ValueError("solve: `causal` weighting needs a time-dependent problem")
     if optimizer is None:
-        optimizer = optax.adam(optax.exponential_decay(1e-3, 1000, 0.9))
+        optimizer = _DEFAULT_OPTIMIZER
 
-    domain, conditions = problem.domain, problem.conditions
-    n_terms = 1 + len(conditions)
-    base_weights = jnp.asarray([residual_weight] + [c.weight for c in conditions], jnp.float32)
-
-    def all_params(learned):
-        return {**problem.params, **learned} if learn else problem.params
-
-    def residual_loss(u, points, params):
-        r = jax.vmap(lambda x: problem.residual(u, x, params))(points)
-        sq = jnp.abs(r) ** 2
-        sq = sq.reshape(sq.shape[0], -1).mean(axis=1)
-        if causal is None:
-            return jnp.mean(sq)
-        t0, t1 = domain.lower[-1], domain.upper[-1]
-        slab = jnp.clip(((points[:, -1] - t0) / (t1 - t0) * causal.n_chunks).astype(jnp.int32),
-                        0, causal.n_chunks - 1)
-        total = jax.ops.segment_sum(sq, slab, causal.n_chunks)
-        count = jax.ops.segment_sum(jnp.ones_like(sq), slab, causal.n_chunks)
-        per_slab = total / jnp.maximum(count, 1)
-        w = jax.lax.stop_gradient(
-            jnp.exp(-causal.tolerance * (jnp.cumsum(per_slab) - per_slab))
-        )
-        return jnp.mean(w * per_slab)
-
-    def terms(trainable, extra):
-        u, learned = trainable
-        params = all_params(learned)
-        out = [residual_loss(u, extra["interior"], params)]
-        out += [c.loss(u, pts, params) for c, pts in zip(conditions, extra["conditions"])]
-        return jnp.stack(out)
-
-    def loss_fn(trainable, extra, key):
-        if resample_every:
-            pass  # points are refreshed in update_extra
-        t = terms(trainable, extra)
-        loss = jnp.sum(extra["weights"] * t)
-        names = ["residual"] + [f"{c.name}{i}" for i, c in enumerate(conditions)]
-        return loss, {n: v for n, v in zip(names, t)}
-
-    def update_extra(trainable, extra, key, step):
-        k_res, k_rar = jr.split(key)
-        extra = dict(extra)
-        if resample_every:
-            fresh = _sample_interior(k_res, domain, n_interior, sampler)
-            extra["interior"] = jnp.where(
-                (step + 1) % resample_every == 0, fresh, extra["interior"]
-            )
-        if adaptive is not None:
-            extra["interior"] = jax.lax.cond(
-                (step + 1) % adaptive.every == 0,
-                lambda pts: _refine(trainable, pts, k_rar),
-                lambda pts: pts,
-                extra["interior"],
-            )
-        if balancing is not None:
-            extra["weights"] = jax.lax.cond(
-                (step + 1) % balancing.every == 0,
-                lambda w: _balanced(trainable, extra, w),
-                lambda w: w,
-                extra["weights"],
-            )
-        return extra
-
-    def _refine(trainable, pts, key):
-        u, learned = trainable
-        params = all_params(learned)
-        cand = domain.sample(key, adaptive.n_candidates)
-        rc = jnp.abs(jax.vmap(lambda x: problem.residual(u, x, params))(cand)).reshape(
-            adaptive.n_candidates, -1).sum(-1)
-        rp = jnp.abs(jax.vmap(lambda x: problem.residual(u, x, params))(pts)).reshape(
-            pts.shape[0], -1).sum(-1)
-        k = min(adaptive.n_replace, pts.shape[0], adaptive.n_candidates)
-        _, worst_cand = jax.lax.top_k(rc, k)
-        _, best_pts = jax.lax.top_k(-rp, k)
-        return pts.at[best_pts].set(cand[worst_cand])
-
-    def _balanced(trainable, extra, w):
-        params, static = eqx.partition(trainable, eqx.is_inexact_array)
-        jac = jax.jacrev(lambda p: terms(eqx.combine(p, static), extra))(params)
-        norms = jnp.sqrt(sum(jnp.sum(g.reshape(n_terms, -1) ** 2, axis=1)
-                             for g in jax.tree_util.tree_leaves(jac)))
-        new = jnp.sum(norms) / jnp.maximum(norms, 1e-12)
-        new = new * base_weights  # user weights scale the balanced ones
-        return balancing.momentum * w + (1 - balancing.momentum) * new.astype(w.dtype)
-
-    def init_extra(key):
-        keys = jr.split(key, len(conditions) + 1)
-        return {
-            "interior": _sample_interior(keys[0], domain, n_interior, sampler),
-            "conditions": [c.sample(k, domain, n_boundary) for c, k in zip(conditions, keys[1:])],
-            "weights": base_weights,
-        }
-
+    base_weights = jnp.asarray([residual_weight] + [c.weight for c in problem.conditions],
+                               jnp.result_type(float))
+    objective = _Objective(problem, learn, causal)
+    update = _Update(objective, n_interior, sampler, resample_every, adaptive, balancing,
+                     base_weights)
+    init_extra = update.init_extra
     learned0 = {n: jnp.asarray(problem.params[n], jnp.result_type(float)) for n in learn}
     if ensemble:
         keys = jnp.asarray(key)
         kx = jax.vmap(lambda k: jr.split(k)[0])(keys)
         kr = jax.vmap(lambda k: jr.split(k)[1])(keys)
-        extra = jax.vmap(init_extra)(kx)
+        extra = jax.vmap(lambda k: init_extra(k, n_boundary))(kx)
         n_members = kx.shape[0]
         learned0 = jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, (n_members,) + v.shape),
                                           learned0)
     else:
         kx, kr = jr.split(key)
-        extra = init_extra(kx)
+        extra = init_extra(kx, n_boundary)
     needs_update = bool(resample_every) or adaptive is not None or balancing is not None
     result = fit(
-        loss_fn,
+        objective,
         (field, learned0),
         optimizer,
         steps=steps,
         key=kr,
         extra=extra,
-        update_extra=update_extra if needs_update else None,
+        update_extra=update if needs_update else None,
         chunk_size=chunk_size,
         checkpoint=checkpoint,
         resume=resume,
@@ -276,7 +304,7 @@ def solve(
         ensemble=ensemble,
     )
     trained_field, learned = result.params
-    params = all_params(learned)
+    params = objective.all_params(learned)
     solved = problem if not learn else eqx.tree_at(lambda p: p.params, problem, params)
     points = result.state.extra["interior"]
     return PINNSolution(trained_field, params, solved, points, result.history, result.stats)

@@ -72,19 +72,26 @@ def _finite(tree) -> Array:
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
-def make_step(loss_fn: LossFn, optimizer, update_extra: UpdateFn | None = None):
+class Step(eqx.Module):
     """The pure step `TrainState -> (TrainState, metrics)` used by `fit` (exposed for users who
     drive their own loop). `optimizer` may need the loss value (L-BFGS): it gets `value`,
-    `grad` and `value_fn` through optax's extra-args protocol."""
-    optimizer = optax.with_extra_args_support(optimizer)
+    `grad` and `value_fn` through optax's extra-args protocol.
 
-    def step(state: TrainState):
+    A `Step` is a PyTree: jitted functions taking it recompile only when its static parts change
+    (the loss function, optimiser or update rule objects), not on every `fit` call."""
+
+    loss_fn: LossFn
+    optimizer: optax.GradientTransformation
+    update_extra: UpdateFn | None = None
+
+    def __call__(self, state: TrainState):
+        optimizer = optax.with_extra_args_support(self.optimizer)
         key = jr.fold_in(state.key, state.step)
         kloss, kextra = jr.split(key)
         params, static = eqx.partition(state.params, eqx.is_inexact_array)
 
         def scalar_loss(p):
-            return loss_fn(eqx.combine(p, static), state.extra, kloss)
+            return self.loss_fn(eqx.combine(p, static), state.extra, kloss)
 
         (loss, metrics), grads = jax.value_and_grad(scalar_loss, has_aux=True)(params)
         updates, opt_state = optimizer.update(
@@ -102,19 +109,38 @@ def make_step(loss_fn: LossFn, optimizer, update_extra: UpdateFn | None = None):
         opt_state = pick(opt_state, state.opt_state)
         full = eqx.combine(params, static)
         extra = state.extra
-        if update_extra is not None:
-            extra = pick(update_extra(full, state.extra, kextra, state.step), state.extra)
+        if self.update_extra is not None:
+            extra = pick(self.update_extra(full, state.extra, kextra, state.step), state.extra)
         failed = jnp.where((state.failed_step < 0) & ~ok, state.step, state.failed_step)
-        new_state = TrainState(full, opt_state, extra, state.step + ok.astype(state.step.dtype),
-                               failed, state.key)
+        new_state = TrainState(
+            full, opt_state, extra, state.step + ok.astype(state.step.dtype), failed, state.key
+        )
         return new_state, {"loss": loss, **metrics}
 
-    return step
+
+def make_step(loss_fn: LossFn, optimizer, update_extra: UpdateFn | None = None) -> Step:
+    """The `Step` for a loss, optimiser and optional per-step update of `extra`."""
+    return Step(loss_fn, optimizer, update_extra)
+
+
+@eqx.filter_jit
+def _run_chunk(step: Step, state: TrainState, n: int, ensemble: bool):
+    fn = eqx.filter_vmap(step) if ensemble else step
+    dyn, stat = eqx.partition(state, eqx.is_array)
+
+    def body(d, _):
+        new, metrics = fn(eqx.combine(d, stat))
+        return eqx.partition(new, eqx.is_array)[0], metrics
+
+    dyn, metrics = jax.lax.scan(body, dyn, None, length=n)
+    return eqx.combine(dyn, stat), metrics
 
 
 def init_state(params, optimizer, *, key: PRNGKeyArray, extra: PyTree = None) -> TrainState:
     """The state at step 0."""
-    opt_state = optax.with_extra_args_support(optimizer).init(eqx.filter(params, eqx.is_inexact_array))
+    opt_state = optax.with_extra_args_support(optimizer).init(
+        eqx.filter(params, eqx.is_inexact_array)
+    )
     return TrainState(params, opt_state, extra, jnp.asarray(0, jnp.int32), jnp.asarray(-1, jnp.int32), key)
 
 
@@ -152,6 +178,9 @@ def fit(
     - `ensemble`: `params`, `extra` and `key` carry a leading ensemble axis (e.g. from
       `eqx.filter_vmap(init)(keys)`); every member trains independently in one vmapped step.
 
+    Calling `fit` again with the same `loss_fn`, `optimizer` and `update_extra` objects and
+    the same shapes reuses the compiled chunk (no retracing); so does every chunk of a run.
+
     **Returns:** a `TrainResult`. If a step produced a NaN or inf, training stops after that
     chunk, `stats["failed_step"]` names the step and `state.params` are the last good ones.
     """
@@ -163,25 +192,11 @@ def fit(
         raise ValueError("fit: `resume=True` needs a `checkpoint` path")
 
     init = lambda p, e, k: init_state(p, optimizer, key=k, extra=e)
-    step = make_step(loss_fn, optimizer, update_extra)
-    if ensemble:
-        init = eqx.filter_vmap(init)
-        step = eqx.filter_vmap(step)
-    state = init(params, extra, key)
+    step = Step(loss_fn, optimizer, update_extra)
+    state = (eqx.filter_vmap(init) if ensemble else init)(params, extra, key)
     history: dict[str, list[np.ndarray]] = {}
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         state, history = load_checkpoint(checkpoint, state)
-
-    @eqx.filter_jit
-    def run_chunk(state, n):
-        dyn, stat = eqx.partition(state, eqx.is_array)
-
-        def body(d, _):
-            new, metrics = step(eqx.combine(d, stat))
-            return eqx.partition(new, eqx.is_array)[0], metrics
-
-        dyn, metrics = jax.lax.scan(body, dyn, None, length=n)
-        return eqx.combine(dyn, stat), metrics
 
     done = _steps_done(state)
     t_start = time.perf_counter()
@@ -191,7 +206,7 @@ def fit(
     while done < steps:
         n = min(chunk_size, steps - done)
         t0 = time.perf_counter()
-        state, metrics = run_chunk(state, n)
+        state, metrics = _run_chunk(step, state, n, ensemble)
         metrics = jax.tree_util.tree_map(np.asarray, metrics)
         dt = time.perf_counter() - t0
         if t_first is None:
