@@ -11,30 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 
 import jax
 import numpy as np
 
+from jaxsci import pde
 from jaxsci._config import load_config
 from jaxsci._experiment import run_experiment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = ["poisson_1d", "poisson_2d", "helmholtz_2d", "infinite_well", "finite_well"]
-EIGEN_TRUTH = {"infinite_well": lambda: math.pi**2}
-
-
-def _finite_well_truth():
-    from jaxsci import pde
-
-    p = pde.get_problem("finite_well")
-    return float(p.reference_eigenvalue)
-
-
-EIGEN_TRUTH["finite_well"] = _finite_well_truth
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*", default=DEFAULT)
@@ -52,8 +39,9 @@ def main():
             "wall_s_mean": m["wall_s"], "wall_s_max": max(r["wall_s"] for r in m["runs"]),
             "steps": m["steps"], "runs": m["runs"],
         }
-        if name in EIGEN_TRUTH:
-            truth = EIGEN_TRUTH[name]()
+        problem = pde.get_problem(cfg.problem.name, **cfg.problem.args)
+        if problem.exact_eigenvalue is not None:
+            truth = problem.exact_eigenvalue
             errs = [abs(r["eigenvalue"] - truth) for r in m["runs"]]
             row.update(eigenvalue_truth=truth, eigenvalue_abs_err_max=max(errs),
                        eigenvalue_rel_err_max=max(errs) / abs(truth))

@@ -15,6 +15,7 @@ from ._conditions import Dirichlet, Normalisation
 from ._domain import Interval
 from ._operators import partial
 from ._problem import Problem
+from ._schrodinger import barrier_well_levels, finite_well_levels, finite_well_state
 
 
 def _schrodinger_residual(potential):
@@ -40,5 +41,69 @@ def infinite_well(level: int = 1, energy_guess: float | None = None) -> Problem:
         exact=lambda x, p: math.sqrt(2.0) * jnp.sin(level * math.pi * x[0]),
         params={"energy": jnp.asarray(0.8 * e_n if energy_guess is None else energy_guess)},
         eigenvalue="energy",
+        exact_eigenvalue=e_n,
         name=f"infinite_well_{level}",
     )
+
+
+def finite_well(
+    depth: float = 50.0,
+    half_width: float = 0.5,
+    extent: float = 2.5,
+    level: int = 1,
+    energy_guess: float | None = None,
+) -> Problem:
+    """`-psi'' + V psi = E psi` with the square well `V = 0` for `|x| < a`, `V = depth` outside,
+    on the truncated line `[-extent, extent]` with `psi = 0` at its ends and `int psi^2 = 1`.
+
+    Truth: `finite_well_levels` / `finite_well_state` (the transcendental matching equations
+    `k tan(ka) = kappa`, `-k cot(ka) = kappa`), whose bound states decay like
+    `exp(-kappa (|x| - a))`; with the defaults the truncation changes `E_1` by ~1e-11.
+    `energy_guess` defaults to half the ground level of the infinite well of width `2a`, an
+    upper bound on `E_1` that uses nothing of the exact answer.
+    """
+    levels = finite_well_levels(depth, half_width)
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= len(levels):
+        raise ValueError(
+            f"finite_well: `level` must be an int in [1, {len(levels)}] (the bound states), "
+            f"got {level!r}"
+        )
+    if not extent > half_width:
+        raise ValueError(f"finite_well: `extent` must exceed `half_width`, got {extent!r}")
+    domain = Interval(-extent, extent)
+    potential = lambda x: jnp.where(jnp.abs(x[0]) < half_width, 0.0, depth)
+    guess = 0.5 * (math.pi / (2 * half_width)) ** 2 * level**2
+    return Problem(
+        domain,
+        residual=_schrodinger_residual(potential),
+        conditions=[Dirichlet(0.0), Normalisation(1.0, domain=domain, weight=100.0)],
+        params={"energy": jnp.asarray(guess if energy_guess is None else energy_guess)},
+        reference=lambda pts: finite_well_state(depth, half_width, level, pts[:, 0]),
+        eigenvalue="energy",
+        exact_eigenvalue=float(levels[level - 1]),
+        name="finite_well",
+    )
+
+
+def barrier_well(
+    height: float = 100.0, width: float = 0.2, level: int = 1, energy_guess: float | None = None
+) -> Problem:
+    """`-psi'' + V psi = E psi` on `[0, 1]` with `psi(0) = psi(1) = 0` and a central barrier
+    `V = height` on `|x - 1/2| < width / 2`. Truth for the levels: `barrier_well_levels`
+    (the transcendental matching condition); the state has no closed form here."""
+    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+        raise ValueError(f"barrier_well: `level` must be a positive int, got {level!r}")
+    exact = float(barrier_well_levels(level, height, width)[level - 1])
+    domain = Interval(0.0, 1.0)
+    potential = lambda x: jnp.where(jnp.abs(x[0] - 0.5) < width / 2, height, 0.0)
+    return Problem(
+        domain,
+        residual=_schrodinger_residual(potential),
+        conditions=[Dirichlet(0.0), Normalisation(1.0, domain=domain, weight=100.0)],
+        params={"energy": jnp.asarray(0.8 * (level * math.pi) ** 2 if energy_guess is None
+                                      else energy_guess)},
+        eigenvalue="energy",
+        exact_eigenvalue=exact,
+        name="barrier_well",
+    )
+

@@ -67,6 +67,7 @@ class Problem(eqx.Module):
     reference: Callable[[np.ndarray], np.ndarray] | None = eqx.field(static=True)
     n_outputs: int = eqx.field(static=True)
     eigenvalue: str | None = eqx.field(static=True)
+    exact_eigenvalue: float | None = eqx.field(static=True)
     name: str = eqx.field(static=True)
 
     def __init__(
@@ -81,6 +82,7 @@ class Problem(eqx.Module):
         n_outputs: int = 0,
         reference: Callable | None = None,
         eigenvalue: str | None = None,
+        exact_eigenvalue: float | None = None,
         name: str = "problem",
     ):
         if not isinstance(domain, AbstractDomain):
@@ -110,6 +112,7 @@ class Problem(eqx.Module):
         self.reference = reference
         self.n_outputs = n_outputs
         self.eigenvalue = eigenvalue
+        self.exact_eigenvalue = None if exact_eigenvalue is None else float(exact_eigenvalue)
         self.name = name
 
     @property

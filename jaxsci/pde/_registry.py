@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from . import _catalogue, _eigenproblems
+from . import _catalogue, _eigenproblems, _reference_problems
 from ._problem import Problem
 
 PROBLEMS: dict[str, Callable[..., Problem]] = {
@@ -19,6 +19,10 @@ PROBLEMS: dict[str, Callable[..., Problem]] = {
     "heat_1d": _catalogue.heat_1d,
     "wave_1d": _catalogue.wave_1d,
     "infinite_well": _eigenproblems.infinite_well,
+    "finite_well": _eigenproblems.finite_well,
+    "barrier_well": _eigenproblems.barrier_well,
+    "burgers": _reference_problems.burgers,
+    "allen_cahn": _reference_problems.allen_cahn,
 }
 
 
