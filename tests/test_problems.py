@@ -108,3 +108,34 @@ def test_bad_input():
         pde.convection().replace_params(speed=1.0)
     with pytest.raises(ValueError, match="shape"):
         pde.poisson_2d().exact_values(jnp.zeros((4, 3)))
+
+
+@pytest.mark.x64
+def test_reference_problems_truth_matches_their_conditions():
+    b = pde.burgers()
+    x = jnp.linspace(-1, 1, 41)
+    init = b.exact_values(jnp.stack([x, jnp.zeros_like(x)], -1))
+    assert np.allclose(init, -np.sin(np.pi * x), atol=1e-12)
+    edge = b.exact_values(jnp.array([[-1.0, 0.5], [1.0, 0.5], [1.0, 1.0]]))
+    assert np.allclose(edge, 0.0, atol=1e-10)
+    ac = pde.allen_cahn()
+    xg = -1 + 2 * jnp.arange(0, 512, 16) / 512  # nodes of the solver's 512-point grid
+    init = ac.exact_values(jnp.stack([xg, jnp.zeros(32)], -1))
+    assert np.allclose(init, xg**2 * np.cos(np.pi * xg), atol=1e-10)
+
+
+@pytest.mark.x64
+def test_finite_well_reference_is_a_normalised_eigenstate():
+    p = pde.finite_well()
+    e = p.exact_eigenvalue
+    x = np.linspace(-2.5, 2.5, 200001)
+    psi = np.asarray(p.exact_values(jnp.asarray(x[:, None])))
+    h = x[1] - x[0]
+    assert abs(np.sum(psi**2) * h - 1) < 1e-6
+    assert abs(psi[0]) < 1e-5 and abs(psi[-1]) < 1e-5
+    # -psi'' + V psi = E psi away from the jumps of V at |x| = a (second differences, O(h^2))
+    d2 = (psi[2:] - 2 * psi[1:-1] + psi[:-2]) / h**2
+    v = np.where(np.abs(x[1:-1]) < 0.5, 0.0, 50.0)
+    away = np.abs(np.abs(x[1:-1]) - 0.5) > 1e-3
+    assert np.max(np.abs(-d2 + (v - e) * psi[1:-1])[away]) < 1e-4
+    assert p.exact_eigenvalue < pde.infinite_well(1).exact_eigenvalue * (1 / (2 * 0.5)) ** 2
