@@ -43,6 +43,9 @@ class TrainConfig:
     n_boundary: int = 256
     sampler: str = "uniform"
     resample_every: int = 0
+    adaptive_every: int = 0  # 0: no residual-based adaptive resampling
+    adaptive_candidates: int = 10000
+    adaptive_replace: int = 200
     balancing: bool = False
     causal_chunks: int = 0  # 0: no causal weighting
     causal_tolerance: float = 1.0

@@ -73,6 +73,9 @@ def run_experiment(cfg: RunConfig, out_dir: str | None = None, progress: bool = 
                 balancing=pinn.GradientBalancing() if tc.balancing else None,
                 causal=pinn.CausalWeighting(tc.causal_chunks, tc.causal_tolerance)
                 if tc.causal_chunks else None,
+                adaptive=pinn.AdaptiveResampling(tc.adaptive_every, tc.adaptive_candidates,
+                                                 tc.adaptive_replace)
+                if tc.adaptive_every else None,
                 checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
                 **common,
             )
@@ -90,6 +93,7 @@ def run_experiment(cfg: RunConfig, out_dir: str | None = None, progress: bool = 
                    "final_loss": float(np.asarray(sol.history["loss"])[-1]) if sol.history else None}
             if problem.eigenvalue is not None:
                 run["eigenvalue"] = float(sol.params[problem.eigenvalue])
+                run["rayleigh_quotient"] = sol.rayleigh_quotient()
             runs.append(run)
             print(f"seed {seed}: rel_l2 {err:.3e}  wall {wall:.1f} s  steps {steps}", flush=True)
             first = first or sol

@@ -162,3 +162,17 @@ def test_repeated_solves_do_not_recompile(getkey):
         f = pinn.MLP(1, width=8, depth=2, key=getkey())
         pinn.solve(p, f, opt, key=getkey(), steps=20, n_interior=32, chunk_size=10)
     assert len(traces) == 1
+
+
+def test_rayleigh_quotient_of_exact_state(getkey):
+    """For psi = sqrt(2) sin(pi x) the Rayleigh quotient is pi^2 whatever the trained energy."""
+    p = infinite_well()
+
+    class Exact(pinn.AbstractField):
+        def __call__(self, x):
+            return jnp.sqrt(2.0) * jnp.sin(jnp.pi * x[0])
+
+    sol = pinn.PINNSolution(Exact(), p.params, p, jnp.zeros((1, 1)), {}, {})
+    assert abs(sol.rayleigh_quotient() - math.pi**2) < 1e-4
+    with pytest.raises(ValueError, match="not an eigenproblem"):
+        pinn.PINNSolution(Exact(), {}, pde.poisson_1d(), jnp.zeros((1, 1)), {}, {}).rayleigh_quotient()

@@ -62,6 +62,23 @@ class PINNSolution(eqx.Module):
         return float(err)
 
 
+    def rayleigh_quotient(self, per_axis: int = 20001) -> float:
+        """For an eigenproblem whose residual is `H u - E u` with `H` symmetric, the Rayleigh
+        quotient `<u, H u> / <u, u>` of the trained field (midpoint rule on a grid of
+        `per_axis` cells per axis). Its error is second order in the error of `u`, so it is
+        usually a sharper eigenvalue estimate than the trained parameter; it is computed from
+        the residual with the eigenvalue set to zero."""
+        name = self.problem.eigenvalue
+        if name is None:
+            raise ValueError(f"rayleigh_quotient: problem {self.problem.name!r} is not an eigenproblem")
+        dom = self.problem.domain
+        pts = dom.sample(None, per_axis**dom.dim, method="grid", dtype=self.points.dtype)
+        params = {**self.params, name: jnp.zeros_like(self.params[name])}
+        hu = jax.vmap(lambda x: self.problem.residual(self.field, x, params))(pts)
+        u = jax.vmap(self.field)(pts)
+        return float(jnp.sum(u * hu) / jnp.sum(u * u))
+
+
 def _check_positive(n, name, allow_zero=False):
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < (0 if allow_zero else 1):
         kind = "non-negative" if allow_zero else "positive"
