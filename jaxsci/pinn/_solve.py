@@ -62,7 +62,7 @@ class PINNSolution(eqx.Module):
         return float(err)
 
 
-    def rayleigh_quotient(self, per_axis: int = 20001) -> float:
+    def rayleigh_quotient(self, per_axis: int = 20000) -> float:
         """For an eigenproblem whose residual is `H u - E u` with `H` symmetric, the Rayleigh
         quotient `<u, H u> / <u, u>` of the trained field (midpoint rule on a grid of
         `per_axis` cells per axis). Its error is second order in the error of `u`, so it is
