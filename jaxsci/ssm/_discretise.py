@@ -9,6 +9,9 @@ diagonal and DPLR state matrices.
   a rational function of `A`, which is what makes S4's Cauchy/Woodbury kernel possible.
 """
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 from jaxtyping import Array, Inexact
@@ -30,6 +33,7 @@ def _check_dt(dt, shape=()):
     return dt
 
 
+@functools.partial(jax.jit, static_argnames=("method",))
 def discretise(
     a: Inexact[Array, "n n"], b: Inexact[Array, "n ..."], dt, method: str = "zoh"
 ) -> tuple[Inexact[Array, "n n"], Inexact[Array, "n ..."]]:
@@ -70,6 +74,7 @@ def discretise(
     return abar, (bbar if b.ndim == 2 else bbar[:, 0])
 
 
+@functools.partial(jax.jit, static_argnames=("method",))
 def discretise_diagonal(
     eigenvalues: Inexact[Array, " m"], b: Inexact[Array, "m ..."], dt, method: str = "zoh"
 ) -> tuple[Inexact[Array, " m"], Inexact[Array, "m ..."]]:
@@ -103,6 +108,7 @@ def discretise_diagonal(
     return abar, (gain * b if b.ndim == 1 else gain[:, None] * b)
 
 
+@jax.jit
 def dplr_dense(
     eigenvalues: Inexact[Array, " half"], low_rank: Inexact[Array, "half rank"]
 ) -> Inexact[Array, "n n"]:
@@ -113,6 +119,7 @@ def dplr_dense(
     return jnp.diag(lam) - p @ jnp.conj(p).T
 
 
+@functools.partial(jax.jit, static_argnames=("method",))
 def discretise_dplr(
     eigenvalues: Inexact[Array, " half"],
     low_rank: Inexact[Array, "half rank"],

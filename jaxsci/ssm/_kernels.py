@@ -11,6 +11,8 @@ Conjugate halving: `s4d_kernel` and `s4_kernel` take one mode of each conjugate 
 the kernel of the full real system (see `jaxsci.ssm.dplr`).
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Inexact
@@ -24,6 +26,7 @@ def _check_length(length):
         raise TypeError(f"`length` must be a positive Python int (it is static), got {length!r}.")
 
 
+@functools.partial(jax.jit, static_argnames=("length",))
 def naive_kernel(
     abar: Inexact[Array, "n ..."], bbar: Inexact[Array, " n"], c: Inexact[Array, " n"], length: int
 ) -> Float[Array, " length"]:
@@ -52,6 +55,7 @@ def naive_kernel(
     return jnp.real(k)
 
 
+@functools.partial(jax.jit, static_argnames=("length", "method"))
 def s4d_kernel(
     eigenvalues: Complex[Array, " half"],
     b: Inexact[Array, " half"],
@@ -93,6 +97,7 @@ def s4d_kernel(
     return 2 * jnp.real((c * gain * b) @ vandermonde)
 
 
+@functools.partial(jax.jit, static_argnames=("length",))
 def s4_kernel(
     eigenvalues: Complex[Array, " half"],
     low_rank: Complex[Array, "half rank"],
@@ -165,6 +170,7 @@ def _abar_power(eigenvalues, low_rank, dt, length):
     return jnp.linalg.matrix_power(abar, length)
 
 
+@functools.partial(jax.jit, static_argnames=("length",))
 def s4_c_tilde(
     eigenvalues: Complex[Array, " half"],
     low_rank: Complex[Array, "half rank"],
@@ -184,6 +190,7 @@ def s4_c_tilde(
     return out[: c.shape[0]]
 
 
+@functools.partial(jax.jit, static_argnames=("length",))
 def s4_c_from_tilde(
     eigenvalues: Complex[Array, " half"],
     low_rank: Complex[Array, "half rank"],
@@ -200,6 +207,7 @@ def s4_c_from_tilde(
     return out[: c_tilde.shape[0]]
 
 
+@jax.jit
 def fft_conv(
     u: Float[Array, " length"], kernel: Float[Array, " klength"]
 ) -> Float[Array, " length"]:

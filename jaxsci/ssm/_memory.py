@@ -5,6 +5,8 @@ that a sequence leaves in the HiPPO memory as it streams in."""
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
+import numpy as np
+import scipy.linalg
 from jaxtyping import Array, Float
 
 from ._discretise import discretise
@@ -109,7 +111,15 @@ def hippo_memory(
         return jnp.concatenate([c1[None], rest])
     if dt is None:
         raise ValueError(f"`dt` is required for the time-invariant measure {measure!r}.")
-    abar, bbar = discretise(a, b, jnp.asarray(dt, u.dtype), method="zoh")
+    if isinstance(dt, jax.core.Tracer):
+        abar, bbar = discretise(a, b, jnp.asarray(dt, u.dtype), method="zoh")
+    else:
+        # a concrete step: discretise on the host in float64 (Van Loan's augmented exponential),
+        # then round once to the input's precision
+        aug = np.zeros((n + 1, n + 1))
+        aug[:n, :n], aug[:n, n] = a_np, b_np
+        e = scipy.linalg.expm(float(dt) * aug)
+        abar, bbar = jnp.asarray(e[:n, :n], u.dtype), jnp.asarray(e[:n, n], u.dtype)
 
     def step_ti(c, uk):
         c = abar @ c + bbar * uk

@@ -3,6 +3,8 @@
 sequentially (`jax.lax.scan`), and the S5 MIMO SSM built on them (Smith, Warrington, Linderman
 2023, "Simplified State Space Layers for Sequence Modeling")."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Inexact
@@ -30,6 +32,7 @@ def _combine(left, right):
     return a2 * a1, a2 * b1 + b2
 
 
+@jax.jit
 def parallel_scan(
     abar: Inexact[Array, "... state"], bu: Inexact[Array, "length state"]
 ) -> Inexact[Array, "length state"]:
@@ -46,6 +49,7 @@ def parallel_scan(
     return jax.lax.associative_scan(_combine, (abar, bu))[1]
 
 
+@jax.jit
 def sequential_scan(
     abar: Inexact[Array, "... state"], bu: Inexact[Array, "length state"]
 ) -> Inexact[Array, "length state"]:
@@ -60,6 +64,7 @@ def sequential_scan(
     return jax.lax.scan(step, jnp.zeros_like(bu[0]), (abar, bu))[1]
 
 
+@functools.partial(jax.jit, static_argnames=("method", "scan"))
 def s5_ssm(
     eigenvalues: Complex[Array, " half"],
     b: Complex[Array, "half hidden"],

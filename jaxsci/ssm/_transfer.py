@@ -4,6 +4,7 @@ frequencies). They compare systems without a discretisation or a sequence length
 two SSMs with close transfer functions on the imaginary axis give close outputs on every input
 (the operator norm of the convolution is `sup_omega |G(i omega)|`)."""
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Inexact
 
@@ -15,6 +16,7 @@ def _scalar(s):
     return s
 
 
+@jax.jit
 def transfer_function(
     a: Inexact[Array, "n n"], b: Inexact[Array, " n"], c: Inexact[Array, " n"], s
 ) -> Complex[Array, ""]:
@@ -31,6 +33,7 @@ def transfer_function(
     return c.astype(dtype) @ jnp.linalg.solve(m, b.astype(dtype))
 
 
+@jax.jit
 def transfer_function_diagonal(
     eigenvalues: Complex[Array, " half"], b: Inexact[Array, " half"], c: Inexact[Array, " half"], s
 ) -> Complex[Array, ""]:
@@ -46,6 +49,7 @@ def transfer_function_diagonal(
     return jnp.sum(v / (s - lam) + jnp.conj(v) / (s - jnp.conj(lam)))
 
 
+@jax.jit
 def transfer_function_dplr(
     eigenvalues: Complex[Array, " half"],
     low_rank: Complex[Array, "half rank"],
