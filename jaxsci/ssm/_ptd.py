@@ -61,9 +61,10 @@ class PTD(NamedTuple):
         **Returns:** `(eigenvalues, W, W_inv)`: with real `B`, `C`, use `W_inv @ B` and `C @ W`.
         """
         lam = np.asarray(self.eigenvalues)
-        keep = lam.imag >= 0
-        real = (lam.imag == 0)[keep]
-        scale = np.where(real, np.sqrt(0.5), 1.0)
+        keep = np.flatnonzero(lam.imag >= 0)
+        # slow modes first: by frequency, then by decay rate
+        keep = keep[np.lexsort((-lam[keep].real, lam[keep].imag))]
+        scale = np.where(lam[keep].imag == 0, np.sqrt(0.5), 1.0)
         v = np.asarray(self.eigenvectors)[:, keep] * scale
         w = np.asarray(self.inverse_eigenvectors)[keep, :] * scale[:, None]
         cdt = self.eigenvalues.dtype
