@@ -273,6 +273,12 @@ def test_s4d_legs_transfer_function_approaches_s4_legs():
             "`length`",
         ),
         (lambda: ssm.fft_conv(jnp.ones((3, 2)), jnp.ones(3)), "must be 1-d"),
+        (lambda: ssm.dplr_dense(jnp.ones(3), jnp.ones(3)), "must agree"),
+        (lambda: ssm.s4_c_tilde(jnp.ones(3), jnp.ones((3, 1)), jnp.ones(2), 0.1, 8), "`c` must"),
+        (
+            lambda: ssm.s4_c_from_tilde(jnp.ones(3), jnp.ones((3, 1)), jnp.ones(4), 0.1, 8),
+            "`c` must",
+        ),
         (
             lambda: ssm.transfer_function(jnp.eye(2), jnp.ones(2), jnp.ones(2), jnp.ones(2)),
             "`s` must be a scalar",

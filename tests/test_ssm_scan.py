@@ -235,6 +235,7 @@ def test_ptd_inits_and_warnings(getkey):
             "outside jit",
         ),
         (lambda: ssm.s5_ptd_init(10, 2, key=jr.key(0)), "must be a multiple of"),
+        (lambda: ssm.s4_ptd_init(9, key=jr.key(0)), "`n` must be even"),
     ],
 )
 def test_bad_input(call, match):

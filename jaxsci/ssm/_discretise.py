@@ -114,8 +114,13 @@ def dplr_dense(
 ) -> Inexact[Array, "n n"]:
     """The full `n x n` complex state matrix `diag(Lambda) - P P^*` of a conjugate-halved DPLR
     system (`n = 2 half`), in the basis `[modes, conjugate modes]`."""
-    lam = conjugate_extend(jnp.asarray(eigenvalues))
-    p = conjugate_extend(jnp.asarray(low_rank))
+    lam, p = jnp.asarray(eigenvalues), jnp.asarray(low_rank)
+    if lam.ndim != 1 or p.ndim != 2 or p.shape[0] != lam.shape[0]:
+        raise ValueError(
+            f"`eigenvalues` (half,) and `low_rank` (half, rank) must agree, got {lam.shape}, "
+            f"{p.shape}."
+        )
+    lam, p = conjugate_extend(lam), conjugate_extend(p)
     return jnp.diag(lam) - p @ jnp.conj(p).T
 
 

@@ -182,7 +182,9 @@ def s4_kernel(
     return jnp.fft.irfft(khat, n=length).astype(dt.dtype)
 
 
-def _abar_power(eigenvalues, low_rank, dt, length):
+def _abar_power(eigenvalues, low_rank, c, dt, length):
+    if jnp.ndim(c) != 1 or jnp.shape(c) != jnp.shape(eigenvalues)[:1]:
+        raise ValueError(f"`c` must have shape {jnp.shape(eigenvalues)[:1]}, got {jnp.shape(c)}.")
     a = dplr_dense(eigenvalues, low_rank)
     abar, _ = discretise(a, jnp.zeros(a.shape[0], a.dtype), dt, "bilinear")
     return jnp.linalg.matrix_power(abar, length)
@@ -202,7 +204,7 @@ def s4_c_tilde(
     checking, not in a training step.
     """
     _check_length(length)
-    power = _abar_power(eigenvalues, low_rank, dt, length)
+    power = _abar_power(eigenvalues, low_rank, c, dt, length)
     cf = conjugate_extend(jnp.asarray(c))
     out = cf - cf @ power
     return out[: c.shape[0]]
@@ -218,7 +220,7 @@ def s4_c_from_tilde(
 ) -> Complex[Array, " half"]:
     """The true `C = C~ (I - Abar^L)^{-1}` for S4's recurrent mode (inverse of `s4_c_tilde`)."""
     _check_length(length)
-    power = _abar_power(eigenvalues, low_rank, dt, length)
+    power = _abar_power(eigenvalues, low_rank, c_tilde, dt, length)
     cf = conjugate_extend(jnp.asarray(c_tilde))
     eye = jnp.eye(power.shape[0], dtype=power.dtype)
     out = jnp.linalg.solve((eye - power).T, cf)

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jaxtyping import Array, Complex, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Complex, Float, PRNGKeyArray
 
 from ._hippo import _check_size, _hippo_numpy, complex_dtype, float_dtype
 
@@ -104,7 +104,7 @@ def _condition_and_gradient(a):
 
 
 def perturb_then_diagonalise(
-    a: Float[Array, "n n"],
+    a: Float[ArrayLike, "n n"],
     *,
     key: PRNGKeyArray,
     precision: float = 2.0**-24,
