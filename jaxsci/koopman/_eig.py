@@ -53,3 +53,29 @@ def eig(
 
     shapes = (jax.ShapeDtypeStruct((n,), cdtype), jax.ShapeDtypeStruct((n, n), cdtype))
     return jax.pure_callback(host, shapes, matrix, vmap_method="sequential")
+
+
+def unitary_eig(
+    matrix: Inexact[Array, "n n"],
+) -> tuple[Complex[Array, " n"], Complex[Array, "n n"]]:
+    """Eigenvalues (on the unit circle) and an orthonormal eigenbasis of a unitary matrix.
+
+    The complex Schur form of a normal matrix is diagonal, so `scipy.linalg.schur` gives
+    orthonormal eigenvectors even for repeated eigenvalues, where `geev`'s are merely independent.
+    Runs on the host like `eig`; eigenvalues are normalised to modulus one (rounding only).
+    """
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"`matrix` must be square, got shape {matrix.shape}.")
+    cdtype = _complex_dtype(matrix.dtype)
+    n = matrix.shape[0]
+
+    def host(a):
+        import scipy.linalg
+
+        t, z = scipy.linalg.schur(np.asarray(a, np.complex128), output="complex")
+        w = np.diag(t)
+        npdt = np.complex128 if cdtype == jnp.complex128 else np.complex64
+        return np.asarray(w / np.abs(w), npdt), np.asarray(z, npdt)
+
+    shapes = (jax.ShapeDtypeStruct((n,), cdtype), jax.ShapeDtypeStruct((n, n), cdtype))
+    return jax.pure_callback(host, shapes, matrix, vmap_method="sequential")

@@ -1,4 +1,4 @@
-"""Koopman estimators (DMD, EDMD, kernel EDMD, reduced-rank regression) and `fit`.
+"""Koopman estimators (DMD, EDMD, reduced-rank regression), input validation and `fit`.
 
 Convention (row snapshots): `Psi_X[i] = psi(x_i)`, `Psi_Y[i] = psi(y_i)` with `y_i = F(x_i)`;
 the Koopman matrix K (N x N) solves `min ||W^{1/2} (Psi_X K - Psi_Y)||_F`, i.e. K = G^+ A with
@@ -7,107 +7,120 @@ An eigenpair K v = lambda v gives the eigenfunction phi(x) = psi(x) . v.
 """
 
 import abc
-from collections.abc import Callable
+import warnings
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float, Inexact
+from jaxtyping import Array, Float
 
 from ._dictionaries import AbstractDictionary, features
 from ._eig import eig, warn_if_single
-
-
-class KoopmanModel(eqx.Module):
-    """A fitted Koopman model: matrix, eigenvalues, eigenvectors (in feature coordinates), modes.
-
-    - `eigenfunctions(x)`: phi_j(x) = psi(x) . v_j at one point (vmap outside).
-    - `predict(x0, n_steps)`: x_n ~ Re sum_j lambda_j^n phi_j(x0) xi_j.
-    """
-
-    dictionary: AbstractDictionary
-    matrix: Inexact[Array, "n n"]
-    eigenvalues: Complex[Array, " r"]
-    eigenvectors: Complex[Array, "n r"]
-    modes: Complex[Array, "r dim"]
-
-    def eigenfunctions(self, x: Float[Array, " dim"]) -> Complex[Array, " r"]:
-        return self.dictionary(x).astype(self.eigenvectors.dtype) @ self.eigenvectors
-
-    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "n_steps+1 dim"]:
-        """Forecast from one new initial state (vmap outside for many)."""
-        phi = self.eigenfunctions(x0)
-        powers = self.eigenvalues[None, :] ** jnp.arange(n_steps + 1)[:, None]
-        return jnp.real((powers * phi[None]) @ self.modes)
+from ._model import AbstractKoopmanModel, KoopmanModel
 
 
 class AbstractEstimator(eqx.Module):
-    """Strategy object for `fit`: builds a `KoopmanModel` from snapshot pairs."""
+    """Strategy object for `fit`: builds a fitted model from validated snapshot pairs."""
 
     @abc.abstractmethod
-    def fit_pairs(self, x, y, weights) -> KoopmanModel:
+    def fit_pairs(self, x, y, weights) -> AbstractKoopmanModel:
         """Fit on validated `(X, Y)` with quadrature weights `weights` (shape `(m,)`)."""
 
 
-def _lstsq_koopman(psi_x, psi_y, weights, rcond):
-    # K from the QR of W^{1/2} Psi_X rather than from G^{-1} A: forming G squares the condition
-    # number of the dictionary, QR does not (this is what reaches 1e-10 on invariant subspaces).
-    sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
-    q, r = jnp.linalg.qr(sw * psi_x)
-    rhs = jnp.conj(q.T) @ (sw * psi_y)
-    return jnp.linalg.pinv(r, rtol=rcond) @ rhs, q, r, sw
+def warn_if_underdetermined(m, n):
+    if m < n:
+        warnings.warn(
+            f"{m} snapshots for {n} features: the least-squares problem is underdetermined and "
+            "residuals on the training data collapse to zero; use more snapshots and evaluate "
+            "residuals on held-out data.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
-def _eigen_model(dictionary, kmat, q, r, sw, x, rcond):
+def _state_coefficients(q, r_pinv, sw, x):
+    # regress the state on the dictionary: x ~ psi(x) b, b = R^+ Q^* W^{1/2} X
+    return r_pinv @ (jnp.conj(q.T) @ (sw * x.astype(q.dtype)))
+
+
+def _full_model(dictionary, kmat, b):
     lam, v = eig(kmat)
-    # modes: regress the state on the dictionary, then rotate into the eigenbasis
-    b = jnp.linalg.pinv(r, rtol=rcond) @ (jnp.conj(q.T) @ (sw * x.astype(q.dtype)))
-    modes = jnp.linalg.solve(v, b.astype(v.dtype))
-    return KoopmanModel(dictionary, kmat, lam, v, modes)
+    return KoopmanModel(dictionary, kmat, lam, v, jnp.linalg.solve(v, b.astype(v.dtype)))
 
 
 class EDMD(AbstractEstimator):
-    """Extended DMD on a dictionary (Williams, Kevrekidis, Rowley 2015).
+    """Extended DMD on a dictionary (Williams, Kevrekidis, Rowley 2015, J. Nonlinear Sci.).
 
-    `method="qr"` (default) solves the least-squares problem from the QR of W^{1/2} Psi_X
-    (accurate to ~eps cond(Psi)); `method="gram"` forms G and A by matrix products (the fastest
-    path for M >> N, one GEMM) and uses the eigendecomposition pseudo-inverse of G, accurate only
-    to ~eps cond(Psi)^2.
+    **Arguments:**
+
+    - `dictionary`: any `AbstractDictionary`.
+    - `rcond`: relative cut-off for small singular values of W^{1/2} Psi_X (default N eps).
+    - `method`: `"qr"` (default) solves the least-squares problem from the QR of W^{1/2} Psi_X,
+      accurate to ~eps cond(Psi); `"gram"` forms G and A by matrix products (one GEMM, the
+      fastest path for M >> N) and is accurate only to ~eps cond(Psi)^2.
+    - `rank`: if given, the projected (principal-component) estimator: K is restricted to the
+      `rank` leading right singular vectors V_r of W^{1/2} Psi_X and the `rank` eigenpairs come
+      from the small matrix V_r^* K V_r. This is the regularisation PyDMD (`svd_rank`) and
+      kooplearn (principal component regression, `rank`) use.
     """
 
     dictionary: AbstractDictionary
     rcond: float | None = eqx.field(static=True, default=None)
     method: str = eqx.field(static=True, default="qr")
+    rank: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         if self.method not in ("qr", "gram"):
             raise ValueError(f"`method` must be 'qr' or 'gram', got {self.method!r}.")
+        if self.rank is not None and (not isinstance(self.rank, int) or self.rank < 1):
+            raise ValueError(f"`rank` must be a positive int or None, got {self.rank!r}.")
 
     def fit_pairs(self, x, y, weights):
         psi_x, psi_y = features(self.dictionary, x), features(self.dictionary, y)
-        if psi_x.shape[0] < psi_x.shape[1]:
-            import warnings
-
-            warnings.warn(
-                f"{psi_x.shape[0]} snapshots for {psi_x.shape[1]} features: the least-squares "
-                "problem is underdetermined and residuals on the training data collapse to zero; "
-                "use more snapshots and evaluate residuals on held-out data.",
-                UserWarning,
-                stacklevel=3,
-            )
+        m, n = psi_x.shape
+        warn_if_underdetermined(m, n)
+        if self.rank is not None and self.rank > min(m, n):
+            raise ValueError(f"`rank` must be <= min(m, N) = {min(m, n)}, got {self.rank}.")
         if self.method == "gram":
             w = weights.astype(psi_x.dtype)[:, None]
             g = jnp.conj(psi_x.T) @ (w * psi_x)
-            a = jnp.conj(psi_x.T) @ (w * jnp.concatenate([psi_y, x.astype(psi_x.dtype)], 1))
-            ginv = jnp.linalg.pinv(g, rtol=self.rcond, hermitian=True)
-            kb = ginv @ a
-            n = psi_x.shape[1]
-            kmat, b = kb[:, :n], kb[:, n:]
-            lam, v = eig(kmat)
-            modes = jnp.linalg.solve(v, b.astype(v.dtype))
-            return KoopmanModel(self.dictionary, kmat, lam, v, modes)
-        kmat, q, r, sw = _lstsq_koopman(psi_x, psi_y, weights, self.rcond)
-        return _eigen_model(self.dictionary, kmat, q, r, sw, x, self.rcond)
+            a = jnp.conj(psi_x.T) @ (w * psi_y)
+            ax = jnp.conj(psi_x.T) @ (w * x.astype(psi_x.dtype))
+            evals, evecs = jnp.linalg.eigh(g)
+            if self.rank is None:
+                tol = (self.rcond if self.rcond is not None else n * jnp.finfo(g.dtype).eps)
+                keep = evals > tol * evals[-1]
+                inv = jnp.where(keep, 1 / jnp.where(keep, evals, 1), 0)
+                ginv = (evecs * inv[None]) @ jnp.conj(evecs.T)
+                return _full_model(self.dictionary, ginv @ a, ginv @ ax)
+            basis, s2 = evecs[:, ::-1][:, : self.rank], evals[::-1][: self.rank]
+            small = (jnp.conj(basis.T) @ a @ basis) / s2[:, None]
+            kmat = basis @ small @ jnp.conj(basis.T)
+            return _reduced_model(self.dictionary, kmat, small, basis, (jnp.conj(basis.T) @ ax) / s2[:, None])
+        # K from the QR of W^{1/2} Psi_X rather than from G^+ A: forming G squares the condition
+        # number of the dictionary, QR does not (this is what reaches 1e-10 on invariant subspaces).
+        sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
+        q, r = jnp.linalg.qr(sw * psi_x)
+        c = jnp.conj(q.T) @ (sw * psi_y)
+        if self.rank is None:
+            r_pinv = jnp.linalg.pinv(r, rtol=self.rcond)
+            return _full_model(self.dictionary, r_pinv @ c, _state_coefficients(q, r_pinv, sw, x))
+        # R = P S V^*: K_r = V_r S_r^{-1} P_r^* C, and V_r^* K_r V_r = S_r^{-1} P_r^* C V_r
+        p, s, vh = jnp.linalg.svd(r)
+        p, s, basis = p[:, : self.rank], s[: self.rank], jnp.conj(vh[: self.rank].T)
+        left = jnp.conj(p.T) / s[:, None]
+        small = left @ c @ basis
+        kmat = basis @ left @ c
+        coeff = left @ (jnp.conj(q.T) @ (sw * x.astype(q.dtype)))
+        return _reduced_model(self.dictionary, kmat, small, basis, coeff)
+
+
+def _reduced_model(dictionary, kmat, small, basis, coeff):
+    # eigenpairs of the r x r matrix small = V_r^* K V_r lift to K (V_r u) = lambda (V_r u);
+    # modes: x ~ psi(x) V_r coeff = sum_j phi_j(x) xi_j with xi = u^{-1} coeff
+    lam, u = eig(small)
+    vecs = basis.astype(u.dtype) @ u
+    return KoopmanModel(dictionary, kmat, lam, vecs, jnp.linalg.solve(u, coeff.astype(u.dtype)))
 
 
 class _Projection(AbstractDictionary):
@@ -118,7 +131,8 @@ class _Projection(AbstractDictionary):
 
 
 class DMD(AbstractEstimator):
-    """Dynamic mode decomposition with rank truncation (Schmid 2010; Tu et al. 2014).
+    """Dynamic mode decomposition with rank truncation (Schmid 2010; Tu et al. 2014, J. Comput.
+    Dyn., Alg. 2).
 
     `exact=True` gives exact DMD modes Y V Sigma^{-1} w / lambda; `exact=False` projected modes U w.
     Eigenvalues are those of A~ = U^* Y V Sigma^{-1} in both cases.
@@ -144,64 +158,15 @@ class DMD(AbstractEstimator):
         return KoopmanModel(_Projection(jnp.conj(u)), atilde.T, lam, left, modes.T)
 
 
-def gaussian_kernel(lengthscale: float) -> Callable:
-    """k(x, y) = exp(-|x - y|^2 / (2 lengthscale^2)) at one pair of points."""
-    return lambda a, b: jnp.exp(-jnp.sum((a - b) ** 2) / (2 * lengthscale**2))
-
-
-def polynomial_kernel(degree: int, offset: float = 1.0) -> Callable:
-    """k(x, y) = (offset + x . y)^degree: its native space is the polynomials of degree <= degree."""
-    return lambda a, b: (offset + jnp.dot(a, b)) ** degree
-
-
-def _gram(kernel, a, b):
-    return jax.vmap(lambda p: jax.vmap(lambda q: kernel(p, q))(b))(a)
-
-
-class KernelFeatures(AbstractDictionary):
-    """psi(x) = k(x, centres) @ projection: the implicit dictionary of kernel EDMD / Nystroem."""
-
-    kernel: Callable
-    centres: Float[Array, "m dim"]
-    projection: Float[Array, "m r"]
-
-    def __call__(self, x):
-        return jax.vmap(lambda c: self.kernel(x, c))(self.centres) @ self.projection
-
-
-class KernelEDMD(AbstractEstimator):
-    """Kernel EDMD (Williams, Rowley, Kevrekidis 2015, J. Comput. Dyn., Alg. 1).
-
-    With K_XX = Q Sigma^2 Q^T (rank r), K_hat = (Sigma^+ Q^T) K_YX (Q Sigma^+), which is EDMD on
-    the implicit dictionary psi(x) = k(x, X) Q Sigma^+. With `n_landmarks`, the Nystroem
-    dictionary psi(x) = k(x, L) K_LL^{-1/2} on landmark points L (a strided subset) is used
-    instead, costing O(M m^2) rather than O(M^2 r).
-    """
-
-    kernel: Callable
-    rank: int = eqx.field(static=True)
-    n_landmarks: int | None = eqx.field(static=True, default=None)
-
-    def _dictionary(self, x):
-        if self.n_landmarks is None:
-            kxx = _gram(self.kernel, x, x)
-            s2, qm = jnp.linalg.eigh(kxx)
-            s2, qm = s2[::-1][: self.rank], qm[:, ::-1][:, : self.rank]
-            return KernelFeatures(self.kernel, x, qm / jnp.sqrt(jnp.maximum(s2, 1e-300)))
-        landmarks = x[:: max(1, x.shape[0] // self.n_landmarks)][: self.n_landmarks]
-        s2, qm = jnp.linalg.eigh(_gram(self.kernel, landmarks, landmarks))
-        s2, qm = s2[::-1][: self.rank], qm[:, ::-1][:, : self.rank]
-        return KernelFeatures(self.kernel, landmarks, qm / jnp.sqrt(jnp.maximum(s2, 1e-300)))
-
-    def fit_pairs(self, x, y, weights):
-        return EDMD(self._dictionary(x), method="gram").fit_pairs(x, y, weights)
-
-
 class ReducedRank(AbstractEstimator):
-    """Reduced-rank regression on a dictionary (Kostic et al. 2022, NeurIPS, eq. 9):
+    """Reduced-rank regression on a dictionary (Kostic et al. 2022, NeurIPS, eq. 9 and Thm. 2):
     K = G_gamma^{-1/2} [[G_gamma^{-1/2} A]]_rank, the rank-truncated SVD of the whitened
-    cross-covariance, with Tikhonov regularisation G_gamma = G + gamma I. Use `KernelEDMD`'s
-    Nystroem `KernelFeatures` as `dictionary` for kernel RRR with the Nystroem option."""
+    cross-covariance, with Tikhonov regularisation G_gamma = G + gamma I.
+
+    Writing U = G_gamma^{-1/2} P_r (P_r the leading left singular vectors), K = U U^* A, and the
+    `rank` eigenpairs come from the small matrix U^* A U. Use `KernelEDMD`'s Nystroem
+    `KernelFeatures` as `dictionary` for kernel RRR with the Nystroem option.
+    """
 
     dictionary: AbstractDictionary
     rank: int = eqx.field(static=True)
@@ -209,37 +174,50 @@ class ReducedRank(AbstractEstimator):
 
     def fit_pairs(self, x, y, weights):
         psi_x, psi_y = features(self.dictionary, x), features(self.dictionary, y)
+        if self.rank > psi_x.shape[1]:
+            raise ValueError(f"`rank` must be <= N = {psi_x.shape[1]}, got {self.rank}.")
         w = weights.astype(psi_x.dtype)[:, None]
         g = jnp.conj(psi_x.T) @ (w * psi_x)
         a = jnp.conj(psi_x.T) @ (w * psi_y)
+        ax = jnp.conj(psi_x.T) @ (w * x.astype(psi_x.dtype))
         evals, evecs = jnp.linalg.eigh(g + self.regularisation * jnp.eye(g.shape[0], dtype=g.dtype))
         isqrt = (evecs / jnp.sqrt(evals)[None]) @ jnp.conj(evecs.T)
-        u, s, vh = jnp.linalg.svd(isqrt @ a)
-        kmat = isqrt @ (u[:, : self.rank] * s[None, : self.rank]) @ vh[: self.rank]
-        sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
-        q, r = jnp.linalg.qr(sw * psi_x)
-        return _eigen_model(self.dictionary, kmat, q, r, sw, x, None)
+        p = jnp.linalg.svd(isqrt @ a)[0][:, : self.rank]
+        proj = isqrt @ p  # U, with U^* G_gamma U = I
+        small = jnp.conj(proj.T) @ a @ proj
+        lam, u = eig(small)
+        vecs = proj.astype(u.dtype) @ u
+        # modes: G_gamma-orthogonal projection of the state regression onto span(U)
+        modes = jnp.linalg.solve(u, (jnp.conj(proj.T) @ ax).astype(u.dtype))
+        return KoopmanModel(self.dictionary, proj @ jnp.conj(proj.T) @ a, lam, vecs, modes)
 
 
 def validate_pairs(x, y, weights=None, *, names=("x", "y")):
-    """Checks shapes, dtypes and finiteness of snapshot pairs; returns arrays and weights."""
+    """Checks shapes, dtypes and finiteness of snapshot pairs; returns arrays and weights.
+
+    Non-finite data raise a `ValueError` eagerly and an `equinox` runtime error under `jit`.
+    """
     x, y = jnp.asarray(x), jnp.asarray(y)
+    nx, ny = names
     if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"`{names[0]}` and `{names[1]}` must be 2-d (m, dim), got {x.shape} and {y.shape}.")
+        raise ValueError(f"`{nx}` and `{ny}` must be 2-d (m, dim), got {x.shape} and {y.shape}.")
     if x.shape != y.shape:
-        raise ValueError(f"`{names[0]}` and `{names[1]}` must have the same shape, got {x.shape} and {y.shape}.")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise TypeError(f"`{names[0]}` must be floating point, got {x.dtype}.")
-    if not isinstance(x, jax.core.Tracer) and not isinstance(y, jax.core.Tracer):
-        if not (bool(jnp.isfinite(x).all()) and bool(jnp.isfinite(y).all())):
-            raise ValueError(f"`{names[0]}` and `{names[1]}` must be finite (found NaN or inf).")
+        raise ValueError(f"`{nx}` and `{ny}` must have the same shape, got {x.shape} and {y.shape}.")
+    for name, arr in ((nx, x), (ny, y)):
+        if not jnp.issubdtype(arr.dtype, jnp.floating):
+            raise TypeError(f"`{name}` must be floating point, got {arr.dtype}.")
+    msg = f"`{nx}` and `{ny}` must be finite (found NaN or inf)."
+    if isinstance(x, jax.core.Tracer) or isinstance(y, jax.core.Tracer):
+        x = eqx.error_if(x, ~(jnp.isfinite(x).all() & jnp.isfinite(y).all()), msg)
+    elif not (bool(jnp.isfinite(x).all()) and bool(jnp.isfinite(y).all())):
+        raise ValueError(msg)
     m = x.shape[0]
     if weights is None:
         weights = jnp.full((m,), 1.0 / m, x.dtype)  # Monte Carlo quadrature
     weights = jnp.asarray(weights, x.dtype)
     if weights.shape != (m,):
         raise ValueError(f"`weights` must have shape ({m},), got {weights.shape}.")
-    warn_if_single(x, names[0])
+    warn_if_single(x, nx)
     return x, y, weights
 
 
@@ -249,21 +227,22 @@ def fit(
     y: Float[Array, "m dim"],
     *,
     weights: Float[Array, " m"] | None = None,
-) -> KoopmanModel:
+) -> AbstractKoopmanModel:
     """Fit a Koopman model to snapshot pairs: the one entry point of `jaxsci.koopman`.
 
     **Arguments:**
 
-    - `estimator`: `DMD`, `EDMD`, `KernelEDMD` or `ReducedRank`.
-    - `x`, `y`: snapshots `(m, dim)` with `y[i]` one step after `x[i]`.
+    - `estimator`: `DMD`, `EDMD`, `KernelEDMD`, `ReducedRank`, `MPEDMD` (discrete time) or
+      `GeneratorEDMD` (continuous time).
+    - `x`, `y`: snapshots `(m, dim)` with `y[i]` one step after `x[i]`; for `GeneratorEDMD`,
+      `y[i]` is the time derivative (drift) at `x[i]`.
     - `weights`: quadrature weights `(m,)`; Monte Carlo `1/m` by default.
 
-    **Returns:** a `KoopmanModel`. Float64 input is expected (float32 warns). Works under
-    `eqx.filter_jit`; not differentiable (the eigenproblem runs on the host).
+    **Returns:** a `KoopmanModel` (`MPEDMDModel`, `GeneratorModel` for those estimators).
+    Float64 input is expected (float32 warns). Works under `eqx.filter_jit` and `jax.vmap`
+    (e.g. over seeds); not differentiable (the small eigenproblem runs on the host, see `eig`).
     """
     if not isinstance(estimator, AbstractEstimator):
         raise TypeError(f"`estimator` must be an AbstractEstimator, got {type(estimator).__name__}.")
     x, y, weights = validate_pairs(x, y, weights)
     return estimator.fit_pairs(x, y, weights)
-
-

@@ -10,15 +10,26 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from ._dictionaries import AbstractDictionary, features
-from ._eig import eig
-from ._estimators import AbstractEstimator, KoopmanModel
+from ._eig import unitary_eig
+from ._estimators import AbstractEstimator, warn_if_underdetermined
+from ._model import AbstractKoopmanModel, _power_forecast
 
 
-class MPEDMDModel(KoopmanModel):
-    """A `KoopmanModel` with the unitary factor, its orthonormal eigenvectors and G^{1/2}."""
+class MPEDMDModel(AbstractKoopmanModel):
+    """A fitted mpEDMD model: the `KoopmanModel` fields plus the orthonormal eigenvectors of the
+    unitary factor and G^{1/2}, for spectral measures."""
 
+    dictionary: AbstractDictionary
+    matrix: Complex[Array, "n n"]
+    eigenvalues: Complex[Array, " n"]
+    eigenvectors: Complex[Array, "n n"]
+    modes: Complex[Array, "n dim"]
     unitary_eigenvectors: Complex[Array, "n n"]
     gram_sqrt: Complex[Array, "n n"]
+
+    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "n_steps+1 dim"]:
+        """Forecast `n_steps` steps from one new initial state (vmap outside for many)."""
+        return _power_forecast(self, x0, n_steps)
 
     def spectral_measure(self, coefficients: Complex[Array, " n"]) -> Float[Array, " n"]:
         """Weights of the spectral measure of g = psi . coefficients at `eigenvalues`
@@ -34,6 +45,7 @@ class MPEDMD(AbstractEstimator):
 
     def fit_pairs(self, x, y, weights):
         psi_x, psi_y = features(self.dictionary, x), features(self.dictionary, y)
+        warn_if_underdetermined(*psi_x.shape)
         sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
         q, r = jnp.linalg.qr(sw * psi_x)
         c = jnp.conj(q.T) @ (sw * psi_y)  # A = R^* C, G = R^* R
@@ -43,10 +55,8 @@ class MPEDMD(AbstractEstimator):
         mid = v @ (jnp.conj(p.T) @ c @ v / s[None, :]) @ vh
         u1, _, v1h = jnp.linalg.svd(mid)
         unitary = u1 @ v1h
-        lam, w = eig(unitary)
-        lam = lam / jnp.abs(lam)  # exactly on the circle (rounding only)
-        # eigenvectors of a unitary matrix with distinct eigenvalues are orthogonal; re-orthonormalise
-        w = w / jnp.linalg.norm(w, axis=0, keepdims=True)
+        # the Schur vectors of the (normal) unitary factor: orthonormal even for repeated eigenvalues
+        lam, w = unitary_eig(unitary)
         cdt = w.dtype
         g_isqrt = ((v / s[None, :]) @ vh).astype(cdt)
         g_sqrt = ((v * s[None, :]) @ vh).astype(cdt)

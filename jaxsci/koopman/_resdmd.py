@@ -17,7 +17,8 @@ import numpy as np
 from jaxtyping import Array, Complex, Float, Inexact
 
 from ._dictionaries import AbstractDictionary, features
-from ._estimators import KoopmanModel, validate_pairs
+from ._estimators import validate_pairs
+from ._model import AbstractKoopmanModel
 
 
 class ResidualData(eqx.Module):
@@ -52,58 +53,38 @@ def residual_data(
     """
     x, y, weights = validate_pairs(x, y, weights)
     psi_x, psi_y = features(dictionary, x), features(dictionary, y)
-    n = psi_x.shape[1]
-    if psi_x.shape[0] < 2 * n:
+    m, n = psi_x.shape
+    if m <= n:
         raise ValueError(
-            f"residual data needs at least 2 N = {2 * n} held-out snapshots, got {psi_x.shape[0]}."
+            f"`x` has {m} snapshots for {n} features: with m <= N every z has a function with "
+            "zero residual on these data (the residuals collapse to zero); pass more held-out "
+            "snapshots than features."
         )
     sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
     r = jnp.linalg.qr(jnp.concatenate([sw * psi_x, sw * psi_y], axis=1))[1]  # mode="r" is slower on XLA:CPU
+    # with N < m < 2N the reduced R is (m, 2N): the missing rows of R22 are zero
+    r = jnp.pad(r, ((0, 2 * n - r.shape[0]), (0, 0)))
     return ResidualData(r[:n, :n], r[:n, n:], r[n:, n:])
 
 
-def residuals(model: KoopmanModel, data: ResidualData) -> Float[Array, " r"]:
+def residuals(model: AbstractKoopmanModel, data: ResidualData) -> Float[Array, " r"]:
     """ResDMD residual of every eigenpair of `model`, measured on held-out `data`.
 
     **Returns:** `(r,)` residuals; res_j ~ 0 for a true eigenpair, ~1 for a spurious one of an
     isometry.
     """
     v = model.eigenvectors
+    if v.shape[0] != data.r11.shape[0]:
+        raise ValueError(
+            f"`model` has {v.shape[0]} features but `data` was built with {data.r11.shape[0]}: "
+            "use the same dictionary for both."
+        )
     dt = v.dtype
     r11, r12, r22 = (m.astype(dt) for m in (data.r11, data.r12, data.r22))
     num = jnp.sum(jnp.abs((r12 @ v) - (r11 @ v) * model.eigenvalues[None]) ** 2, 0)
     num = num + jnp.sum(jnp.abs(r22 @ v) ** 2, 0)
     den = jnp.sum(jnp.abs(r11 @ v) ** 2, 0)
     return jnp.sqrt(num / den)
-
-
-def pseudospectrum(
-    data: ResidualData, z: Complex[Array, "*grid"], *, chunk_size: int = 256
-) -> Float[Array, "*grid"]:
-    """The approximate pseudospectral function tau(z) = min_g res(z, g) on a grid of z.
-
-    tau(z) is the smallest singular value of [R12 R11^+ - z I; R22 R11^+] (the stacked QR form),
-    so {z : tau(z) < eps} approximates the eps-pseudospectrum (Colbrook-Townsend CPAM, Alg. 2).
-    One SVD per z, batched with `jax.lax.map(..., batch_size=chunk_size)` to bound memory; the
-    grid shape is kept.
-
-    **Arguments:** `data` from `residual_data`; `z` any-shape complex grid; `chunk_size`.
-
-    **Returns:** tau(z), same shape as `z`.
-    """
-    z = jnp.asarray(z)
-    cdt = jnp.complex128 if data.r11.dtype in (jnp.float64, jnp.complex128) else jnp.complex64
-    pinv = jnp.linalg.pinv(data.r11)
-    b = (data.r12 @ pinv).astype(cdt)
-    c = (data.r22 @ pinv).astype(cdt)
-    eye = jnp.eye(b.shape[0], dtype=cdt)
-
-    def one(zz):
-        stacked = jnp.concatenate([b - zz * eye, c], axis=0)
-        return jnp.linalg.svd(stacked, compute_uv=False)[-1]
-
-    flat = z.reshape(-1).astype(cdt)
-    return jax.lax.map(one, flat, batch_size=chunk_size).reshape(z.shape)
 
 
 def spectrum_estimates(

@@ -1,0 +1,162 @@
+"""Pseudospectra from ResDMD data: the exact SVD path and a fast Cholesky + block-Krylov path.
+
+With the stacked QR W^{1/2}[Psi_X, Psi_Y] = Q [[R11, R12], [0, R22]] of held-out data, whitening
+g = R11 v turns the residual into res(z, g) = ||M(z) g|| / ||g|| with
+
+    M(z) = [B - z I; C],   B = R12 R11^+,   C = R22 R11^+          (2N x N),
+
+so the approximate pseudospectral function is tau(z) = sigma_min(M(z)) (Colbrook and Townsend
+2024, CPAM, Alg. 2). Two paths compute it:
+
+- `method="svd"` (the reference): one dense SVD of M(z) per z, about (4 (2N) N^2 - 4 N^3 / 3)
+  complex multiply-adds before the bidiagonal iteration: exact to ~eps ||M(z)||.
+- `method="krylov"` (default, fast): M(z)^* M(z) = H(z) = P - z B^* - conj(z) B + |z|^2 I with
+  P = B^* B + C^* C formed once, so each z costs O(N^2) to form H(z), one Cholesky (N^3 / 3 complex
+  multiply-adds, the per-z floor of any dense factorisation; the D = C^* C term has full rank in
+  general, so no Schur/Hessenberg reduction makes the per-z work O(N^2)) and a block Krylov
+  (Lanczos, shift-invert at 0) iteration with triangular solves, O(N^2) per vector. The answer is
+  the residual ||M(z) u|| / ||u|| of the Ritz vector u evaluated in the *unsquared* form, so it
+  is (i) always an upper bound on tau(z) (it is res(z, u) of an explicit u: the spectral
+  inclusion z in Sp_res(K) of ResDMD holds as stated), and (ii) accurate to ~eps near eigenvalues
+  where tau -> 0, because squaring only perturbs the Ritz *vector*, by an angle ~ eps ||H|| / gap,
+  which enters the residual quadratically.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Complex, Float
+
+from ._resdmd import ResidualData
+
+
+def _whitened(data: ResidualData):
+    cdt = jnp.complex128 if data.r11.dtype in (jnp.float64, jnp.complex128) else jnp.complex64
+    # R11^+ via the SVD-based pseudo-inverse: R11 is square and invertible unless the dictionary
+    # is linearly dependent on the data, in which case the pseudo-inverse drops the null space.
+    pinv = jnp.linalg.pinv(data.r11)
+    return (data.r12 @ pinv).astype(cdt), (data.r22 @ pinv).astype(cdt)
+
+
+def _start_block(n, block_size, dtype):
+    # A fixed (deterministic) complex Gaussian start block: the Krylov iteration needs a start
+    # with a component along the wanted singular vector, which a generic block has with
+    # probability one; fixing it keeps `pseudospectrum` a pure function of its inputs.
+    rng = np.random.default_rng(20240607)
+    v = rng.standard_normal((n, block_size)) + 1j * rng.standard_normal((n, block_size))
+    return jnp.asarray(np.linalg.qr(v)[0], dtype)
+
+
+def _krylov_one(b, c, p, v0, norm_b, norm_c, z, n_blocks):
+    n, k0 = v0.shape
+    eye = jnp.eye(n, dtype=b.dtype)
+    scale = (norm_b + jnp.abs(z)) ** 2 + norm_c**2
+    # Rounding in forming H(z) perturbs its eigenvalues by up to ~ n eps ||H||; the shift keeps
+    # the Cholesky factorisation defined at z on the spectrum (tau = 0) and does not change the
+    # answer, only the (shift-invert) convergence rate, negligibly.
+    shift = 10 * n * jnp.finfo(b.dtype).eps * scale
+    h = p - z * jnp.conj(b.T) - jnp.conj(z) * b + (jnp.abs(z) ** 2 + shift) * eye
+    chol = jnp.linalg.cholesky(h)
+
+    def apply_inverse(v):  # H^{-1} v with two triangular solves, O(n^2) per column
+        w = jax.scipy.linalg.solve_triangular(chol, v, lower=True)
+        return jax.scipy.linalg.solve_triangular(chol, w, lower=True, trans="C")
+
+    size = k0 * (n_blocks + 1)
+    basis = jnp.zeros((n, size), b.dtype).at[:, :k0].set(v0)
+    images = jnp.zeros((n, size), b.dtype)
+
+    def body(j, carry):
+        basis, images = carry
+        w = apply_inverse(jax.lax.dynamic_slice(basis, (0, j * k0), (n, k0)))
+        images = jax.lax.dynamic_update_slice(images, w, (0, j * k0))
+        # block classical Gram-Schmidt, twice ("twice is enough"); columns not yet filled are 0
+        for _ in range(2):
+            w = w - basis @ (jnp.conj(basis.T) @ w)
+            w = jnp.linalg.qr(w)[0]
+        return jax.lax.dynamic_update_slice(basis, w, (0, (j + 1) * k0)), images
+
+    basis, images = jax.lax.fori_loop(0, n_blocks, body, (basis, images))
+    last = apply_inverse(basis[:, n_blocks * k0 :])
+    images = images.at[:, n_blocks * k0 :].set(last)
+    # Rayleigh-Ritz for the largest eigenvalue of H^{-1} (the smallest of H) in the Krylov basis
+    g = jnp.conj(basis.T) @ images
+    _, vecs = jnp.linalg.eigh((g + jnp.conj(g.T)) / 2)
+    u = basis @ vecs[:, -1]
+    # the answer: the residual of the Ritz vector in the unsquared stacked form
+    mu = jnp.concatenate([b @ u - z * u, c @ u])
+    return jnp.linalg.norm(mu) / jnp.linalg.norm(u)
+
+
+def _dense_one(b, c, p, z):
+    h = p - z * jnp.conj(b.T) - jnp.conj(z) * b + jnp.abs(z) ** 2 * jnp.eye(b.shape[0], dtype=b.dtype)
+    u = jnp.linalg.eigh(h)[1][:, 0]
+    return jnp.linalg.norm(jnp.concatenate([b @ u - z * u, c @ u])) / jnp.linalg.norm(u)
+
+
+def pseudospectrum(
+    data: ResidualData,
+    z: Complex[Array, "*grid"],
+    *,
+    method: str = "krylov",
+    chunk_size: int = 16,
+    block_size: int = 4,
+    n_blocks: int = 16,
+) -> Float[Array, "*grid"]:
+    """The approximate pseudospectral function tau(z) = min_g res(z, g) on a grid of z.
+
+    {z : tau(z) < eps} approximates the eps-pseudospectrum of the Koopman operator, with no
+    spectral pollution (Colbrook and Townsend 2024, CPAM, Thm. 4.1 and Alg. 2); `tau` is also the
+    input of `spectrum_estimates`.
+
+    **Arguments:**
+
+    - `data`: `ResidualData` from `residual_data` (held-out snapshots).
+    - `z`: a complex grid of any shape.
+    - `method`: `"krylov"` (default; one Cholesky per z plus a block Krylov iteration, about 20x
+      fewer flops than the SVD at N = 500; returns an upper bound on tau(z) that is exact to
+      rounding where the iteration has converged, and always to rounding near eigenvalues) or
+      `"svd"` (the exact reference: one SVD of the 2N x N stacked matrix per z).
+    - `chunk_size`: grid points per vectorised batch (`jax.lax.map(..., batch_size=)`), bounding
+      memory at ~chunk_size N^2 complex numbers.
+    - `block_size`, `n_blocks`: Krylov basis of `block_size * (n_blocks + 1)` vectors; raise
+      `n_blocks` where singular values cluster (far from the spectrum) and more digits are
+      needed there. When the basis would span C^N (small N), the smallest eigenvector of
+      H(z) = M(z)^* M(z) is used directly (one `eigh` per z).
+
+    **Returns:** tau(z), real, same shape as `z`. Works under `jit`; `vmap` over `z` is the
+    `chunk_size` batching already.
+    """
+    if method not in ("krylov", "svd"):
+        raise ValueError(f"`method` must be 'krylov' or 'svd', got {method!r}.")
+    for name, val in (("chunk_size", chunk_size), ("block_size", block_size), ("n_blocks", n_blocks)):
+        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+            raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
+    z = jnp.asarray(z)
+    b, c = _whitened(data)
+    n = b.shape[0]
+    flat = z.reshape(-1).astype(b.dtype)
+    if method == "svd":
+        eye = jnp.eye(n, dtype=b.dtype)
+
+        def one(zz):
+            return jnp.linalg.svd(jnp.concatenate([b - zz * eye, c]), compute_uv=False)[-1]
+
+        return jax.lax.map(one, flat, batch_size=chunk_size).reshape(z.shape)
+
+    p = jnp.conj(b.T) @ b + jnp.conj(c.T) @ c
+    if block_size * (n_blocks + 1) >= n:
+        # the Krylov basis would span C^N: take the eigenvector of H(z) itself (small N)
+        one = lambda zz: _dense_one(b, c, p, zz)
+    else:
+        norm_b, norm_c = jnp.linalg.norm(b, 2), jnp.linalg.norm(c, 2)
+        v0 = _start_block(n, block_size, b.dtype)
+        one = lambda zz: _krylov_one(b, c, p, v0, norm_b, norm_c, zz, n_blocks)
+    tau = jax.lax.map(one, flat, batch_size=chunk_size).reshape(z.shape)
+    return eqx.error_if(
+        tau,
+        ~jnp.all(jnp.isfinite(tau)),
+        "pseudospectrum: the Cholesky factorisation of the residual matrix failed (non-finite "
+        "data or a singular R11?); try method='svd'.",
+    )
