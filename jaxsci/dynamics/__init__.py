@@ -20,6 +20,7 @@ from ._systems import (
     dimension as dimension,
 )
 from ._trajectories import (
+    derivative_pairs as derivative_pairs,
     hankel as hankel,
     snapshot_pairs as snapshot_pairs,
     trajectories as trajectories,

@@ -116,6 +116,28 @@ def snapshot_pairs(
     return trajectories[:, :-1].reshape(-1, d), trajectories[:, 1:].reshape(-1, d)
 
 
+def derivative_pairs(
+    trajectories: Float[Array, "batch time dim"], dt: float
+) -> tuple[Float[Array, "m dim"], Float[Array, "m dim"]]:
+    """States and their time derivatives by second-order central differences, for generator
+    estimation (`jaxsci.koopman.GeneratorEDMD`).
+
+    x'(t_k) ~ (x_{k+1} - x_{k-1}) / (2 dt), with error dt^2 |x^(3)| / 6.
+
+    **Arguments:** `trajectories` `(batch, time >= 3, dim)` sampled every `dt`.
+
+    **Returns:** `(X, dX)` of shape `(batch * (time - 2), dim)`: interior states and derivatives.
+    """
+    trajectories = jnp.asarray(trajectories)
+    if trajectories.ndim != 3 or trajectories.shape[1] < 3:
+        raise ValueError(
+            f"`trajectories` must have shape (batch, time >= 3, dim), got {trajectories.shape}."
+        )
+    d = trajectories.shape[-1]
+    dx = (trajectories[:, 2:] - trajectories[:, :-2]) / (2 * dt)
+    return trajectories[:, 1:-1].reshape(-1, d), dx.reshape(-1, d)
+
+
 def hankel(series: Float[Array, "time dim"], delays: int) -> Float[Array, "time-delays+1 delays*dim"]:
     """Time-delay (Hankel) embedding of one series: row t is (x_t, x_{t+1}, ..., x_{t+delays-1}).
 
