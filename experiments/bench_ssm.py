@@ -87,8 +87,10 @@ def main():
     backend = jax.default_backend()
     device = str(jax.devices()[0].device_kind)
     peak_flops, bandwidth = machine_peaks(a.repeats)
-    print(f"device {device} ({backend}); float32 matmul {peak_flops / 1e9:.1f} GFLOP/s, "
-          f"copy bandwidth {bandwidth / 1e9:.1f} GB/s")
+    print(
+        f"device {device} ({backend}); float32 matmul {peak_flops / 1e9:.1f} GFLOP/s, "
+        f"copy bandwidth {bandwidth / 1e9:.1f} GB/s"
+    )
     key = jr.key(0)
     k1, k2, k3, k4 = jr.split(key, 4)
     lam, b = ssm.s4d_init("legs", N)
@@ -100,10 +102,14 @@ def main():
     rows = []
     for length in a.lengths:
         s4d = jax.jit(jax.vmap(lambda c, dt: ssm.s4d_kernel(lam, b, c, dt, length), (0, 0)))
-        s4 = jax.jit(jax.vmap(lambda c, dt: ssm.s4_kernel(d.eigenvalues, d.low_rank, d.b, c, dt, length)))
+        s4 = jax.jit(
+            jax.vmap(lambda c, dt: ssm.s4_kernel(d.eigenvalues, d.low_rank, d.b, c, dt, length))
+        )
 
         def s4_loss(c, dt, length=length):
-            k = jax.vmap(lambda c, dt: ssm.s4_kernel(d.eigenvalues, d.low_rank, d.b, c, dt, length))(c, dt)
+            k = jax.vmap(
+                lambda c, dt: ssm.s4_kernel(d.eigenvalues, d.low_rank, d.b, c, dt, length)
+            )(c, dt)
             return jnp.sum(k**2)
 
         s4_grad = jax.jit(jax.grad(s4_loss, argnums=(0, 1)))
@@ -122,18 +128,39 @@ def main():
             t = timed(fn, *args, repeats=a.repeats)
             flops, nbytes = counts(name, length)
             floor = max(flops / peak_flops, nbytes / bandwidth)
-            row = dict(kernel=name, L=length, H=H, N=N, seconds=t, gflops=flops / 1e9, mbytes=nbytes / 1e6,
-                       floor_s=floor, bound="compute" if flops / peak_flops > nbytes / bandwidth else "memory",
-                       x_floor=t / floor)
+            row = dict(
+                kernel=name,
+                L=length,
+                H=H,
+                N=N,
+                seconds=t,
+                gflops=flops / 1e9,
+                mbytes=nbytes / 1e6,
+                floor_s=floor,
+                bound="compute" if flops / peak_flops > nbytes / bandwidth else "memory",
+                x_floor=t / floor,
+            )
             rows.append(row)
-            print(f"{name:20s} L={length:6d} {t * 1e3:10.2f} ms  {flops / 1e9:8.3f} GFLOP {nbytes / 1e6:8.2f} MB "
-                  f" floor {floor * 1e3:8.3f} ms ({row['bound']})  x{t / floor:7.1f}", flush=True)
+            print(
+                f"{name:20s} L={length:6d} {t * 1e3:10.2f} ms  {flops / 1e9:8.3f} GFLOP {nbytes / 1e6:8.2f} MB "
+                f" floor {floor * 1e3:8.3f} ms ({row['bound']})  x{t / floor:7.1f}",
+                flush=True,
+            )
         par = next(r for r in rows if r["kernel"] == "s5_parallel_scan" and r["L"] == length)
         seq = next(r for r in rows if r["kernel"] == "s5_sequential_scan" and r["L"] == length)
-        print(f"  S5 parallel / sequential time at L={length}: {par['seconds'] / seq['seconds']:.2f}")
-    out = dict(device=device, backend=backend, machine=platform.processor() or platform.machine(),
-               cpu_count=os.cpu_count(), jax=jax.__version__, peak_matmul_flops=peak_flops,
-               copy_bandwidth_bytes=bandwidth, rows=rows)
+        print(
+            f"  S5 parallel / sequential time at L={length}: {par['seconds'] / seq['seconds']:.2f}"
+        )
+    out = dict(
+        device=device,
+        backend=backend,
+        machine=platform.processor() or platform.machine(),
+        cpu_count=os.cpu_count(),
+        jax=jax.__version__,
+        peak_matmul_flops=peak_flops,
+        copy_bandwidth_bytes=bandwidth,
+        rows=rows,
+    )
     path = a.out or os.path.join(os.path.dirname(__file__), "results", f"ssm_{backend}.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

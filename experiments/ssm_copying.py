@@ -52,7 +52,18 @@ def loss_and_accuracy(model, x, y):
     return loss, jnp.mean(jnp.argmax(logits, -1) == y)
 
 
-def train(key, *, gap, steps, batch=32, lr=3e-3, log_every=100, eval_batches=8, verbose=True, **model_kwargs):
+def train(
+    key,
+    *,
+    gap,
+    steps,
+    batch=32,
+    lr=3e-3,
+    log_every=100,
+    eval_batches=8,
+    verbose=True,
+    **model_kwargs,
+):
     """Train on fresh batches; return the final-iterate evaluation and the wall time."""
     k_model, k_data, k_eval = jr.split(key, 3)
     model = make_model(k_model, length=gap + 2 * N_COPY, **model_kwargs)
@@ -78,7 +89,10 @@ def train(key, *, gap, steps, batch=32, lr=3e-3, log_every=100, eval_batches=8, 
         model, state, loss, acc = step(model, state, k)
         if verbose and (i % log_every == 0 or i == steps - 1):
             history.append((i, float(loss), float(acc), time.perf_counter() - t0))
-            print(f"step {i:5d}  loss {float(loss):.4f}  acc {float(acc):.3f}  {time.perf_counter() - t0:7.1f} s", flush=True)
+            print(
+                f"step {i:5d}  loss {float(loss):.4f}  acc {float(acc):.3f}  {time.perf_counter() - t0:7.1f} s",
+                flush=True,
+            )
     jax.block_until_ready(model)
     wall = time.perf_counter() - t0
     accs = [float(evaluate(model, k)[1]) for k in jr.split(k_eval, eval_batches)]
@@ -96,21 +110,47 @@ def main():
     p.add_argument("--depth", type=int, default=2)
     p.add_argument("--state-size", type=int, default=64)
     p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "ssm_copying.json"))
+    p.add_argument(
+        "--out", default=os.path.join(os.path.dirname(__file__), "results", "ssm_copying.json")
+    )
     a = p.parse_args()
     rows = []
     for seed in range(a.seeds):
-        res, _ = train(jr.key(seed), gap=a.gap, steps=a.steps, batch=a.batch, lr=a.lr, layer=a.layer,
-                       hidden=a.hidden, depth=a.depth, state_size=a.state_size)
+        res, _ = train(
+            jr.key(seed),
+            gap=a.gap,
+            steps=a.steps,
+            batch=a.batch,
+            lr=a.lr,
+            layer=a.layer,
+            hidden=a.hidden,
+            depth=a.depth,
+            state_size=a.state_size,
+        )
         rows.append(dict(seed=seed, **res))
-        print(f"seed {seed}: final accuracy {res['accuracy']:.4f}  wall {res['wall_s']:.1f} s", flush=True)
+        print(
+            f"seed {seed}: final accuracy {res['accuracy']:.4f}  wall {res['wall_s']:.1f} s",
+            flush=True,
+        )
     accs = np.array([r["accuracy"] for r in rows])
-    summary = dict(task="copying", gap=a.gap, length=a.gap + 20, layer=a.layer, hidden=a.hidden, depth=a.depth,
-                   state_size=a.state_size, steps=a.steps, batch=a.batch, lr=a.lr,
-                   accuracy_mean=float(accs.mean()), accuracy_std=float(accs.std()),
-                   wall_s_mean=float(np.mean([r["wall_s"] for r in rows])),
-                   device=str(jax.devices()[0].device_kind), machine=platform.processor() or platform.machine(),
-                   runs=rows)
+    summary = dict(
+        task="copying",
+        gap=a.gap,
+        length=a.gap + 20,
+        layer=a.layer,
+        hidden=a.hidden,
+        depth=a.depth,
+        state_size=a.state_size,
+        steps=a.steps,
+        batch=a.batch,
+        lr=a.lr,
+        accuracy_mean=float(accs.mean()),
+        accuracy_std=float(accs.std()),
+        wall_s_mean=float(np.mean([r["wall_s"] for r in rows])),
+        device=str(jax.devices()[0].device_kind),
+        machine=platform.processor() or platform.machine(),
+        runs=rows,
+    )
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=1))
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:

@@ -42,15 +42,26 @@ def systems(n, key):
     lam_d, b_d = ssm.s4d_init("legs", n)
     lam_p, v_p, w_p = ptd.halved()
     return dict(
-        a=a, b=b, c=c, dplr=d, ptd=ptd, t_ptd=t_ptd, cond_legs=cond_legs,
-        s4d=(lam_d, b_d, c @ d.eigenvectors), s4ptd=(lam_p, w_p @ b, c @ v_p),
+        a=a,
+        b=b,
+        c=c,
+        dplr=d,
+        ptd=ptd,
+        t_ptd=t_ptd,
+        cond_legs=cond_legs,
+        s4d=(lam_d, b_d, c @ d.eigenvectors),
+        s4ptd=(lam_p, w_p @ b, c @ v_p),
     )
 
 
 def transfer_errors(sy, omegas):
     d = sy["dplr"]
     s = 1j * omegas
-    g = jax.vmap(functools.partial(ssm.transfer_function_dplr, d.eigenvalues, d.low_rank, d.b, sy["c"] @ d.eigenvectors))(s)
+    g = jax.vmap(
+        functools.partial(
+            ssm.transfer_function_dplr, d.eigenvalues, d.low_rank, d.b, sy["c"] @ d.eigenvectors
+        )
+    )(s)
     g_d = jax.vmap(functools.partial(ssm.transfer_function_diagonal, *sy["s4d"]))(s)
     g_p = jax.vmap(functools.partial(ssm.transfer_function_diagonal, *sy["s4ptd"]))(s)
     return np.asarray(g), np.asarray(g_d), np.asarray(g_p)
@@ -76,8 +87,14 @@ def main():
         scale = np.abs(g).max()
         e_d, e_p = np.abs(g_d - g) / scale, np.abs(g_p - g) / scale
         spike = float(omegas[int(np.argmax(e_d))])
-        bands = [dict(band=f"[{lo:g}, {hi:g})", s4d=float(e_d[(omegas >= lo) & (omegas < hi)].max()),
-                      ptd=float(e_p[(omegas >= lo) & (omegas < hi)].max())) for lo, hi in BANDS]
+        bands = [
+            dict(
+                band=f"[{lo:g}, {hi:g})",
+                s4d=float(e_d[(omegas >= lo) & (omegas < hi)].max()),
+                ptd=float(e_p[(omegas >= lo) & (omegas < hi)].max()),
+            )
+            for lo, hi in BANDS
+        ]
         dt = 1.3 / spike
         t = np.arange(length) * dt
         smooth = jnp.asarray(np.sin(2 * t) + 0.5 * np.cos(5 * t))
@@ -87,30 +104,46 @@ def main():
         rel = lambda y, ref: float(np.linalg.norm(y - ref) / np.linalg.norm(ref))  # noqa: E731
         lam = np.asarray(sy["ptd"].eigenvalues)
         row = dict(
-            n=n, cond_v_legs=sy["cond_legs"], cond_v_ptd=sy["ptd"].condition_number,
-            e_over_a=sy["ptd"].relative_perturbation, max_re_lambda_ptd=float(lam.real.max()),
-            real_eigenvalues_ptd=int(np.sum(lam.imag == 0)), ptd_seconds=sy["t_ptd"],
-            spike_omega_s4d=spike, dt=dt, transfer_error_max_s4d=float(e_d.max()), transfer_error_max_ptd=float(e_p.max()),
-            transfer_error_at_spike_ptd=float(e_p[int(np.argmax(e_d))]), bands=bands,
+            n=n,
+            cond_v_legs=sy["cond_legs"],
+            cond_v_ptd=sy["ptd"].condition_number,
+            e_over_a=sy["ptd"].relative_perturbation,
+            max_re_lambda_ptd=float(lam.real.max()),
+            real_eigenvalues_ptd=int(np.sum(lam.imag == 0)),
+            ptd_seconds=sy["t_ptd"],
+            spike_omega_s4d=spike,
+            dt=dt,
+            transfer_error_max_s4d=float(e_d.max()),
+            transfer_error_max_ptd=float(e_p.max()),
+            transfer_error_at_spike_ptd=float(e_p[int(np.argmax(e_d))]),
+            bands=bands,
             output_error_smooth=dict(s4d=rel(y_d, y_s4), ptd=rel(y_p, y_s4)),
             output_error_noisy=dict(s4d=rel(yn_d, yn_s4), ptd=rel(yn_p, yn_s4)),
             noise_response=dict(s4=rel(yn_s4, y_s4), s4d=rel(yn_d, y_d), ptd=rel(yn_p, y_p)),
         )
         out["rows"].append(row)
         curves[n] = (g, g_d, g_p)
-        print(f"\nN = {n}: cond(V_LegS) = {row['cond_v_legs']:.2e}, cond(V_PTD) = {row['cond_v_ptd']:.3g}, "
-              f"||E||/||A|| = {row['e_over_a']:.2e}, max Re lambda = {row['max_re_lambda_ptd']:.3f}, "
-              f"{row['real_eigenvalues_ptd']} real eigenvalues, PTD took {row['ptd_seconds']:.1f} s")
-        print(f"  transfer function error / max|G|: S4D max {row['transfer_error_max_s4d']:.3g} "
-              f"(spike at omega = {spike:.4g}), S4-PTD max {row['transfer_error_max_ptd']:.3g}, "
-              f"S4-PTD at the spike {row['transfer_error_at_spike_ptd']:.3g}")
+        print(
+            f"\nN = {n}: cond(V_LegS) = {row['cond_v_legs']:.2e}, cond(V_PTD) = {row['cond_v_ptd']:.3g}, "
+            f"||E||/||A|| = {row['e_over_a']:.2e}, max Re lambda = {row['max_re_lambda_ptd']:.3f}, "
+            f"{row['real_eigenvalues_ptd']} real eigenvalues, PTD took {row['ptd_seconds']:.1f} s"
+        )
+        print(
+            f"  transfer function error / max|G|: S4D max {row['transfer_error_max_s4d']:.3g} "
+            f"(spike at omega = {spike:.4g}), S4-PTD max {row['transfer_error_max_ptd']:.3g}, "
+            f"S4-PTD at the spike {row['transfer_error_at_spike_ptd']:.3g}"
+        )
         print(f"  {'band':>16s} {'S4D':>10s} {'S4-PTD':>10s}")
         for bnd in bands:
             print(f"  {bnd['band']:>16s} {bnd['s4d']:10.3g} {bnd['ptd']:10.3g}")
-        print(f"  output error vs S4, smooth input:        S4D {row['output_error_smooth']['s4d']:.3g}  "
-              f"S4-PTD {row['output_error_smooth']['ptd']:.3g}")
-        print(f"  output error vs S4, + 0.1 sin(spike t): S4D {row['output_error_noisy']['s4d']:.3g}  "
-              f"S4-PTD {row['output_error_noisy']['ptd']:.3g}")
+        print(
+            f"  output error vs S4, smooth input:        S4D {row['output_error_smooth']['s4d']:.3g}  "
+            f"S4-PTD {row['output_error_smooth']['ptd']:.3g}"
+        )
+        print(
+            f"  output error vs S4, + 0.1 sin(spike t): S4D {row['output_error_noisy']['s4d']:.3g}  "
+            f"S4-PTD {row['output_error_noisy']['ptd']:.3g}"
+        )
     res = os.path.join(os.path.dirname(__file__), "results")
     os.makedirs(res, exist_ok=True)
     with open(os.path.join(res, "ssm_ptd.json"), "w") as f:

@@ -151,6 +151,7 @@ def s4_kernel(
     freqs = jnp.arange(length // 2 + 1, dtype=dt.dtype)
     z = jnp.exp((-2j * jnp.pi / length) * freqs).astype(cdt)
     one_minus, one_plus = (2 / dt) * (1 - z), 1 + z
+
     # 1/d = conj(d) / |d|^2 written out: XLA's complex division guards against overflow with
     # extra work we do not need (|d| lies between ~|lambda| and ~4/dt here)
     def reciprocal(d):
