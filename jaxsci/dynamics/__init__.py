@@ -15,6 +15,7 @@ from ._systems import (
     Pendulum as Pendulum,
     Roessler as Roessler,
     SlowManifold as SlowManifold,
+    StandardMap as StandardMap,
     TorusRotation as TorusRotation,
     VanDerPol as VanDerPol,
     dimension as dimension,

@@ -166,6 +166,23 @@ class TorusRotation(AbstractMap):
         return jnp.mod(x + jnp.stack([self.omega1, self.omega2]), 2 * jnp.pi)
 
 
+class StandardMap(AbstractMap):
+    """The Chirikov standard map on the torus [0, 2 pi)^2:
+    p' = p + K sin(theta), theta' = theta + p' (mod 2 pi), state (theta, p).
+
+    Area-preserving (Lebesgue measure is invariant), so the Koopman operator is unitary on
+    L^2(T^2); for K > 0 it has continuous spectrum, and real Fourier features are orthogonal
+    under uniform sampling (a well-conditioned dictionary of any size).
+    """
+
+    strength: float = 1.0
+    dim = 2
+
+    def step(self, x):
+        p = jnp.mod(x[1] + self.strength * jnp.sin(x[0]), 2 * jnp.pi)
+        return jnp.stack([jnp.mod(x[0] + p, 2 * jnp.pi), p])
+
+
 class DoublingMap(AbstractMap):
     """x -> 2x (mod 1) on [0, 1). Lebesgue measure is invariant; the Koopman operator is an
     isometry on L^2 with spectrum the closed unit disc (continuous), so every EDMD eigenvalue inside
