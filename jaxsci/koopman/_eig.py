@@ -2,9 +2,9 @@
 
 `jnp.linalg.eig` is CPU-only in XLA (and has been unreliable on GPU), while the Koopman matrices
 here are small (N x N, N <= a few thousand) and need float64 LAPACK `geev`. We therefore send the
-N x N matrix to the host with `jax.pure_callback` and call `numpy.linalg.eig` there: one O(N^2)
-transfer against the O(M N^2) Gram work that stays on the accelerator. This works under `jit`
-and `vmap` (sequentially), but is not differentiable.
+N x N matrix to the host with `jax.pure_callback` and call LAPACK there (NumPy / SciPy): one
+O(N^2) transfer against the O(M N^2) Gram work that stays on the accelerator. This works under
+`jit` and `vmap` (a batch is one host call on a stacked array), but is not differentiable.
 """
 
 import warnings
@@ -31,6 +31,39 @@ def warn_if_single(x, name):
         )
 
 
+def _host_call(host, matrix, out_shapes):
+    """Run `host(a) -> tuple of complex arrays` on the host and return them as `cdtype` arrays.
+
+    The results travel as raw bytes (uint8) and are bit-cast back on the device: JAX
+    canonicalises callback outputs with the x64 flag of the thread that runs the callback, which
+    under a caller's `jax.enable_x64(True)` context (thread-local) inside a compiled loop (vmap
+    of `eig`, `lax.map`) is off, and would turn complex128 results into a dtype error.
+    """
+    cdtype = _complex_dtype(matrix.dtype)
+    npdt = np.dtype(cdtype)
+    real = np.dtype(np.float64 if npdt == np.complex128 else np.float32)
+    width = real.itemsize
+    def transport(a):
+        outs = host(np.asarray(a))
+        return tuple(
+            np.ascontiguousarray(np.asarray(o, npdt)).view(real).view(np.uint8).reshape(*o.shape, 2, width)
+            for o in outs
+        )
+
+    shapes = tuple(jax.ShapeDtypeStruct((*s, 2, width), jnp.uint8) for s in out_shapes)
+    raw = jax.pure_callback(transport, shapes, matrix, vmap_method="expand_dims")
+    outs = []
+    for r in raw:
+        parts = jax.lax.bitcast_convert_type(r, jnp.dtype(real))  # (..., 2)
+        outs.append(jax.lax.complex(parts[..., 0], parts[..., 1]).astype(cdtype))
+    return tuple(outs)
+
+
+def _check_square(matrix):
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"`matrix` must be square, got shape {matrix.shape}.")
+
+
 def eig(
     matrix: Inexact[Array, "n n"],
 ) -> tuple[Complex[Array, " n"], Complex[Array, "n n"]]:
@@ -39,20 +72,12 @@ def eig(
     **Arguments:** `matrix`, shape `(n, n)`, real or complex.
 
     **Returns:** `(eigenvalues, eigenvectors)` with `matrix @ eigenvectors = eigenvectors *
-    eigenvalues`, complex, in the input's precision.
+    eigenvalues`, complex, in the input's precision. `vmap` sends the whole batch to one
+    LAPACK-backed `numpy.linalg.eig` call.
     """
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"`matrix` must be square, got shape {matrix.shape}.")
-    cdtype = _complex_dtype(matrix.dtype)
+    _check_square(matrix)
     n = matrix.shape[0]
-
-    def host(a):
-        w, v = np.linalg.eig(np.asarray(a))
-        npdt = np.complex128 if cdtype == jnp.complex128 else np.complex64
-        return np.asarray(w, npdt), np.asarray(v, npdt)
-
-    shapes = (jax.ShapeDtypeStruct((n,), cdtype), jax.ShapeDtypeStruct((n, n), cdtype))
-    return jax.pure_callback(host, shapes, matrix, vmap_method="sequential")
+    return _host_call(lambda a: np.linalg.eig(a), matrix, ((n,), (n, n)))
 
 
 def unitary_eig(
@@ -64,18 +89,19 @@ def unitary_eig(
     orthonormal eigenvectors even for repeated eigenvalues, where `geev`'s are merely independent.
     Runs on the host like `eig`; eigenvalues are normalised to modulus one (rounding only).
     """
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"`matrix` must be square, got shape {matrix.shape}.")
-    cdtype = _complex_dtype(matrix.dtype)
+    _check_square(matrix)
     n = matrix.shape[0]
 
     def host(a):
         import scipy.linalg
 
-        t, z = scipy.linalg.schur(np.asarray(a, np.complex128), output="complex")
-        w = np.diag(t)
-        npdt = np.complex128 if cdtype == jnp.complex128 else np.complex64
-        return np.asarray(w / np.abs(w), npdt), np.asarray(z, npdt)
+        batch = a.shape[:-2]
+        ws, zs = [], []
+        for one in a.reshape(-1, n, n):
+            t, z = scipy.linalg.schur(np.asarray(one, np.complex128), output="complex")
+            w = np.diag(t)
+            ws.append(w / np.abs(w))
+            zs.append(z)
+        return np.stack(ws).reshape(*batch, n), np.stack(zs).reshape(*batch, n, n)
 
-    shapes = (jax.ShapeDtypeStruct((n,), cdtype), jax.ShapeDtypeStruct((n, n), cdtype))
-    return jax.pure_callback(host, shapes, matrix, vmap_method="sequential")
+    return _host_call(host, matrix, ((n,), (n, n)))
