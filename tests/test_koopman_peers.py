@@ -3,8 +3,10 @@
 The peers are not jaxsci dependencies; each test skips cleanly when its peer is not importable.
 Run them in the peer environments (see experiments/results/koopman.md):
 
-    /work/peers-koopman-latest/bin/python -m pytest tests/test_koopman_peers.py   # PyDMD 2025, kooplearn 2
-    /work/peers-koopman/bin/python -m pytest --noconftest tests/test_koopman_peers.py  # PyKoopman 1.2, kooplearn 1.1
+    # PyDMD 2025.8, kooplearn 2.0:
+    /work/peers-koopman-latest/bin/python -m pytest tests/test_koopman_peers.py
+    # PyKoopman 1.2, kooplearn 1.1 (PyDMD 0.4 there has no pair fit):
+    /work/peers-koopman/bin/python -m pytest --noconftest tests/test_koopman_peers.py
 
 Conventions reconciled: the same feature matrices (real Fourier features of standard-map
 snapshots, a well-conditioned least-squares problem, so eigenvalues are well defined), Monte
@@ -33,7 +35,10 @@ from koopman_data import fourier_dictionary, standard_map_pairs  # noqa: E402
 pytestmark = pytest.mark.x64
 # PyKoopman pins numpy <= 1.26, hence an older JAX in its environment, where the x64 context
 # manager still lives in jax.experimental (run there with --noconftest)
-enable_x64 = getattr(jax, "enable_x64", None) or __import__("jax.experimental", fromlist=["x"]).enable_x64
+if hasattr(jax, "enable_x64"):
+    enable_x64 = jax.enable_x64
+else:  # pragma: no cover
+    from jax.experimental import enable_x64
 TOL = 1e-10
 LENGTHSCALE = 1.0
 GAMMA = 1 / (2 * LENGTHSCALE**2)
@@ -60,7 +65,9 @@ def data():
         out["rrr"] = np.asarray(
             kp.fit(kp.ReducedRank(kp.Identity(), rank=10, regularisation=1e-3), px, py).eigenvalues
         )
-        out["kernel"] = np.asarray(kp.fit(kp.KernelEDMD(kp.GaussianKernel(LENGTHSCALE), rank=30), xk, yk).eigenvalues)
+        out["kernel"] = np.asarray(
+            kp.fit(kp.KernelEDMD(kp.GaussianKernel(LENGTHSCALE), rank=30), xk, yk).eigenvalues
+        )
         return {k: np.asarray(v) for k, v in out.items()}
 
 
@@ -78,10 +85,14 @@ def test_pydmd(data):
 def test_pykoopman(data):
     pk = pytest.importorskip("pykoopman")
     px, py = data["px"], data["py"]
-    model = pk.Koopman(observables=pk.observables.Identity(), regressor=pk.regression.EDMD(svd_rank=px.shape[1]))
+    model = pk.Koopman(
+        observables=pk.observables.Identity(), regressor=pk.regression.EDMD(svd_rank=px.shape[1])
+    )
     model.fit(px, y=py)
     assert spectral_distance(data["full"], np.diag(model.lamda)) < TOL
-    model = pk.Koopman(observables=pk.observables.Identity(), regressor=pk.regression.EDMD(svd_rank=10))
+    model = pk.Koopman(
+        observables=pk.observables.Identity(), regressor=pk.regression.EDMD(svd_rank=10)
+    )
     model.fit(px, y=py)
     assert spectral_distance(data["rank10"], np.diag(model.lamda)) < TOL
     from sklearn.gaussian_process.kernels import RBF
@@ -106,13 +117,28 @@ def test_kooplearn(data):
     def ridge(**kw):
         return Ridge(lag_time=m, eigen_solver="dense", **kw).fit(stack).eig()
 
-    assert spectral_distance(data["full"], ridge(n_components=px.shape[1], reduced_rank=False, alpha=None)) < TOL
-    assert spectral_distance(data["rank10"], ridge(n_components=10, reduced_rank=False, alpha=None)) < TOL
-    assert spectral_distance(data["rrr"], ridge(n_components=10, reduced_rank=True, alpha=1e-3)) < TOL
+    assert (
+        spectral_distance(
+            data["full"], ridge(n_components=px.shape[1], reduced_rank=False, alpha=None)
+        )
+        < TOL
+    )
+    assert (
+        spectral_distance(data["rank10"], ridge(n_components=10, reduced_rank=False, alpha=None))
+        < TOL
+    )
+    assert (
+        spectral_distance(data["rrr"], ridge(n_components=10, reduced_rank=True, alpha=1e-3)) < TOL
+    )
     xs = np.concatenate([data["xk"], data["yk"]])
     kr = KernelRidge(
-        n_components=30, lag_time=len(data["xk"]), reduced_rank=False, kernel="rbf", gamma=GAMMA,
-        alpha=None, eigen_solver="dense",
+        n_components=30,
+        lag_time=len(data["xk"]),
+        reduced_rank=False,
+        kernel="rbf",
+        gamma=GAMMA,
+        alpha=None,
+        eigen_solver="dense",
     )
     assert spectral_distance(data["kernel"], kr.fit(xs).eig()) < TOL
     assert kooplearn is not None
@@ -136,7 +162,10 @@ def _kooplearn_v1(data):
 
     assert spectral_distance(data["full"], nonlinear(reduced_rank=False, rank=px.shape[1])) < TOL
     assert spectral_distance(data["rank10"], nonlinear(reduced_rank=False, rank=10)) < TOL
-    assert spectral_distance(data["rrr"], nonlinear(reduced_rank=True, rank=10, tikhonov_reg=1e-3)) < TOL
+    assert (
+        spectral_distance(data["rrr"], nonlinear(reduced_rank=True, rank=10, tikhonov_reg=1e-3))
+        < TOL
+    )
     kctx = TensorContextDataset(np.stack([data["xk"], data["yk"]], 1))
     kern = Kernel(RBF(length_scale=LENGTHSCALE), reduced_rank=False, rank=30, svd_solver="full")
     assert spectral_distance(data["kernel"], kern.fit(kctx).eig()) < TOL
