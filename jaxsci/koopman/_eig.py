@@ -34,24 +34,33 @@ def warn_if_single(x, name):
 def _host_call(host, matrix, out_shapes):
     """Run `host(a) -> tuple of complex arrays` on the host and return them as `cdtype` arrays.
 
-    The results travel as raw bytes (uint8) and are bit-cast back on the device: JAX
-    canonicalises callback outputs with the x64 flag of the thread that runs the callback, which
-    under a caller's `jax.enable_x64(True)` context (thread-local) inside a compiled loop (vmap
-    of `eig`, `lax.map`) is off, and would turn complex128 results into a dtype error.
+    Arguments and results travel as raw bytes (uint8), bit-cast on the device: JAX canonicalises
+    callback values with the x64 flag of the thread that runs the callback, which under a
+    caller's (thread-local) `jax.enable_x64(True)` context can be off, and would silently turn
+    float64 into float32 (eigenvalues then good to 1e-7 only) or raise a dtype error.
     """
     cdtype = _complex_dtype(matrix.dtype)
     npdt = np.dtype(cdtype)
     real = np.dtype(np.float64 if npdt == np.complex128 else np.float32)
     width = real.itemsize
-    def transport(a):
-        outs = host(np.asarray(a))
+    # the input as bytes: (..., n, n, width) for a real matrix (kept real: LAPACK then returns
+    # exactly conjugate pairs), (..., n, n, 2, width) for (re, im) pairs of a complex one
+    is_complex = jnp.iscomplexobj(matrix)
+    values = jnp.stack([jnp.real(matrix), jnp.imag(matrix)], -1) if is_complex else matrix
+    raw_in = jax.lax.bitcast_convert_type(values.astype(real), jnp.uint8)
+
+    def transport(raw):
+        a = np.ascontiguousarray(raw).view(real)[..., 0]
+        if is_complex:
+            a = (a[..., 0] + 1j * a[..., 1]).astype(npdt)
+        outs = host(a)
         return tuple(
             np.ascontiguousarray(np.asarray(o, npdt)).view(real).view(np.uint8).reshape(*o.shape, 2, width)
             for o in outs
         )
 
     shapes = tuple(jax.ShapeDtypeStruct((*s, 2, width), jnp.uint8) for s in out_shapes)
-    raw = jax.pure_callback(transport, shapes, matrix, vmap_method="expand_dims")
+    raw = jax.pure_callback(transport, shapes, raw_in, vmap_method="expand_dims")
     outs = []
     for r in raw:
         parts = jax.lax.bitcast_convert_type(r, jnp.dtype(real))  # (..., 2)
