@@ -1,5 +1,7 @@
 """Koopman estimators against known spectra (float64), plus jit / vmap / bad-input checks."""
 
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -8,7 +10,8 @@ import pytest
 import scipy.linalg
 import scipy.optimize
 
-from jaxsci import dynamics as dy, koopman as kp
+from jaxsci import dynamics as dy
+from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
 
@@ -33,7 +36,9 @@ def _linear_data(key):
 def test_dmd_linear_map_exact(getkey, exact):
     a, x0, tr, x, y = _linear_data(getkey())
     m = kp.fit(kp.DMD(exact=exact), x, y)
-    assert np.allclose(np.sort_complex(m.eigenvalues), np.sort_complex(np.linalg.eigvals(a)), atol=1e-12)
+    assert np.allclose(
+        np.sort_complex(m.eigenvalues), np.sort_complex(np.linalg.eigvals(a)), atol=1e-12
+    )
     assert np.allclose(m.predict(x0[0], 6), tr[0], atol=1e-11)
     assert np.allclose(jax.vmap(lambda s: m.predict(s, 6))(x0), tr, atol=1e-11)
 
@@ -81,7 +86,9 @@ def test_circle_rotation_fourier_and_mpedmd(getkey):
     w = mpx.spectral_measure(c)
     assert np.isclose(float(w.sum()), 1.0, atol=1e-12)
     j = int(np.argmax(w))
-    assert np.isclose(complex(mpx.eigenvalues[j]), np.exp(1j * omega), atol=1e-12) and w[j] > 1 - 1e-12
+    assert (
+        np.isclose(complex(mpx.eigenvalues[j]), np.exp(1j * omega), atol=1e-12) and w[j] > 1 - 1e-12
+    )
 
 
 def _doubling_quadrature(n=40):
@@ -107,8 +114,8 @@ def test_doubling_map_spurious_eigenvalues_and_residuals():
 
 def test_ornstein_uhlenbeck_error_scales_like_inverse_sqrt_m():
     # EDMD on monomials of degree <= 3 from M exact transitions: eigenvalues exp(-n theta dt)
-    # (Hermite eigenfunctions) up to Monte Carlo error ~ C_n / sqrt(M). Over 128 seeds (fit vmapped),
-    # the RMS error at M and 16 M must differ by the factor 4 = sqrt(16).
+    # (Hermite eigenfunctions) up to Monte Carlo error ~ C_n / sqrt(M). Over 128 seeds (fit
+    # vmapped), the RMS error at M and 16 M must differ by the factor 4 = sqrt(16).
     ou, dt = dy.OrnsteinUhlenbeck(theta=1.0, sigma=1.0), 0.5
     truth = np.exp(-np.arange(4) * dt)
 
@@ -122,7 +129,7 @@ def test_ornstein_uhlenbeck_error_scales_like_inverse_sqrt_m():
     keys = jax.random.split(jax.random.key(0), 128)
     rms = {}
     for m in (4000, 64000):
-        err = np.asarray(jax.jit(jax.vmap(lambda k: sorted_eigenvalues(k, m)))(keys)) - truth
+        err = np.asarray(jax.jit(jax.vmap(partial(sorted_eigenvalues, m=m)))(keys)) - truth
         assert np.max(np.abs(err[:, 0])) < 1e-12  # the constant function is exact
         rms[m] = np.sqrt(np.mean(err[:, 1:] ** 2, 0))
     ratio = rms[4000] / rms[64000]
@@ -171,7 +178,11 @@ def test_kernel_edmd_and_rrr_linear(getkey):
     g = kp.fit(kp.KernelEDMD(kp.gaussian_kernel(3.0), rank=8), x, y)
     assert min(np.min(np.abs(np.asarray(g.eigenvalues) - t)) for t in e) < 2e-2
     r = kp.fit(kp.ReducedRank(kp.Monomials.of_degree(2, 1), rank=3, regularisation=1e-12), x, y)
-    assert np.allclose(np.sort_complex(r.eigenvalues), np.sort_complex(np.append(np.linalg.eigvals(a), 1)), atol=1e-8)
+    assert np.allclose(
+        np.sort_complex(r.eigenvalues),
+        np.sort_complex(np.append(np.linalg.eigvals(a), 1)),
+        atol=1e-8,
+    )
 
 
 @pytest.mark.parametrize(
@@ -198,7 +209,8 @@ def test_orthogonal_polynomials_truth():
     leg = kp.Legendre(-jnp.ones(2), jnp.ones(2), degree=3)
     che = kp.Chebyshev(-jnp.ones(2), jnp.ones(2), degree=3)
     exps = kp.monomial_exponents(2, 3)
-    from numpy.polynomial import chebyshev as C, legendre as L
+    from numpy.polynomial import chebyshev as C
+    from numpy.polynomial import legendre as L
 
     want_l = [L.legval(0.3, np.eye(4)[a]) * L.legval(-0.7, np.eye(4)[b]) for a, b in exps]
     want_c = [C.chebval(0.3, np.eye(4)[a]) * C.chebval(-0.7, np.eye(4)[b]) for a, b in exps]
@@ -225,7 +237,9 @@ def test_fit_under_jit_and_no_retrace(getkey):
 
     lam1, _ = run(x, y)
     lam2, _ = run(x + 0.0, y + 0.0)
-    assert np.allclose(np.sort_complex(lam1), np.sort_complex(np.append(np.linalg.eigvals(a), 1)), atol=1e-11)
+    assert np.allclose(
+        np.sort_complex(lam1), np.sort_complex(np.append(np.linalg.eigvals(a), 1)), atol=1e-11
+    )
     assert np.allclose(lam1, lam2)
     assert np.allclose(jax.vmap(kp.eig)(jnp.stack([a, a.T]))[0][1], np.linalg.eigvals(a.T))
     # inside a compiled loop the host call runs on a runtime thread (x64 context not active there)
@@ -233,7 +247,9 @@ def test_fit_under_jit_and_no_retrace(getkey):
     assert lam_loop.dtype == jnp.complex128
     assert spectral_distance(lam_loop[1], np.linalg.eigvals(a)) < 1e-14
     w, z = kp.unitary_eig(jnp.asarray(scipy.linalg.expm(1j * np.array([[0.0, 1.0], [1.0, 0.0]]))))
-    assert np.allclose(np.abs(w), 1) and np.allclose(np.asarray(z).conj().T @ np.asarray(z), np.eye(2))
+    assert np.allclose(np.abs(w), 1) and np.allclose(
+        np.asarray(z).conj().T @ np.asarray(z), np.eye(2)
+    )
 
 
 def test_bad_input(getkey):
@@ -287,7 +303,9 @@ def test_projected_edmd_rank(getkey):
         assert cut.eigenvalues.shape == (3,) and cut.eigenvectors.shape == (6, 3)
         # eigenpairs of the N x N (rank-3) matrix
         kv = np.asarray(cut.matrix) @ np.asarray(cut.eigenvectors)
-        assert np.allclose(kv, np.asarray(cut.eigenvectors) * np.asarray(cut.eigenvalues)[None], atol=1e-9)
+        assert np.allclose(
+            kv, np.asarray(cut.eigenvectors) * np.asarray(cut.eigenvalues)[None], atol=1e-9
+        )
 
 
 def test_mpedmd_repeated_eigenvalues_orthonormal():
@@ -300,7 +318,11 @@ def test_mpedmd_repeated_eigenvalues_orthonormal():
     assert np.allclose(w.conj().T @ w, np.eye(7), atol=1e-12)
     c = np.random.default_rng(0).standard_normal(7) + 0j
     assert np.isclose(float(mp.spectral_measure(c).sum()), float(np.real(c.conj() @ c)), atol=1e-12)
-    assert np.allclose(np.sort(np.asarray(mp.eigenvalues).real), np.sort((-1.0) ** np.abs(np.arange(-3, 4))), atol=1e-12)
+    assert np.allclose(
+        np.sort(np.asarray(mp.eigenvalues).real),
+        np.sort((-1.0) ** np.abs(np.arange(-3, 4))),
+        atol=1e-12,
+    )
 
 
 def test_edmd_gram_method_agrees(getkey):

@@ -44,7 +44,9 @@ def test_von_neumann_entropy_values_and_gradient(getkey):
     assert np.all(np.isfinite(g)) and np.abs(g).max() < 1e-12
     g = jax.grad(lambda a: kp.von_neumann_entropy(a, jitter=0.0))(w)
     e = jnp.zeros_like(w).at[3, 2].set(1e-6)
-    fd = (kp.von_neumann_entropy(w + e, jitter=0.0) - kp.von_neumann_entropy(w - e, jitter=0.0)) / 2e-6
+    fd = (
+        kp.von_neumann_entropy(w + e, jitter=0.0) - kp.von_neumann_entropy(w - e, jitter=0.0)
+    ) / 2e-6
     assert abs(float(g[3, 2]) - float(fd)) < 1e-7
 
 
@@ -64,7 +66,10 @@ def test_objective_maximises_entropy_and_mutual_information(getkey):
     model = kp.DeepKoopman(2, 3, width=16, key=getkey())
     windows = _slow_manifold_trajectories()[:, :5]
     loss = kp.InformationKoopmanLoss(
-        reconstruction_weight=0.0, linearity_weight=0.0, mutual_information_weight=1.0, entropy_weight=1.0
+        reconstruction_weight=0.0,
+        linearity_weight=0.0,
+        mutual_information_weight=1.0,
+        entropy_weight=1.0,
     )
 
     def info_only(m):
@@ -100,8 +105,16 @@ def test_model_jit_vmap_and_bad_input(getkey):
 def _train(seed, loss, steps=3000):
     model = kp.DeepKoopman(2, 3, width=32, key=jax.random.key(seed))
     res = kp.fit_deep_koopman(
-        model, _slow_manifold_trajectories(), loss=loss, optimizer=optax.adam(3e-3), steps=steps,
-        batch_size=64, horizon=4, key=jax.random.key(100 + seed), progress=False, chunk_size=steps,
+        model,
+        _slow_manifold_trajectories(),
+        loss=loss,
+        optimizer=optax.adam(3e-3),
+        steps=steps,
+        batch_size=64,
+        horizon=4,
+        key=jax.random.key(100 + seed),
+        progress=False,
+        chunk_size=steps,
     )
     assert res.stats["failed_step"] is None
     return np.sort(np.asarray(res.params.eigenvalues()).real), res
@@ -120,7 +133,10 @@ def test_information_terms_prevent_collapse():
     # over 3 seeds: the plain objective finds a spurious unit-modulus mode and misses one of the
     # three eigenvalues; the information Lagrangian keeps three modes and recovers all of them
     info = [_train(s, kp.InformationKoopmanLoss()) for s in range(3)]
-    plain = [_train(s, kp.InformationKoopmanLoss(mutual_information_weight=0.0, entropy_weight=0.0)) for s in range(3)]
+    plain = [
+        _train(s, kp.InformationKoopmanLoss(mutual_information_weight=0.0, entropy_weight=0.0))
+        for s in range(3)
+    ]
     err_info = np.array([np.max(np.abs(ev - TRUTH)) for ev, _ in info])
     err_plain = np.array([np.max(np.abs(ev - TRUTH)) for ev, _ in plain])
     assert err_info.mean() < 0.04 and np.all(err_info < err_plain)

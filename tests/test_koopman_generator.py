@@ -8,9 +8,11 @@ import pytest
 import scipy.linalg
 import scipy.optimize
 
-from jaxsci import dynamics as dy, koopman as kp
+from jaxsci import dynamics as dy
+from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
+
 
 def spectral_distance(a, b):
     """Max |a_i - b_pi(i)| over the best matching pi (multisets of equal size)."""
@@ -27,7 +29,9 @@ A = np.array([[-0.1, 1.0], [-1.0, -0.1]])  # eigenvalues -0.1 +- i
 def _linear_trajectories(key, dt, steps, n=20):
     # closed form exp(t A) x0 (diffrax trajectories are tested in test_dynamics.py)
     x0 = np.asarray(jax.random.uniform(key, (n, 2), minval=-1, maxval=1))
-    return jnp.asarray(np.stack([x0 @ scipy.linalg.expm(A * dt * k).T for k in range(steps + 1)], 1))
+    return jnp.asarray(
+        np.stack([x0 @ scipy.linalg.expm(A * dt * k).T for k in range(steps + 1)], 1)
+    )
 
 
 def _slow_manifold_trajectories(key, mu, lam, dt, steps, n=20):
@@ -95,7 +99,10 @@ def test_finite_difference_drift_second_order(getkey):
         m = kp.fit(kp.GeneratorEDMD(kp.Identity()), x, dx)
         errs.append(spectral_distance(m.eigenvalues, np.linalg.eigvals(A)))
     ratios = np.array(errs[:-1]) / np.array(errs[1:])
-    assert np.all((ratios > 3.5) & (ratios < 4.5)), (errs, ratios)  # O(dt^2): halving dt quarters it
+    assert np.all((ratios > 3.5) & (ratios < 4.5)), (
+        errs,
+        ratios,
+    )  # O(dt^2): halving dt quarters it
 
 
 def test_ornstein_uhlenbeck_generator_with_diffusion(getkey):
@@ -119,7 +126,9 @@ def test_ornstein_uhlenbeck_generator_with_diffusion(getkey):
 def test_generator_jit_vmap_and_bad_input(getkey):
     flow = dy.LinearFlow(jnp.asarray(A))
     xs = jax.random.normal(getkey(), (3, 30, 2))
-    run = eqx.filter_jit(lambda x: kp.fit(kp.GeneratorEDMD(kp.Identity()), x, _drift(flow, x)).eigenvalues)
+    run = eqx.filter_jit(
+        lambda x: kp.fit(kp.GeneratorEDMD(kp.Identity()), x, _drift(flow, x)).eigenvalues
+    )
     lam = jax.vmap(run)(xs)
     for row in np.asarray(lam):
         assert spectral_distance(row, np.linalg.eigvals(A)) < 1e-12

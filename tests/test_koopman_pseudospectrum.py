@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from jaxsci import dynamics as dy, koopman as kp
+from jaxsci import dynamics as dy
+from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
 
@@ -54,12 +55,15 @@ def test_small_dictionary_dense_path_and_gram_identity():
     z = jnp.array([0.3 + 0.1j, -0.5, 0.9j, 0.25, 1.0])
     fast, exact = kp.pseudospectrum(data, z), kp.pseudospectrum(data, z, method="svd", chunk_size=2)
     assert np.allclose(fast, exact, rtol=1e-12, atol=1e-14)
-    # a third path: tau(z)^2 = smallest eigenvalue of the pencil (L - z A^* - conj(z) A + |z|^2 G, G),
+    # a third path: tau(z)^2 = smallest eigenvalue of the pencil
+    # (L - z A^* - conj(z) A + |z|^2 G, G),
     # which squares the condition number (hence the looser tolerance)
     g, a, ell = (np.asarray(t) for t in data.gram)
-    for zz, tt in zip(np.asarray(z), np.asarray(exact)):
+    for zz, tt in zip(np.asarray(z), np.asarray(exact), strict=True):
         h = ell - zz * a.conj().T - np.conj(zz) * a + abs(zz) ** 2 * g
-        assert np.isclose(np.sqrt(max(scipy.linalg.eigh(h, g, eigvals_only=True)[0], 0)), tt, atol=1e-7)
+        assert np.isclose(
+            np.sqrt(max(scipy.linalg.eigh(h, g, eigvals_only=True)[0], 0)), tt, atol=1e-7
+        )
     # tau is a minimum over functions: tau(lambda_j) <= res_j for every EDMD eigenpair
     res = np.asarray(kp.residuals(model, data))
     assert np.all(np.asarray(kp.pseudospectrum(data, model.eigenvalues)) <= res + 1e-12)

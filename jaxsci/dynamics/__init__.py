@@ -2,27 +2,67 @@
 
 from ._systems import (
     AbstractFlow as AbstractFlow,
+)
+from ._systems import (
     AbstractMap as AbstractMap,
+)
+from ._systems import (
     AbstractSystem as AbstractSystem,
+)
+from ._systems import (
     CircleRotation as CircleRotation,
+)
+from ._systems import (
     DoublingMap as DoublingMap,
+)
+from ._systems import (
     Duffing as Duffing,
+)
+from ._systems import (
     LinearFlow as LinearFlow,
+)
+from ._systems import (
     LinearMap as LinearMap,
+)
+from ._systems import (
     LogisticMap as LogisticMap,
+)
+from ._systems import (
     Lorenz63 as Lorenz63,
+)
+from ._systems import (
     OrnsteinUhlenbeck as OrnsteinUhlenbeck,
+)
+from ._systems import (
     Pendulum as Pendulum,
+)
+from ._systems import (
     Roessler as Roessler,
+)
+from ._systems import (
     SlowManifold as SlowManifold,
+)
+from ._systems import (
     StandardMap as StandardMap,
+)
+from ._systems import (
     TorusRotation as TorusRotation,
+)
+from ._systems import (
     VanDerPol as VanDerPol,
+)
+from ._systems import (
     dimension as dimension,
 )
 from ._trajectories import (
     derivative_pairs as derivative_pairs,
+)
+from ._trajectories import (
     hankel as hankel,
+)
+from ._trajectories import (
     snapshot_pairs as snapshot_pairs,
+)
+from ._trajectories import (
     trajectories as trajectories,
 )

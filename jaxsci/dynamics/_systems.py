@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """ODE systems and discrete maps with known Koopman spectra.
 
 Every system is an `equinox.Module`. Flows subclass `AbstractFlow` and define
@@ -146,7 +147,9 @@ class Roessler(AbstractFlow):
 
 
 class CircleRotation(AbstractMap):
-    """theta -> theta + omega (mod 2 pi). Fourier modes e^{ik theta} have eigenvalues e^{ik omega}."""
+    """theta -> theta + omega (mod 2 pi).
+
+    Fourier modes e^{ik theta} are eigenfunctions with eigenvalues e^{ik omega}."""
 
     omega: float = 1.0
     dim = 1
@@ -218,7 +221,8 @@ class OrnsteinUhlenbeck(AbstractSystem):
     def transition(
         self, x: Float[Array, " 1"], dt: float, *, key: PRNGKeyArray
     ) -> Float[Array, " 1"]:
-        """One exact step: X_dt | X_0 = x ~ N(x e^{-theta dt}, sigma^2 (1 - e^{-2 theta dt}) / (2 theta))."""
+        """One exact step:
+        X_dt | X_0 = x ~ N(x e^{-theta dt}, sigma^2 (1 - e^{-2 theta dt}) / (2 theta))."""
         decay = jnp.exp(-self.theta * dt)
         std = self.sigma * jnp.sqrt((1 - decay**2) / (2 * self.theta))
         return x * decay + std * jr.normal(key, jnp.shape(x), jnp.result_type(x))

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Trajectories from many initial conditions, snapshot pairs and time-delay embeddings."""
 
 import diffrax
@@ -138,7 +139,9 @@ def derivative_pairs(
     return trajectories[:, 1:-1].reshape(-1, d), dx.reshape(-1, d)
 
 
-def hankel(series: Float[Array, "time dim"], delays: int) -> Float[Array, "time-delays+1 delays*dim"]:
+def hankel(
+    series: Float[Array, "time dim"], delays: int
+) -> Float[Array, "time-delays+1 delays*dim"]:
     """Time-delay (Hankel) embedding of one series: row t is (x_t, x_{t+1}, ..., x_{t+delays-1}).
 
     `vmap` over trajectories. Pair consecutive rows with `snapshot_pairs(h[None])`.

@@ -1,10 +1,12 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Deep Koopman: an encoder, a linear Koopman map and a decoder, trained with optax.
 
 The latent state z = encoder(x) evolves linearly, z_{t+1} = K z_t (column convention), and
 decoder(z) returns the state; the eigenvalues of K approximate Koopman eigenvalues on the learned
-invariant subspace (Lusch, Kutz, Brunton 2018, Nat. Commun.). The objective (`InformationKoopmanLoss`)
-adds to the prediction / linearity / reconstruction losses the information-theoretic Lagrangian of
-Cheng et al. 2025 ("Information Shapes Koopman Representation", arXiv:2510.13025):
+invariant subspace (Lusch, Kutz, Brunton 2018, Nat. Commun.). The objective
+(`InformationKoopmanLoss`) adds to the prediction / linearity / reconstruction losses the
+information-theoretic Lagrangian of Cheng et al. 2025 ("Information Shapes Koopman
+Representation", arXiv:2510.13025):
 
     loss = L_pred + w_lin L_lin + w_rec L_rec - alpha I_NCE(z_t; z_{t+1}) - beta S(rho_z),
 
@@ -55,8 +57,12 @@ class DeepKoopman(eqx.Module):
                 raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         k1, k2 = jr.split(key)
-        self.encoder = eqx.nn.MLP(state_dim, latent_dim, width, depth, activation, key=k1, dtype=dtype)
-        self.decoder = eqx.nn.MLP(latent_dim, state_dim, width, depth, activation, key=k2, dtype=dtype)
+        self.encoder = eqx.nn.MLP(
+            state_dim, latent_dim, width, depth, activation, key=k1, dtype=dtype
+        )
+        self.decoder = eqx.nn.MLP(
+            latent_dim, state_dim, width, depth, activation, key=k2, dtype=dtype
+        )
         # start from the identity: every latent direction persists, none is favoured
         self.koopman = jnp.eye(latent_dim, dtype=dtype)
 
@@ -114,7 +120,9 @@ class InformationKoopmanLoss(eqx.Module):
 
     def __call__(self, model: DeepKoopman, windows: Float[Array, "b t dim"]):
         if windows.ndim != 3 or windows.shape[1] < 2:
-            raise ValueError(f"`windows` must have shape (B, horizon + 1 >= 2, dim), got {windows.shape}.")
+            raise ValueError(
+                f"`windows` must have shape (B, horizon + 1 >= 2, dim), got {windows.shape}."
+            )
         horizon = windows.shape[1] - 1
         z = jax.vmap(jax.vmap(model.encode))(windows)  # (B, T, r)
 
@@ -140,7 +148,9 @@ class InformationKoopmanLoss(eqx.Module):
             - self.mutual_information_weight * mi
             - self.entropy_weight * ent
         )
-        metrics = dict(prediction=pred, linearity=lin, reconstruction=rec, mutual_information=mi, entropy=ent)
+        metrics = dict(
+            prediction=pred, linearity=lin, reconstruction=rec, mutual_information=mi, entropy=ent
+        )
         return loss, metrics
 
 
@@ -189,7 +199,9 @@ def fit_deep_koopman(
     loss = InformationKoopmanLoss() if loss is None else loss
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     loss_fn = _WindowLoss(loss, batch_size, horizon + 1)
-    return train_fit(loss_fn, model, optimizer, steps=steps, key=key, extra=trajectories, **fit_kwargs)
+    return train_fit(
+        loss_fn, model, optimizer, steps=steps, key=key, extra=trajectories, **fit_kwargs
+    )
 
 
 class _WindowLoss(eqx.Module):

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Dictionaries of observables psi: R^d -> R^N (one point in, `vmap` outside)."""
 
 import abc
@@ -9,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Float, PRNGKeyArray
 
 
 class AbstractDictionary(eqx.Module):
@@ -22,7 +23,9 @@ class AbstractDictionary(eqx.Module):
 
 def _check_point(x, dim, name="x"):
     if x.ndim != 1 or (dim is not None and x.shape[0] != dim):
-        raise ValueError(f"`{name}` must be one point of shape ({dim},), got {x.shape}; vmap outside.")
+        raise ValueError(
+            f"`{name}` must be one point of shape ({dim},), got {x.shape}; vmap outside."
+        )
 
 
 def monomial_exponents(dim: int, degree: int, weights=None) -> np.ndarray:
@@ -46,7 +49,9 @@ def monomial_exponents(dim: int, degree: int, weights=None) -> np.ndarray:
 class Monomials(AbstractDictionary):
     """Monomials x^e for a table of exponents (total degree <= `degree` by default)."""
 
-    exponents: tuple = eqx.field(static=True, converter=lambda e: tuple(map(tuple, np.asarray(e, int).tolist())))
+    exponents: tuple = eqx.field(
+        static=True, converter=lambda e: tuple(map(tuple, np.asarray(e, int).tolist()))
+    )
 
     @classmethod
     def of_degree(cls, dim: int, degree: int, weights=None) -> "Monomials":

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Small non-symmetric eigenproblems, solved correctly on every backend.
 
 `jnp.linalg.eig` is CPU-only in XLA (and has been unreliable on GPU), while the Koopman matrices
@@ -55,7 +56,10 @@ def _host_call(host, matrix, out_shapes):
             a = (a[..., 0] + 1j * a[..., 1]).astype(npdt)
         outs = host(a)
         return tuple(
-            np.ascontiguousarray(np.asarray(o, npdt)).view(real).view(np.uint8).reshape(*o.shape, 2, width)
+            np.ascontiguousarray(np.asarray(o, npdt))
+            .view(real)
+            .view(np.uint8)
+            .reshape(*o.shape, 2, width)
             for o in outs
         )
 

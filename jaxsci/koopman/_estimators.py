@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Koopman estimators (DMD, EDMD, reduced-rank regression), input validation and `fit`.
 
 Convention (row snapshots): `Psi_X[i] = psi(x_i)`, `Psi_Y[i] = psi(y_i)` with `y_i = F(x_i)`;
@@ -88,7 +89,7 @@ class EDMD(AbstractEstimator):
             ax = jnp.conj(psi_x.T) @ (w * x.astype(psi_x.dtype))
             evals, evecs = jnp.linalg.eigh(g)
             if self.rank is None:
-                tol = (self.rcond if self.rcond is not None else n * jnp.finfo(g.dtype).eps)
+                tol = self.rcond if self.rcond is not None else n * jnp.finfo(g.dtype).eps
                 keep = evals > tol * evals[-1]
                 inv = jnp.where(keep, 1 / jnp.where(keep, evals, 1), 0)
                 ginv = (evecs * inv[None]) @ jnp.conj(evecs.T)
@@ -96,7 +97,9 @@ class EDMD(AbstractEstimator):
             basis, s2 = evecs[:, ::-1][:, : self.rank], evals[::-1][: self.rank]
             small = (jnp.conj(basis.T) @ a @ basis) / s2[:, None]
             kmat = basis @ small @ jnp.conj(basis.T)
-            return _reduced_model(self.dictionary, kmat, small, basis, (jnp.conj(basis.T) @ ax) / s2[:, None])
+            return _reduced_model(
+                self.dictionary, kmat, small, basis, (jnp.conj(basis.T) @ ax) / s2[:, None]
+            )
         # K from the QR of W^{1/2} Psi_X rather than from G^+ A: forming G squares the condition
         # number of the dictionary, QR does not (this is what reaches 1e-10 on invariant subspaces).
         sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
@@ -202,7 +205,9 @@ def validate_pairs(x, y, weights=None, *, names=("x", "y")):
     if x.ndim != 2 or y.ndim != 2:
         raise ValueError(f"`{nx}` and `{ny}` must be 2-d (m, dim), got {x.shape} and {y.shape}.")
     if x.shape != y.shape:
-        raise ValueError(f"`{nx}` and `{ny}` must have the same shape, got {x.shape} and {y.shape}.")
+        raise ValueError(
+            f"`{nx}` and `{ny}` must have the same shape, got {x.shape} and {y.shape}."
+        )
     for name, arr in ((nx, x), (ny, y)):
         if not jnp.issubdtype(arr.dtype, jnp.floating):
             raise TypeError(f"`{name}` must be floating point, got {arr.dtype}.")
@@ -243,6 +248,8 @@ def fit(
     (e.g. over seeds); not differentiable (the small eigenproblem runs on the host, see `eig`).
     """
     if not isinstance(estimator, AbstractEstimator):
-        raise TypeError(f"`estimator` must be an AbstractEstimator, got {type(estimator).__name__}.")
+        raise TypeError(
+            f"`estimator` must be an AbstractEstimator, got {type(estimator).__name__}."
+        )
     x, y, weights = validate_pairs(x, y, weights)
     return estimator.fit_pairs(x, y, weights)

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Continuous-time Koopman generator estimation.
 
 Two documented routes to the generator L of the Koopman semigroup K^t = exp(t L):
@@ -76,7 +77,9 @@ class GeneratorEDMD(AbstractEstimator):
         return GeneratorModel(self.dictionary, lmat, rates, v, modes)
 
 
-def generator_from_koopman(model: AbstractKoopmanModel, dt: float | Float[Array, ""]) -> GeneratorModel:
+def generator_from_koopman(
+    model: AbstractKoopmanModel, dt: float | Float[Array, ""]
+) -> GeneratorModel:
     """The generator of a discrete-time model by the principal matrix logarithm.
 
     L = V diag(log(lambda_j) / dt) V^{-1} with the model's eigenpairs (the same eigenfunctions

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Information-theoretic terms for deep Koopman learning.
 
 Cheng, Yuan, Yang, Zhang, Cheng, He, Sun (2025), "Information Shapes Koopman Representation",
@@ -30,9 +31,7 @@ def _density_entropy_jvp(primals, tangents):
     return -jnp.sum(lam * jnp.log(lam)), jnp.real(jnp.sum(fprime * drho.T))
 
 
-def von_neumann_entropy(
-    latents: Float[Array, "n r"], *, jitter: float = 1e-8
-) -> Float[Array, ""]:
+def von_neumann_entropy(latents: Float[Array, "n r"], *, jitter: float = 1e-8) -> Float[Array, ""]:
     """Von Neumann entropy S(rho) = -tr(rho log rho) of rho = Sigma / tr(Sigma).
 
     Sigma is the (centred) covariance of the samples `latents` plus `jitter` I (so that
@@ -49,7 +48,9 @@ def von_neumann_entropy(
     centred = latents - latents.mean(0, keepdims=True)
     sigma = centred.T @ centred / latents.shape[0]
     r = sigma.shape[0]
-    sigma = sigma + jitter * (jnp.trace(sigma) / r + jnp.finfo(sigma.dtype).tiny) * jnp.eye(r, dtype=sigma.dtype)
+    sigma = sigma + jitter * (jnp.trace(sigma) / r + jnp.finfo(sigma.dtype).tiny) * jnp.eye(
+        r, dtype=sigma.dtype
+    )
     return _density_entropy(sigma / jnp.trace(sigma))
 
 

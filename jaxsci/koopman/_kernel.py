@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Kernel EDMD (full Gram and Nystroem) and the kernels it uses."""
 
 import abc
@@ -35,7 +36,7 @@ class GaussianKernel(AbstractKernel):
 
 
 class PolynomialKernel(AbstractKernel):
-    """k(a, b) = (offset + a . b)^degree: its native space is the polynomials of degree <= degree."""
+    """k(a, b) = (offset + a . b)^degree; its native space: the polynomials of degree <= degree."""
 
     degree: int = eqx.field(static=True)
     offset: float | Float[Array, ""] = 1.0
@@ -81,9 +82,10 @@ class KernelEDMD(AbstractEstimator):
     k(y_i, x_j): EDMD on the implicit dictionary psi(x) = k(x, X) W^{1/2} Q Sigma^{-1}, in which
     G = Sigma^2. Cost O(M^2 (dim + rank)) and O(M^2) memory.
 
-    With `n_landmarks`, the Nystroem dictionary psi(x) = k(x, L) Q_L Lambda_L^{-1/2} on `n_landmarks`
-    landmark points L (a strided subset of X; K_LL = Q_L Lambda_L Q_L^T, top `rank` pairs) is
-    used with `EDMD(method=method)` instead: O(M n_landmarks (dim + rank)) and no M x M matrix.
+    With `n_landmarks`, the Nystroem dictionary psi(x) = k(x, L) Q_L Lambda_L^{-1/2} on
+    `n_landmarks` landmark points L (a strided subset of X; K_LL = Q_L Lambda_L Q_L^T, top `rank`
+    pairs) is used with `EDMD(method=method)` instead: O(M n_landmarks (dim + rank)), no M x M
+    matrix.
 
     **Arguments:** `kernel` (an `AbstractKernel`), `rank`, `n_landmarks` (optional),
     `method` (`"qr"` or `"gram"`, Nystroem only).
@@ -96,7 +98,9 @@ class KernelEDMD(AbstractEstimator):
 
     def __check_init__(self):
         if not isinstance(self.kernel, AbstractKernel):
-            raise TypeError(f"`kernel` must be an AbstractKernel, got {type(self.kernel).__name__}.")
+            raise TypeError(
+                f"`kernel` must be an AbstractKernel, got {type(self.kernel).__name__}."
+            )
         if not isinstance(self.rank, int) or self.rank < 1:
             raise ValueError(f"`rank` must be a positive int, got {self.rank!r}.")
 

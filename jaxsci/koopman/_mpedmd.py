@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Measure-preserving EDMD (Colbrook 2023, SIAM J. Numer. Anal., "The mpEDMD algorithm").
 
 For measure-preserving dynamics the Koopman operator is an isometry; mpEDMD replaces the EDMD
@@ -5,7 +6,6 @@ matrix by K = G^{-1/2} U G^{1/2} with U the unitary polar factor of G^{-1/2} A G
 so eigenvalues lie exactly on the unit circle and spectral measures are positive.
 """
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
@@ -49,13 +49,14 @@ class MPEDMD(AbstractEstimator):
         sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
         q, r = jnp.linalg.qr(sw * psi_x)
         c = jnp.conj(q.T) @ (sw * psi_y)  # A = R^* C, G = R^* R
-        # R = P S V^*  =>  G^{+-1/2} = V S^{+-1} V^*  and  G^{-1/2} A G^{-1/2} = V P^* C V S^{-1} V^*
+        # R = P S V^*  =>  G^{+-1/2} = V S^{+-1} V^*  and
+        # G^{-1/2} A G^{-1/2} = V P^* C V S^{-1} V^*
         p, s, vh = jnp.linalg.svd(r)
         v = jnp.conj(vh.T)
         mid = v @ (jnp.conj(p.T) @ c @ v / s[None, :]) @ vh
         u1, _, v1h = jnp.linalg.svd(mid)
         unitary = u1 @ v1h
-        # the Schur vectors of the (normal) unitary factor: orthonormal even for repeated eigenvalues
+        # Schur vectors of the (normal) unitary factor: orthonormal even for repeated eigenvalues
         lam, w = unitary_eig(unitary)
         cdt = w.dtype
         g_isqrt = ((v / s[None, :]) @ vh).astype(cdt)

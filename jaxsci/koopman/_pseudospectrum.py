@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Pseudospectra from ResDMD data: the exact SVD path and a fast Cholesky + block-Krylov path.
 
 With the stacked QR W^{1/2}[Psi_X, Psi_Y] = Q [[R11, R12], [0, R22]] of held-out data, whitening
@@ -90,7 +91,12 @@ def _krylov_one(b, c, p, v0, norm_b, norm_c, z, n_blocks):
 
 
 def _dense_one(b, c, p, z):
-    h = p - z * jnp.conj(b.T) - jnp.conj(z) * b + jnp.abs(z) ** 2 * jnp.eye(b.shape[0], dtype=b.dtype)
+    h = (
+        p
+        - z * jnp.conj(b.T)
+        - jnp.conj(z) * b
+        + jnp.abs(z) ** 2 * jnp.eye(b.shape[0], dtype=b.dtype)
+    )
     u = jnp.linalg.eigh(h)[1][:, 0]
     return jnp.linalg.norm(jnp.concatenate([b @ u - z * u, c @ u])) / jnp.linalg.norm(u)
 
@@ -130,7 +136,11 @@ def pseudospectrum(
     """
     if method not in ("krylov", "svd"):
         raise ValueError(f"`method` must be 'krylov' or 'svd', got {method!r}.")
-    for name, val in (("chunk_size", chunk_size), ("block_size", block_size), ("n_blocks", n_blocks)):
+    for name, val in (
+        ("chunk_size", chunk_size),
+        ("block_size", block_size),
+        ("n_blocks", n_blocks),
+    ):
         if not isinstance(val, int) or isinstance(val, bool) or val < 1:
             raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
     z = jnp.asarray(z)

@@ -1,3 +1,4 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """ResDMD residuals, pseudospectra and spectra with error control.
 
 Colbrook and Townsend (2024), "Rigorous data-driven computation of spectral properties of Koopman
@@ -11,7 +12,6 @@ W^{1/2}[Psi_X, Psi_Y] = Q [[R11, R12], [0, R22]], in which the residual is
 """
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float, Inexact
@@ -61,7 +61,9 @@ def residual_data(
             "snapshots than features."
         )
     sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
-    r = jnp.linalg.qr(jnp.concatenate([sw * psi_x, sw * psi_y], axis=1))[1]  # mode="r" is slower on XLA:CPU
+    r = jnp.linalg.qr(jnp.concatenate([sw * psi_x, sw * psi_y], axis=1))[
+        1
+    ]  # mode="r" is slower on XLA:CPU
     # with N < m < 2N the reduced R is (m, 2N): the missing rows of R22 are zero
     r = jnp.pad(r, ((0, 2 * n - r.shape[0]), (0, 0)))
     return ResidualData(r[:n, :n], r[:n, n:], r[n:, n:])
@@ -100,11 +102,17 @@ def spectrum_estimates(
     """
     z, t = np.asarray(z), np.asarray(tau)
     if z.shape != t.shape or z.ndim != 2:
-        raise ValueError(f"`z` and `tau` must be 2-d grids of the same shape, got {z.shape}, {t.shape}.")
+        raise ValueError(
+            f"`z` and `tau` must be 2-d grids of the same shape, got {z.shape}, {t.shape}."
+        )
     pad = np.pad(t, 1, constant_values=np.inf)
     neigh = np.stack(
-        [pad[1 + i : 1 + i + t.shape[0], 1 + j : 1 + j + t.shape[1]]
-         for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
+        [
+            pad[1 + i : 1 + i + t.shape[0], 1 + j : 1 + j + t.shape[1]]
+            for i in (-1, 0, 1)
+            for j in (-1, 0, 1)
+            if (i, j) != (0, 0)
+        ]
     )
     mask = (t <= neigh.min(0)) & (t < epsilon)
     order = np.argsort(t[mask])
