@@ -110,6 +110,13 @@ def test_doubling_map_spurious_eigenvalues_and_residuals():
     # Koopman is an isometry on L^2(Lebesgue): res(lambda_k)^2 = 1 - |lambda_k|^2 = 1 - 4^-k
     assert np.allclose(res, np.sqrt(1 - 4.0 ** -np.arange(9)), atol=1e-8)
     assert res[0] < 1e-8 and np.all(res[1:] > 0.8)
+    # filtering by residual keeps only the true eigenvalue 1 (all others are spurious)
+    lam_v, vec_v, res_v = kp.verified_eigenpairs(
+        m, kp.residual_data(d, x, y, weights=w), epsilon=0.5
+    )
+    assert np.allclose(lam_v, [1.0], atol=1e-10) and vec_v.shape == (9, 1) and res_v[0] < 1e-8
+    with pytest.raises(ValueError, match="epsilon"):
+        kp.verified_eigenpairs(m, kp.residual_data(d, x, y, weights=w), epsilon=0.0)
 
 
 def test_ornstein_uhlenbeck_error_scales_like_inverse_sqrt_m():
@@ -333,3 +340,31 @@ def test_edmd_gram_method_agrees(getkey):
     assert np.allclose(m2.predict(x0[0], 6), tr[0], atol=1e-7)
     with pytest.raises(ValueError, match="method"):
         kp.EDMD(d, method="svd")
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        kp.DMD(rank=2),
+        kp.EDMD(kp.Monomials.of_degree(2, 2)),
+        kp.EDMD(kp.Monomials.of_degree(2, 2), rank=4, method="gram"),
+        kp.KernelEDMD(kp.polynomial_kernel(2), rank=6),
+        kp.KernelEDMD(kp.gaussian_kernel(2.0), rank=5, n_landmarks=10),
+        kp.ReducedRank(kp.Monomials.of_degree(2, 1), rank=3),
+        kp.MPEDMD(kp.Monomials.of_degree(2, 1)),
+        kp.GeneratorEDMD(kp.Monomials.of_degree(2, 2)),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_estimator_jit_vmap(getkey, estimator):
+    # one compiled fit, vmapped over two data sets, equals the unbatched compiled fits
+    a, x0, tr, x, y = _linear_data(getkey())
+    xs, ys = jnp.stack([x, 2 * x]), jnp.stack([y, 2 * y])
+
+    @eqx.filter_jit
+    def run(u, v):
+        return jnp.sort(jnp.abs(kp.fit(estimator, u, v).eigenvalues))
+
+    batched = jax.vmap(run)(xs, ys)
+    for i in range(2):
+        assert np.allclose(batched[i], run(xs[i], ys[i]), atol=1e-8)

@@ -117,3 +117,23 @@ def spectrum_estimates(
     mask = (t <= neigh.min(0)) & (t < epsilon)
     order = np.argsort(t[mask])
     return z[mask][order], t[mask][order]
+
+
+def verified_eigenpairs(
+    model: AbstractKoopmanModel, data: ResidualData, *, epsilon: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The eigenpairs of `model` whose ResDMD residual on held-out `data` is below `epsilon`.
+
+    Each kept lambda_j lies in the res_j-pseudospectrum of the Koopman operator (up to the
+    quadrature error of `data`), so the filter removes spectral pollution (Colbrook and Townsend
+    2024, CPAM, Alg. 1). The output size depends on the data, so this runs on the host: use
+    `residuals` inside `jit`.
+
+    **Returns:** `(eigenvalues, eigenvectors, residuals)` as NumPy arrays, sorted by residual.
+    """
+    if not epsilon > 0:
+        raise ValueError(f"`epsilon` must be positive, got {epsilon!r}.")
+    res = np.asarray(residuals(model, data))
+    keep = np.flatnonzero(res < epsilon)
+    keep = keep[np.argsort(res[keep])]
+    return np.asarray(model.eigenvalues)[keep], np.asarray(model.eigenvectors)[:, keep], res[keep]
