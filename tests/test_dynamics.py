@@ -78,3 +78,17 @@ def test_bad_input(getkey):
         dy.hankel(jnp.ones((3, 2)), 5)
     with pytest.raises(ValueError, match="matrix"):
         dy.LinearMap(jnp.ones((2, 3)))
+
+
+@pytest.mark.x64
+def test_standard_map_area_preserving_and_derivative_pairs():
+    sm = dy.StandardMap(strength=1.3)
+    pts = jax.random.uniform(jax.random.key(0), (5, 2), minval=0, maxval=2 * np.pi)
+    dets = jax.vmap(lambda p: jnp.linalg.det(jax.jacfwd(sm.step)(p)))(pts)
+    assert np.allclose(dets, 1.0, atol=1e-12)  # the map preserves Lebesgue measure
+    out = jax.vmap(sm.step)(pts)
+    assert np.all((out >= 0) & (out < 2 * np.pi))
+    # central differences are exact for quadratics: x(t) = t^2 -> x' = 2 t
+    t = jnp.arange(6.0) * 0.5
+    x, dx = dy.derivative_pairs(jnp.stack([t**2, t], -1)[None], 0.5)
+    assert np.allclose(dx[:, 0], 2 * x[:, 1]) and np.allclose(dx[:, 1], 1.0)
