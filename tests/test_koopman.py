@@ -181,6 +181,9 @@ def test_kernel_edmd_and_rrr_linear(getkey):
     assert np.allclose(np.sort_complex(m.eigenvalues), truth, atol=1e-9)
     ny = kp.fit(kp.KernelEDMD(kern, rank=6, n_landmarks=20), x, y)
     assert np.allclose(np.sort_complex(ny.eigenvalues), truth, atol=1e-9)
+    ny_gram = kp.fit(kp.KernelEDMD(kern, rank=6, n_landmarks=20, method="gram"), x, y)
+    assert spectral_distance(ny_gram.eigenvalues, truth) < 1e-8
+    assert np.allclose(ny_gram.predict(x0[0], 6), tr[0], atol=1e-7)
     # Gaussian kernel: approximate, leading pair close
     g = kp.fit(kp.KernelEDMD(kp.gaussian_kernel(3.0), rank=8), x, y)
     assert min(np.min(np.abs(np.asarray(g.eigenvalues) - t)) for t in e) < 2e-2

@@ -87,19 +87,7 @@ class EDMD(AbstractEstimator):
             g = jnp.conj(psi_x.T) @ (w * psi_x)
             a = jnp.conj(psi_x.T) @ (w * psi_y)
             ax = jnp.conj(psi_x.T) @ (w * x.astype(psi_x.dtype))
-            evals, evecs = jnp.linalg.eigh(g)
-            if self.rank is None:
-                tol = self.rcond if self.rcond is not None else n * jnp.finfo(g.dtype).eps
-                keep = evals > tol * evals[-1]
-                inv = jnp.where(keep, 1 / jnp.where(keep, evals, 1), 0)
-                ginv = (evecs * inv[None]) @ jnp.conj(evecs.T)
-                return _full_model(self.dictionary, ginv @ a, ginv @ ax)
-            basis, s2 = evecs[:, ::-1][:, : self.rank], evals[::-1][: self.rank]
-            small = (jnp.conj(basis.T) @ a @ basis) / s2[:, None]
-            kmat = basis @ small @ jnp.conj(basis.T)
-            return _reduced_model(
-                self.dictionary, kmat, small, basis, (jnp.conj(basis.T) @ ax) / s2[:, None]
-            )
+            return gram_model(self.dictionary, g, a, ax, rank=self.rank, rcond=self.rcond)
         # K from the QR of W^{1/2} Psi_X rather than from G^+ A: forming G squares the condition
         # number of the dictionary, QR does not (this is what reaches 1e-10 on invariant subspaces).
         sw = jnp.sqrt(weights).astype(psi_x.dtype)[:, None]
@@ -116,6 +104,23 @@ class EDMD(AbstractEstimator):
         kmat = basis @ left @ c
         coeff = left @ (jnp.conj(q.T) @ (sw * x.astype(q.dtype)))
         return _reduced_model(self.dictionary, kmat, small, basis, coeff)
+
+
+def gram_model(dictionary, g, a, ax, *, rank=None, rcond=None):
+    """EDMD from the Gram matrices G = Psi_X^* W Psi_X, A = Psi_X^* W Psi_Y and
+    Psi_X^* W X (K = G^+ A, state coefficients G^+ Psi_X^* W X), full or rank-truncated."""
+    n = g.shape[0]
+    evals, evecs = jnp.linalg.eigh(g)
+    if rank is None:
+        tol = rcond if rcond is not None else n * jnp.finfo(g.dtype).eps
+        keep = evals > tol * evals[-1]
+        inv = jnp.where(keep, 1 / jnp.where(keep, evals, 1), 0)
+        ginv = (evecs * inv[None]) @ jnp.conj(evecs.T)
+        return _full_model(dictionary, ginv @ a, ginv @ ax)
+    basis, s2 = evecs[:, ::-1][:, :rank], evals[::-1][:rank]
+    small = (jnp.conj(basis.T) @ a @ basis) / s2[:, None]
+    kmat = basis @ small @ jnp.conj(basis.T)
+    return _reduced_model(dictionary, kmat, small, basis, (jnp.conj(basis.T) @ ax) / s2[:, None])
 
 
 def _reduced_model(dictionary, kmat, small, basis, coeff):

@@ -10,7 +10,7 @@ from jaxtyping import Array, Float
 
 from ._dictionaries import AbstractDictionary
 from ._eig import eig
-from ._estimators import EDMD, AbstractEstimator, warn_if_underdetermined
+from ._estimators import EDMD, AbstractEstimator, gram_model, warn_if_underdetermined
 from ._model import KoopmanModel
 
 
@@ -114,8 +114,20 @@ class KernelEDMD(AbstractEstimator):
                 )
             landmarks = x[:: max(1, m // self.n_landmarks)][: self.n_landmarks]
             s2, q = _top_eigh(self.kernel.gram(landmarks, landmarks), self.rank)
-            dictionary = KernelFeatures(self.kernel, landmarks, q / jnp.sqrt(s2)[None])
-            return EDMD(dictionary, method=self.method).fit_pairs(x, y, weights)
+            projection = q / jnp.sqrt(s2)[None]
+            dictionary = KernelFeatures(self.kernel, landmarks, projection)
+            if self.method == "qr":
+                return EDMD(dictionary, method="qr").fit_pairs(x, y, weights)
+            # Gram route without forming the M x rank features: G = P^T (K_XL^T W K_XL) P etc.,
+            # two M x n_landmarks^2 products instead of four
+            warn_if_underdetermined(m, self.rank)
+            w = weights[:, None]
+            kxl, kyl = self.kernel.gram(x, landmarks), self.kernel.gram(y, landmarks)
+            wkxl = w * kxl
+            g = projection.T @ (kxl.T @ wkxl) @ projection
+            a = projection.T @ (wkxl.T @ kyl) @ projection
+            ax = projection.T @ (wkxl.T @ x)
+            return gram_model(dictionary, g, a, ax)
         if self.rank > m:
             raise ValueError(f"`rank` must be <= m = {m}, got {self.rank}.")
         warn_if_underdetermined(m, self.rank)
