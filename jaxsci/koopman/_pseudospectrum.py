@@ -22,7 +22,7 @@ so the approximate pseudospectral function is tau(z) = sigma_min(M(z)) (Colbrook
   where tau -> 0, because squaring only perturbs the Ritz *vector*, by an angle ~ eps ||H|| / gap,
   which enters the residual quadratically.
 
-Flops per z (real, complex arithmetic counted as 4 real multiply-adds): SVD path ~ 26.7 N^3
+Flops per z (Golub-Van Loan counts, a complex operation as 4 real ones): SVD path ~ 26.7 N^3
 (Golub-Kahan bidiagonalisation of the 2N x N matrix, 4 (4 m n^2 - 4 n^3 / 3) with m = 2N) plus
 the bidiagonal iteration; Krylov path 4 N^3 / 3 (Cholesky, the floor) + ~8 N^2 per basis vector
 (two triangular solves) + O(N^2) to form H(z): at N = 501 with the default 68-vector basis about
