@@ -371,3 +371,16 @@ def test_every_estimator_jit_vmap(getkey, estimator):
     batched = jax.vmap(run)(xs, ys)
     for i in range(2):
         assert np.allclose(batched[i], run(xs[i], ys[i]), atol=1e-8)
+
+
+def test_public_api():
+    names = """AbstractDictionary Chebyshev Fourier FunctionDictionary Identity Legendre Monomials
+    RadialBasis RandomFourierFeatures TimeDelays features kmeans_centres monomial_exponents eig
+    unitary_eig DMD EDMD AbstractEstimator ReducedRank fit GeneratorEDMD generator_from_koopman
+    AbstractKernel GaussianKernel PolynomialKernel KernelEDMD KernelFeatures gaussian_kernel
+    polynomial_kernel AbstractKoopmanModel KoopmanModel GeneratorModel MPEDMD MPEDMDModel
+    ResidualData residual_data residuals pseudospectrum spectrum_estimates verified_eigenpairs
+    DeepKoopman InformationKoopmanLoss fit_deep_koopman info_nce von_neumann_entropy""".split()
+    assert [n for n in names if not hasattr(kp, n)] == []
+    public = {n for n in dir(kp) if not n.startswith("_")}
+    assert public <= set(names), public - set(names)

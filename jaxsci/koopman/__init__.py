@@ -50,3 +50,5 @@ from ._pseudospectrum import pseudospectrum as pseudospectrum
 from ._resdmd import ResidualData as ResidualData
 from ._resdmd import residual_data as residual_data
 from ._resdmd import residuals as residuals
+from ._resdmd import spectrum_estimates as spectrum_estimates
+from ._resdmd import verified_eigenpairs as verified_eigenpairs
