@@ -16,8 +16,9 @@ pytestmark = pytest.mark.x64
 @pytest.fixture(scope="module")
 def duffing():
     with jax.enable_x64(True):
-        x0 = jax.random.uniform(jax.random.key(0), (40, 2), jnp.float64, -1.5, 1.5)
-        x, y = dy.snapshot_pairs(dy.trajectories(dy.Duffing(), x0, dt=0.3, n_steps=40))
+        # same shapes as test_koopman.py's Duffing data: one diffrax compilation serves both
+        x0 = jax.random.uniform(jax.random.key(0), (30, 2), jnp.float64, -1.5, 1.5)
+        x, y = dy.snapshot_pairs(dy.trajectories(dy.Duffing(), x0, dt=0.3, n_steps=30))
         d = kp.Legendre(-2 * jnp.ones(2), 2 * jnp.ones(2), degree=10)  # N = 66
         data = kp.residual_data(d, x[::2], y[::2])  # held out from the fit
         model = kp.fit(kp.EDMD(d), x[1::2], y[1::2])
@@ -45,28 +46,32 @@ def test_krylov_matches_svd_including_near_eigenvalues(duffing, block_size, n_bl
     assert exact.min() < 1e-12  # tau -> 0 at the constant eigenfunction: the hard case is present
     far = exact > 1e-6
     assert np.max(np.abs(fast - exact)[far] / exact[far]) < 1e-10
-    assert np.max(np.abs(fast - exact)[~far]) < 1e-14
+    # near tau = 0 the reference itself is only exact to ~eps ||M(z)||
+    r11, r12, r22 = (np.asarray(t) for t in (data.r11, data.r12, data.r22))
+    norm_m = np.linalg.norm(np.vstack([r12, r22]) @ np.linalg.inv(r11), 2) + np.abs(z).max()
+    rounding = 10 * np.finfo(np.float64).eps * norm_m
+    assert np.max(np.abs(fast - exact)[~far]) < rounding
     # the fast value is the residual of an explicit vector: an upper bound, to rounding
-    assert np.all(fast >= exact - 1e-14)
+    assert np.all(fast >= exact - rounding)
 
 
 def test_small_dictionary_dense_path_and_gram_identity():
     data, model = _doubling(5)
-    z = jnp.array([0.3 + 0.1j, -0.5, 0.9j, 0.25, 1.0])
+    z = jnp.concatenate([jnp.array([0.3 + 0.1j, -0.5, 0.9j, 0.25, 1.0]), model.eigenvalues])
     fast, exact = kp.pseudospectrum(data, z), kp.pseudospectrum(data, z, method="svd", chunk_size=2)
     assert np.allclose(fast, exact, rtol=1e-12, atol=1e-14)
     # a third path: tau(z)^2 = smallest eigenvalue of the pencil
     # (L - z A^* - conj(z) A + |z|^2 G, G),
     # which squares the condition number (hence the looser tolerance)
     g, a, ell = (np.asarray(t) for t in data.gram)
-    for zz, tt in zip(np.asarray(z), np.asarray(exact), strict=True):
+    for zz, tt in zip(np.asarray(z)[:5], np.asarray(exact)[:5], strict=True):
         h = ell - zz * a.conj().T - np.conj(zz) * a + abs(zz) ** 2 * g
         assert np.isclose(
             np.sqrt(max(scipy.linalg.eigh(h, g, eigvals_only=True)[0], 0)), tt, atol=1e-7
         )
     # tau is a minimum over functions: tau(lambda_j) <= res_j for every EDMD eigenpair
     res = np.asarray(kp.residuals(model, data))
-    assert np.all(np.asarray(kp.pseudospectrum(data, model.eigenvalues)) <= res + 1e-12)
+    assert np.all(np.asarray(fast)[5:] <= res + 1e-12)
 
 
 def test_lipschitz_and_isometry(duffing):

@@ -182,20 +182,27 @@ def fit_deep_koopman(
     `loss` (default `InformationKoopmanLoss()`; default optimiser `optax.adam(1e-3)`). The loop
     is the project's scanned, jitted one, with its NaN guard (training stops and keeps the last
     finite parameters) and checkpoints; `fit_kwargs` go to `jaxsci.train.fit`
-    (`chunk_size`, `progress`, `checkpoint`, ...).
+    (`chunk_size`, `progress`, `checkpoint`, `ensemble`, ...). With `ensemble=True`, `model` and
+    `key` carry a leading member axis (e.g. `eqx.filter_vmap(lambda k: DeepKoopman(..., key=k))`)
+    and every member trains on the same `trajectories` in one vmapped run.
 
     **Returns:** a `jaxsci.train.TrainResult`; `result.params` is the trained model.
     """
     from ..train import fit as train_fit
 
     trajectories = jnp.asarray(trajectories)
-    if trajectories.ndim != 3 or trajectories.shape[1] < horizon + 1:
+    if not isinstance(model, DeepKoopman):
+        raise TypeError(f"`model` must be a DeepKoopman, got {type(model).__name__}.")
+    if fit_kwargs.get("ensemble", False) and trajectories.ndim == 3:
+        # an ensemble (models built under vmap over keys) shares the data
+        members = model.koopman.shape[0]
+        trajectories = jnp.broadcast_to(trajectories, (members, *trajectories.shape))
+    shape = trajectories.shape[1:] if fit_kwargs.get("ensemble", False) else trajectories.shape
+    if len(shape) != 3 or shape[1] < horizon + 1:
         raise ValueError(
             f"`trajectories` must have shape (batch, time >= horizon + 1 = {horizon + 1}, dim), "
             f"got {trajectories.shape}."
         )
-    if not isinstance(model, DeepKoopman):
-        raise TypeError(f"`model` must be a DeepKoopman, got {type(model).__name__}.")
     loss = InformationKoopmanLoss() if loss is None else loss
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     loss_fn = _WindowLoss(loss, batch_size, horizon + 1)
