@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from koopman_data import fourier_dictionary, standard_map_pairs  # noqa: E402
 
 from jaxsci import dynamics as dy  # noqa: E402
-from jaxsci import koopman as kp
+from jaxsci import koopman as kp  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYKOOPMAN_PYTHON = "/work/peers-koopman/bin/python"
