@@ -1,10 +1,25 @@
+import contextlib
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jaxtyping
 import numpy as np
 import pytest
 
 from jaxsci import dynamics as dy
+
+
+@contextlib.contextmanager
+def raises(exc, match):
+    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
+    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
+    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
+    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+        yield info
+    if not isinstance(info.value, jaxtyping.TypeCheckError):
+        assert re.search(match, str(info.value)), str(info.value)
 
 
 @pytest.mark.x64
@@ -75,17 +90,17 @@ def test_snapshot_pairs_and_hankel():
 
 
 def test_bad_input(getkey):
-    with pytest.raises(ValueError, match="initial_states"):
+    with raises(ValueError, match="initial_states"):
         dy.trajectories(dy.Lorenz63(), jnp.ones((3, 2)), dt=0.1, n_steps=2)
-    with pytest.raises(ValueError, match="n_steps"):
+    with raises(ValueError, match="n_steps"):
         dy.trajectories(dy.Lorenz63(), jnp.ones((3, 3)), dt=0.1, n_steps=0)
-    with pytest.raises(ValueError, match="key"):
+    with raises(ValueError, match="key"):
         dy.trajectories(dy.OrnsteinUhlenbeck(), jnp.ones((3, 1)), dt=0.1, n_steps=2)
-    with pytest.raises(ValueError, match="trajectories"):
+    with raises(ValueError, match="trajectories"):
         dy.snapshot_pairs(jnp.ones((3, 1, 2)))
-    with pytest.raises(ValueError, match="delays"):
+    with raises(ValueError, match="delays"):
         dy.hankel(jnp.ones((3, 2)), 5)
-    with pytest.raises(ValueError, match="matrix"):
+    with raises(ValueError, match="matrix"):
         dy.LinearMap(jnp.ones((2, 3)))
 
 

@@ -1,10 +1,14 @@
 """Koopman estimators against known spectra (float64), plus jit / vmap / bad-input checks."""
 
+import contextlib
+import inspect
+import re
 from functools import partial
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jaxtyping
 import numpy as np
 import pytest
 import scipy.linalg
@@ -14,6 +18,17 @@ from jaxsci import dynamics as dy
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
+
+
+@contextlib.contextmanager
+def raises(exc, match):
+    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
+    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
+    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
+    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+        yield info
+    if not isinstance(info.value, jaxtyping.TypeCheckError):
+        assert re.search(match, str(info.value)), str(info.value)
 
 
 def spectral_distance(a, b):
@@ -115,7 +130,7 @@ def test_doubling_map_spurious_eigenvalues_and_residuals():
         m, kp.residual_data(d, x, y, weights=w), epsilon=0.5
     )
     assert np.allclose(lam_v, [1.0], atol=1e-10) and vec_v.shape == (9, 1) and res_v[0] < 1e-8
-    with pytest.raises(ValueError, match="epsilon"):
+    with raises(ValueError, match="epsilon"):
         kp.verified_eigenpairs(m, kp.residual_data(d, x, y, weights=w), epsilon=0.0)
 
 
@@ -265,30 +280,30 @@ def test_fit_under_jit_and_no_retrace(getkey):
 def test_bad_input(getkey):
     a, x0, tr, x, y = _linear_data(getkey())
     est = kp.EDMD(kp.Monomials.of_degree(2, 2))
-    with pytest.raises(ValueError, match="same shape"):
+    with raises(ValueError, match="same shape"):
         kp.fit(est, x, y[:-1])
-    with pytest.raises(ValueError, match="finite"):
+    with raises(ValueError, match="finite"):
         kp.fit(est, x.at[0, 0].set(jnp.nan), y)
-    with pytest.raises(ValueError, match="weights"):
+    with raises(ValueError, match="weights"):
         kp.fit(est, x, y, weights=jnp.ones(3))
-    with pytest.raises(TypeError, match="estimator"):
+    with raises(TypeError, match="estimator"):
         kp.fit("edmd", x, y)
     with pytest.warns(UserWarning, match="residuals on the training data collapse"):
         kp.fit(kp.EDMD(kp.Monomials.of_degree(2, 4)), x[:5], y[:5])
-    with pytest.raises(ValueError, match="residuals collapse to zero"):
+    with raises(ValueError, match="residuals collapse to zero"):
         kp.residual_data(kp.Monomials.of_degree(2, 4), x[:5], y[:5])
-    with pytest.raises(ValueError, match="same dictionary"):
+    with raises(ValueError, match="same dictionary"):
         kp.residuals(kp.fit(est, x, y), kp.residual_data(kp.Monomials.of_degree(2, 1), x, y))
-    with pytest.raises(ValueError, match="rank"):
+    with raises(ValueError, match="rank"):
         kp.EDMD(kp.Monomials.of_degree(2, 2), rank=0)
-    with pytest.raises(TypeError, match="kernel"):
+    with raises(TypeError, match="kernel"):
         kp.KernelEDMD(lambda a, b: a @ b, rank=2)
     # non-finite data inside jit: a runtime error naming the arguments
     with pytest.raises(Exception, match="must be finite"):
         eqx.filter_jit(lambda a, b: kp.fit(est, a, b).eigenvalues)(x.at[0, 0].set(jnp.inf), y)
-    with pytest.raises(ValueError, match="one point"):
+    with raises(ValueError, match="one point"):
         kp.Monomials.of_degree(2, 2)(jnp.ones((3, 2)))
-    with pytest.raises(ValueError, match="square"):
+    with raises(ValueError, match="square"):
         kp.eig(jnp.ones((2, 3)))
 
 
@@ -341,7 +356,7 @@ def test_edmd_gram_method_agrees(getkey):
     m1, m2 = kp.fit(kp.EDMD(d), x, y), kp.fit(kp.EDMD(d, method="gram"), x, y)
     assert np.allclose(np.sort_complex(m1.eigenvalues), np.sort_complex(m2.eigenvalues), atol=1e-8)
     assert np.allclose(m2.predict(x0[0], 6), tr[0], atol=1e-7)
-    with pytest.raises(ValueError, match="method"):
+    with raises(ValueError, match="method"):
         kp.EDMD(d, method="svd")
 
 
@@ -382,5 +397,5 @@ def test_public_api():
     ResidualData residual_data residuals pseudospectrum spectrum_estimates verified_eigenpairs
     DeepKoopman InformationKoopmanLoss fit_deep_koopman info_nce von_neumann_entropy""".split()
     assert [n for n in names if not hasattr(kp, n)] == []
-    public = {n for n in dir(kp) if not n.startswith("_")}
+    public = {n for n in dir(kp) if not n.startswith("_") and not inspect.ismodule(getattr(kp, n))}
     assert public <= set(names), public - set(names)

@@ -1,9 +1,13 @@
 """Deep Koopman: information terms (von Neumann entropy, InfoNCE), the model, and training that
 recovers the slow-manifold Koopman eigenvalues."""
 
+import contextlib
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jaxtyping
 import numpy as np
 import optax
 import pytest
@@ -11,6 +15,18 @@ import pytest
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
+
+
+@contextlib.contextmanager
+def raises(exc, match):
+    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
+    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
+    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
+    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+        yield info
+    if not isinstance(info.value, jaxtyping.TypeCheckError):
+        assert re.search(match, str(info.value)), str(info.value)
+
 
 MU, LAM, DT = -0.3, -1.5, 0.2
 TRUTH = np.sort(np.exp(DT * np.array([MU, 2 * MU, LAM])))  # x, x^2, y - c x^2
@@ -57,7 +73,7 @@ def test_info_nce_bounds(getkey):
     indep = float(kp.info_nce(a, jax.random.normal(getkey(), (b, 8)), temperature=0.05))
     assert same <= np.log(b) + 1e-12 and same > np.log(b) - 0.5  # perfectly informative: ~log B
     assert indep < 0.1  # independent: the bound is <= I = 0 (up to finite-batch noise)
-    with pytest.raises(ValueError, match="anchors"):
+    with raises(ValueError, match="anchors"):
         kp.info_nce(a, a[:-1])
 
 
@@ -95,11 +111,11 @@ def test_model_jit_vmap_and_bad_input(getkey):
     out, roundtrip = run(model, x)
     assert out.shape == (5, 5, 2) and np.allclose(out[:, 0], roundtrip)
     assert np.allclose(np.sort(np.asarray(model.eigenvalues()).real), 1.0)  # K starts at I
-    with pytest.raises(ValueError, match="latent_dim"):
+    with raises(ValueError, match="latent_dim"):
         kp.DeepKoopman(2, 0, key=getkey())
-    with pytest.raises(ValueError, match="trajectories"):
+    with raises(ValueError, match="trajectories"):
         kp.fit_deep_koopman(model, jnp.ones((4, 3, 2)), steps=1, horizon=4, key=getkey())
-    with pytest.raises(ValueError, match="windows"):
+    with raises(ValueError, match="windows"):
         kp.InformationKoopmanLoss()(model, jnp.ones((4, 2)))
 
 

@@ -1,8 +1,12 @@
 """Continuous-time generator estimation: gEDMD (derivative data) and the matrix logarithm."""
 
+import contextlib
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jaxtyping
 import numpy as np
 import pytest
 import scipy.linalg
@@ -12,6 +16,17 @@ from jaxsci import dynamics as dy
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
+
+
+@contextlib.contextmanager
+def raises(exc, match):
+    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
+    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
+    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
+    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+        yield info
+    if not isinstance(info.value, jaxtyping.TypeCheckError):
+        assert re.search(match, str(info.value)), str(info.value)
 
 
 def spectral_distance(a, b):
@@ -133,10 +148,10 @@ def test_generator_jit_vmap_and_bad_input(getkey):
     for row in np.asarray(lam):
         assert spectral_distance(row, np.linalg.eigvals(A)) < 1e-12
     x = xs[0]
-    with pytest.raises(ValueError, match="same shape"):
+    with raises(ValueError, match="same shape"):
         kp.fit(kp.GeneratorEDMD(kp.Identity()), x, x[:-1])
     truncated = kp.fit(kp.EDMD(kp.Monomials.of_degree(2, 2), rank=3), x, x @ A.T)
-    with pytest.raises(ValueError, match="full eigenbasis"):
+    with raises(ValueError, match="full eigenbasis"):
         kp.generator_from_koopman(truncated, 0.1)
-    with pytest.raises(ValueError, match="time >= 3"):
+    with raises(ValueError, match="time >= 3"):
         dy.derivative_pairs(jnp.ones((2, 2, 2)), 0.1)

@@ -1,8 +1,12 @@
 """Pseudospectra: the fast Cholesky + block-Krylov path against the exact SVD path."""
 
+import contextlib
+import re
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jaxtyping
 import numpy as np
 import pytest
 import scipy.linalg
@@ -11,6 +15,17 @@ from jaxsci import dynamics as dy
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
+
+
+@contextlib.contextmanager
+def raises(exc, match):
+    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
+    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
+    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
+    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+        yield info
+    if not isinstance(info.value, jaxtyping.TypeCheckError):
+        assert re.search(match, str(info.value)), str(info.value)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +115,7 @@ def test_jit_vmap_grid_shape_and_bad_input(duffing):
     assert np.allclose(run(data, grid + 0.0), tau)
     batched = jax.vmap(lambda row: kp.pseudospectrum(data, row, block_size=2, n_blocks=4))(grid)
     assert np.allclose(batched, tau, rtol=1e-12)
-    with pytest.raises(ValueError, match="method"):
+    with raises(ValueError, match="method"):
         kp.pseudospectrum(data, grid, method="qr")
-    with pytest.raises(ValueError, match="chunk_size"):
+    with raises(ValueError, match="chunk_size"):
         kp.pseudospectrum(data, grid, chunk_size=0)

@@ -219,8 +219,8 @@ class OrnsteinUhlenbeck(AbstractSystem):
     dim = 1
 
     def transition(
-        self, x: Float[Array, " 1"], dt: float, *, key: PRNGKeyArray
-    ) -> Float[Array, " 1"]:
+        self, x: Float[Array, "*batch"], dt: float, *, key: PRNGKeyArray
+    ) -> Float[Array, "*batch"]:
         """One exact step:
         X_dt | X_0 = x ~ N(x e^{-theta dt}, sigma^2 (1 - e^{-2 theta dt}) / (2 theta))."""
         decay = jnp.exp(-self.theta * dt)

@@ -19,7 +19,7 @@ def trajectories(
     key: PRNGKeyArray | None = None,
     rtol: float = 1e-10,
     atol: float = 1e-12,
-) -> Float[Array, "batch n_steps+1 dim"]:
+) -> Float[Array, "batch steps dim"]:
     """Trajectories sampled every `dt` from a batch of initial states.
 
     Flows are integrated with diffrax (Tsit5, adaptive steps, `SaveAt(ts=...)`) for one initial
@@ -140,8 +140,8 @@ def derivative_pairs(
 
 
 def hankel(
-    series: Float[Array, "time dim"], delays: int
-) -> Float[Array, "time-delays+1 delays*dim"]:
+    series: Float[Array, "time ..."], delays: int
+) -> Float[Array, "rows delays_dim"]:
     """Time-delay (Hankel) embedding of one series: row t is (x_t, x_{t+1}, ..., x_{t+delays-1}).
 
     `vmap` over trajectories. Pair consecutive rows with `snapshot_pairs(h[None])`.

@@ -75,7 +75,7 @@ class DeepKoopman(eqx.Module):
     def step(self, z: Float[Array, " r"]) -> Float[Array, " r"]:
         return self.koopman @ z
 
-    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "n_steps+1 dim"]:
+    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "steps dim"]:
         """Encode once, advance the latent linearly `n_steps` times, decode every step."""
 
         def body(z, _):

@@ -50,7 +50,7 @@ class KoopmanModel(AbstractKoopmanModel):
     eigenvectors: Complex[Array, "n r"]
     modes: Complex[Array, "r dim"]
 
-    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "n_steps+1 dim"]:
+    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "steps dim"]:
         """Forecast `n_steps` steps from one new initial state (vmap outside for many)."""
         return _power_forecast(self, x0, n_steps)
 

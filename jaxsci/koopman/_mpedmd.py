@@ -7,7 +7,8 @@ so eigenvalues lie exactly on the unit circle and spectral measures are positive
 """
 
 import jax.numpy as jnp
-from jaxtyping import Array, Complex, Float
+from jax.typing import ArrayLike
+from jaxtyping import Array, Complex, Float, Shaped
 
 from ._dictionaries import AbstractDictionary, features
 from ._eig import unitary_eig
@@ -27,11 +28,11 @@ class MPEDMDModel(AbstractKoopmanModel):
     unitary_eigenvectors: Complex[Array, "n n"]
     gram_sqrt: Complex[Array, "n n"]
 
-    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "n_steps+1 dim"]:
+    def predict(self, x0: Float[Array, " dim"], n_steps: int) -> Float[Array, "steps dim"]:
         """Forecast `n_steps` steps from one new initial state (vmap outside for many)."""
         return _power_forecast(self, x0, n_steps)
 
-    def spectral_measure(self, coefficients: Complex[Array, " n"]) -> Float[Array, " n"]:
+    def spectral_measure(self, coefficients: Shaped[ArrayLike, " n"]) -> Float[Array, " n"]:
         """Weights of the spectral measure of g = psi . coefficients at `eigenvalues`
         (Colbrook 2023, eq. 3.5): |w_j^* G^{1/2} c|^2, summing to ||g||^2 = c^* G c."""
         c = jnp.asarray(coefficients, self.gram_sqrt.dtype)
