@@ -202,6 +202,11 @@ def test_kernel_edmd_and_rrr_linear(getkey):
     # Gaussian kernel: approximate, leading pair close
     g = kp.fit(kp.KernelEDMD(kp.gaussian_kernel(3.0), rank=8), x, y)
     assert min(np.min(np.abs(np.asarray(g.eigenvalues) - t)) for t in e) < 2e-2
+    # kernel RRR, Nystroem option: the degree-2 polynomial kernel on 20 landmarks spans the
+    # invariant degree-2 polynomials, so rank-6 RRR returns their eigenvalues
+    feats = kp.nystroem_features(kern, x, n_landmarks=20, rank=6)
+    rr = kp.fit(kp.ReducedRank(feats, rank=6, regularisation=1e-12), x, y)
+    assert spectral_distance(rr.eigenvalues, truth) < 1e-6
     r = kp.fit(kp.ReducedRank(kp.Monomials.of_degree(2, 1), rank=3, regularisation=1e-12), x, y)
     assert np.allclose(
         np.sort_complex(r.eigenvalues),
@@ -393,6 +398,7 @@ def test_public_api():
     RadialBasis RandomFourierFeatures TimeDelays features kmeans_centres monomial_exponents eig
     unitary_eig DMD EDMD AbstractEstimator ReducedRank fit GeneratorEDMD generator_from_koopman
     AbstractKernel GaussianKernel PolynomialKernel KernelEDMD KernelFeatures gaussian_kernel
+    nystroem_features
     polynomial_kernel AbstractKoopmanModel KoopmanModel GeneratorModel MPEDMD MPEDMDModel
     ResidualData residual_data residuals pseudospectrum spectrum_estimates verified_eigenpairs
     DeepKoopman InformationKoopmanLoss fit_deep_koopman info_nce von_neumann_entropy""".split()

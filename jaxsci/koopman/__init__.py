@@ -40,6 +40,7 @@ from ._kernel import KernelEDMD as KernelEDMD
 from ._kernel import KernelFeatures as KernelFeatures
 from ._kernel import PolynomialKernel as PolynomialKernel
 from ._kernel import gaussian_kernel as gaussian_kernel
+from ._kernel import nystroem_features as nystroem_features
 from ._kernel import polynomial_kernel as polynomial_kernel
 from ._model import AbstractKoopmanModel as AbstractKoopmanModel
 from ._model import GeneratorModel as GeneratorModel

@@ -172,8 +172,8 @@ class ReducedRank(AbstractEstimator):
     cross-covariance, with Tikhonov regularisation G_gamma = G + gamma I.
 
     Writing U = G_gamma^{-1/2} P_r (P_r the leading left singular vectors), K = U U^* A, and the
-    `rank` eigenpairs come from the small matrix U^* A U. Use `KernelEDMD`'s Nystroem
-    `KernelFeatures` as `dictionary` for kernel RRR with the Nystroem option.
+    `rank` eigenpairs come from the small matrix U^* A U. With
+    `dictionary=nystroem_features(kernel, x, ...)` this is kernel RRR with the Nystroem option.
     """
 
     dictionary: AbstractDictionary

@@ -74,6 +74,24 @@ def _top_eigh(matrix, rank):
     return jnp.maximum(s2, jnp.finfo(s2.dtype).eps * s2[0]), q
 
 
+def nystroem_features(
+    kernel: AbstractKernel, x: Float[Array, "m dim"], *, n_landmarks: int, rank: int
+) -> KernelFeatures:
+    """The Nystroem dictionary psi(x) = k(x, L) Q_L Lambda_L^{-1/2} on `n_landmarks` landmarks L
+    (a strided subset of `x`; K_LL = Q_L Lambda_L Q_L^T, top `rank` pairs), whose Gram matrix
+    approximates the kernel's (Williams and Seeger 2001). Use it with `EDMD` or `ReducedRank`
+    (kernel reduced-rank regression with the Nystroem option, Meanti et al. 2023).
+    """
+    m = x.shape[0]
+    if not (0 < rank <= n_landmarks <= m):
+        raise ValueError(
+            f"need 0 < rank <= n_landmarks <= m; got rank={rank}, n_landmarks={n_landmarks}, m={m}."
+        )
+    landmarks = x[:: max(1, m // n_landmarks)][:n_landmarks]
+    s2, q = _top_eigh(kernel.gram(landmarks, landmarks), rank)
+    return KernelFeatures(kernel, landmarks, q / jnp.sqrt(s2)[None])
+
+
 class KernelEDMD(AbstractEstimator):
     """Kernel EDMD (Williams, Rowley, Kevrekidis 2015, J. Comput. Dyn., Sec. 3 and Alg. 1).
 
@@ -107,15 +125,10 @@ class KernelEDMD(AbstractEstimator):
     def fit_pairs(self, x, y, weights):
         m = x.shape[0]
         if self.n_landmarks is not None:
-            if self.rank > self.n_landmarks or self.n_landmarks > m:
-                raise ValueError(
-                    f"need rank <= n_landmarks <= m; got rank={self.rank}, "
-                    f"n_landmarks={self.n_landmarks}, m={m}."
-                )
-            landmarks = x[:: max(1, m // self.n_landmarks)][: self.n_landmarks]
-            s2, q = _top_eigh(self.kernel.gram(landmarks, landmarks), self.rank)
-            projection = q / jnp.sqrt(s2)[None]
-            dictionary = KernelFeatures(self.kernel, landmarks, projection)
+            dictionary = nystroem_features(
+                self.kernel, x, n_landmarks=self.n_landmarks, rank=self.rank
+            )
+            landmarks, projection = dictionary.centres, dictionary.projection
             if self.method == "qr":
                 return EDMD(dictionary, method="qr").fit_pairs(x, y, weights)
             # Gram route without forming the M x rank features: G = P^T (K_XL^T W K_XL) P etc.,
