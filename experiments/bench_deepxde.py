@@ -39,9 +39,16 @@ def jaxsci_rate(n_points: int, steps: int, seed: int) -> tuple[float, float]:
     problem = pde.helmholtz_2d()
     field = pinn.MLP(2, width=WIDTH, depth=DEPTH, key=jax.random.key(seed))
     # Two chunks: the first compiles, `steps_per_s` is measured on the second alone.
-    sol = pinn.solve(problem, field, optax.adam(LR), key=jax.random.key(seed + 1),
-                     steps=2 * steps, n_interior=n_points, n_boundary=N_BOUNDARY,
-                     chunk_size=steps)
+    sol = pinn.solve(
+        problem,
+        field,
+        optax.adam(LR),
+        key=jax.random.key(seed + 1),
+        steps=2 * steps,
+        n_interior=n_points,
+        n_boundary=N_BOUNDARY,
+        chunk_size=steps,
+    )
     return sol.stats["steps_per_s"], sol.error()
 
 
@@ -61,8 +68,15 @@ def deepxde_rate(n_points: int, steps: int, seed: int) -> float:
         return u_xx + u_yy + k2 * u - source
 
     bc = dde.icbc.DirichletBC(geom, lambda x: 0.0, lambda _, on_boundary: on_boundary)
-    data = dde.data.PDE(geom, residual, bc, num_domain=n_points, num_boundary=N_BOUNDARY,
-                        num_test=256, train_distribution="pseudo")
+    data = dde.data.PDE(
+        geom,
+        residual,
+        bc,
+        num_domain=n_points,
+        num_boundary=N_BOUNDARY,
+        num_test=256,
+        train_distribution="pseudo",
+    )
     net = dde.nn.FNN([2] + [WIDTH] * DEPTH + [1], "tanh", "Glorot normal")
     model = dde.Model(data, net)
     model.compile("adam", lr=LR)
@@ -90,22 +104,41 @@ def main():
             ours.append(rate)
             errs.append(err)
             theirs.append(deepxde_rate(n, args.steps, r))
-            print(f"points {n} repeat {r}: jaxsci {ours[-1]:.1f} steps/s, "
-                  f"DeepXDE {theirs[-1]:.1f} steps/s", flush=True)
-        rows.append({"points": n, "jaxsci_steps_per_s": statistics.median(ours),
-                     "deepxde_steps_per_s": statistics.median(theirs),
-                     "ratio": statistics.median(ours) / statistics.median(theirs),
-                     "jaxsci_all": ours, "deepxde_all": theirs, "jaxsci_rel_l2": errs})
-    env = {"device": jax.devices()[0].device_kind, "jax": jax.__version__,
-           "deepxde": deepxde.__version__, "torch": torch.__version__,
-           "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count()}
+            print(
+                f"points {n} repeat {r}: jaxsci {ours[-1]:.1f} steps/s, "
+                f"DeepXDE {theirs[-1]:.1f} steps/s",
+                flush=True,
+            )
+        rows.append(
+            {
+                "points": n,
+                "jaxsci_steps_per_s": statistics.median(ours),
+                "deepxde_steps_per_s": statistics.median(theirs),
+                "ratio": statistics.median(ours) / statistics.median(theirs),
+                "jaxsci_all": ours,
+                "deepxde_all": theirs,
+                "jaxsci_rel_l2": errs,
+            }
+        )
+    env = {
+        "device": jax.devices()[0].device_kind,
+        "jax": jax.__version__,
+        "deepxde": deepxde.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+    }
     print(f"\n{env}\n")
-    print(f"| interior points | jaxsci steps/s | DeepXDE steps/s | ratio | jaxsci rel. L2 after "
-          f"{2 * args.steps} steps |")
+    print(
+        f"| interior points | jaxsci steps/s | DeepXDE steps/s | ratio | jaxsci rel. L2 after "
+        f"{2 * args.steps} steps |"
+    )
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['points']} | {r['jaxsci_steps_per_s']:.1f} | {r['deepxde_steps_per_s']:.1f} "
-              f"| {r['ratio']:.2f}x | {np.median(r['jaxsci_rel_l2']):.2e} |")
+        print(
+            f"| {r['points']} | {r['jaxsci_steps_per_s']:.1f} | {r['deepxde_steps_per_s']:.1f} "
+            f"| {r['ratio']:.2f}x | {np.median(r['jaxsci_rel_l2']):.2e} |"
+        )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"env": env, "args": vars(args), "rows": rows}, f, indent=2)

@@ -22,6 +22,8 @@ from jaxsci._experiment import run_experiment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = ["poisson_1d", "poisson_2d", "helmholtz_2d", "infinite_well", "finite_well"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*", default=DEFAULT)
@@ -35,32 +37,48 @@ def main():
         cfg = load_config(os.path.join(HERE, "configs", f"{name}.toml"), [f"train.seeds={seeds}"])
         m = run_experiment(cfg, os.path.join(args.runs, name), progress=False)
         row = {
-            "rel_l2_mean": m["rel_l2"], "rel_l2_std": m["rel_l2_std"],
+            "rel_l2_mean": m["rel_l2"],
+            "rel_l2_std": m["rel_l2_std"],
             "rel_l2_max": max(r["rel_l2"] for r in m["runs"]),
-            "wall_s_mean": m["wall_s"], "wall_s_max": max(r["wall_s"] for r in m["runs"]),
-            "steps": m["steps"], "runs": m["runs"],
+            "wall_s_mean": m["wall_s"],
+            "wall_s_max": max(r["wall_s"] for r in m["runs"]),
+            "steps": m["steps"],
+            "runs": m["runs"],
         }
         problem = pde.get_problem(cfg.problem.name, **cfg.problem.args)
         if problem.exact_eigenvalue is not None:
             truth = problem.exact_eigenvalue
             errs = [abs(r["eigenvalue"] - truth) for r in m["runs"]]
             rq = [abs(r["rayleigh_quotient"] - truth) for r in m["runs"]]
-            row.update(eigenvalue_truth=truth, eigenvalue_abs_err_max=max(errs),
-                       eigenvalue_rel_err_max=max(errs) / abs(truth),
-                       rayleigh_rel_err_max=max(rq) / abs(truth))
+            row.update(
+                eigenvalue_truth=truth,
+                eigenvalue_abs_err_max=max(errs),
+                eigenvalue_rel_err_max=max(errs) / abs(truth),
+                rayleigh_rel_err_max=max(rq) / abs(truth),
+            )
         rows[name] = row
     print(f"\ndevice: {jax.devices()[0].device_kind}, seeds {seeds}\n")
-    print("| problem | rel. L2 (mean ± std, max) | wall s (mean, max) | steps "
-          "| trained eigenvalue error (max) | Rayleigh quotient rel. error (max) |")
+    print(
+        "| problem | rel. L2 (mean ± std, max) | wall s (mean, max) | steps "
+        "| trained eigenvalue error (max) | Rayleigh quotient rel. error (max) |"
+    )
     print("|---|---|---|---|---|---|")
     for name, r in rows.items():
-        eig = (f"{r['eigenvalue_abs_err_max']:.1e} abs, {r['eigenvalue_rel_err_max']:.1e} rel "
-               f"| {r['rayleigh_rel_err_max']:.1e}" if "eigenvalue_truth" in r else " |")
-        print(f"| {name} | {r['rel_l2_mean']:.2e} ± {r['rel_l2_std']:.1e}, {r['rel_l2_max']:.2e} "
-              f"| {r['wall_s_mean']:.1f}, {r['wall_s_max']:.1f} | {r['steps']} | {eig} |")
+        eig = (
+            f"{r['eigenvalue_abs_err_max']:.1e} abs, {r['eigenvalue_rel_err_max']:.1e} rel "
+            f"| {r['rayleigh_rel_err_max']:.1e}"
+            if "eigenvalue_truth" in r
+            else " |"
+        )
+        print(
+            f"| {name} | {r['rel_l2_mean']:.2e} ± {r['rel_l2_std']:.1e}, {r['rel_l2_max']:.2e} "
+            f"| {r['wall_s_mean']:.1f}, {r['wall_s_max']:.1f} | {r['steps']} | {eig} |"
+        )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({"device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2, default=float)
+        json.dump(
+            {"device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2, default=float
+        )
     print(f"\nwrote {args.out}")
     return np.all([r["rel_l2_max"] < 1 for r in rows.values()])
 

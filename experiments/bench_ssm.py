@@ -101,9 +101,15 @@ def main():
     s5_seq = ssm.S5(H, N, 4, scan="sequential", key=k4)
     rows = []
     for length in a.lengths:
-        s4d = jax.jit(jax.vmap(lambda c, dt: ssm.s4d_kernel(lam, b, c, dt, length), (0, 0)))
+        s4d = jax.jit(
+            jax.vmap(lambda c, dt, length=length: ssm.s4d_kernel(lam, b, c, dt, length), (0, 0))
+        )
         s4 = jax.jit(
-            jax.vmap(lambda c, dt: ssm.s4_kernel(d.eigenvalues, d.low_rank, d.b, c, dt, length))
+            jax.vmap(
+                lambda c, dt, length=length: ssm.s4_kernel(
+                    d.eigenvalues, d.low_rank, d.b, c, dt, length
+                )
+            )
         )
 
         def s4_loss(c, dt, length=length):
@@ -142,7 +148,8 @@ def main():
             )
             rows.append(row)
             print(
-                f"{name:20s} L={length:6d} {t * 1e3:10.2f} ms  {flops / 1e9:8.3f} GFLOP {nbytes / 1e6:8.2f} MB "
+                f"{name:20s} L={length:6d} {t * 1e3:10.2f} ms  {flops / 1e9:8.3f} GFLOP "
+                f"{nbytes / 1e6:8.2f} MB "
                 f" floor {floor * 1e3:8.3f} ms ({row['bound']})  x{t / floor:7.1f}",
                 flush=True,
             )

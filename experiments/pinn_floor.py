@@ -31,7 +31,8 @@ def timed(f, *args, repeats=20):
     return (time.perf_counter() - t) / repeats
 
 
-def matmul_peak(n=4096 if jax.default_backend() != "cpu" else 2048):
+def matmul_peak(n=None):
+    n = n or (4096 if jax.default_backend() != "cpu" else 2048)
     a = jnp.ones((n, n), jnp.float32)
     f = jax.jit(lambda a: a @ a)
     return 2 * n**3 / timed(f, a, repeats=5)
@@ -59,19 +60,32 @@ def main():
         state = init_state((field, {}), opt, key=jax.random.key(2), extra=extra)
         step = eqx.filter_jit(Step(obj, opt))
         dyn, stat = eqx.partition(state, eqx.is_array)
-        one = jax.jit(lambda d: eqx.partition(Step(obj, opt)(eqx.combine(d, stat))[0], eqx.is_array)[0])
+        one = jax.jit(
+            lambda d, obj=obj, opt=opt, stat=stat: eqx.partition(
+                Step(obj, opt)(eqx.combine(d, stat))[0], eqx.is_array
+            )[0]
+        )
         cost = one.lower(dyn).compile().cost_analysis()
         flops = (cost[0] if isinstance(cost, list) else cost)["flops"]
-        sec = timed(lambda s: step(s)[0], state)
-        rows.append({"points": n, "flops_per_step": flops, "ms_per_step": sec * 1e3,
-                     "achieved_gflops": flops / sec / 1e9, "peak_gflops": peak / 1e9,
-                     "fraction_of_peak": flops / sec / peak})
+        sec = timed(lambda s, step=step: step(s)[0], state)
+        rows.append(
+            {
+                "points": n,
+                "flops_per_step": flops,
+                "ms_per_step": sec * 1e3,
+                "achieved_gflops": flops / sec / 1e9,
+                "peak_gflops": peak / 1e9,
+                "fraction_of_peak": flops / sec / peak,
+            }
+        )
     print(f"device {jax.devices()[0].device_kind}; matmul peak {peak / 1e9:.0f} GFLOP/s")
     print("| points | GFLOP/step | ms/step | achieved GFLOP/s | fraction of matmul peak |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['points']} | {r['flops_per_step'] / 1e9:.2f} | {r['ms_per_step']:.2f} | "
-              f"{r['achieved_gflops']:.1f} | {r['fraction_of_peak']:.2f} |")
+        print(
+            f"| {r['points']} | {r['flops_per_step'] / 1e9:.2f} | {r['ms_per_step']:.2f} | "
+            f"{r['achieved_gflops']:.1f} | {r['fraction_of_peak']:.2f} |"
+        )
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2)

@@ -37,8 +37,11 @@ def fd_levels(lo, hi, n_interior, k, inside, value, outside):
     overlap = np.clip(np.minimum(x + h / 2, inside[1]) - np.maximum(x - h / 2, inside[0]), 0, None)
     potential = outside + (value - outside) * overlap / h
     return scipy.linalg.eigh_tridiagonal(
-        2 / h**2 + potential, -np.ones(n_interior - 1) / h**2, select="i",
-        select_range=(0, k - 1), eigvals_only=True,
+        2 / h**2 + potential,
+        -np.ones(n_interior - 1) / h**2,
+        select="i",
+        select_range=(0, k - 1),
+        eigvals_only=True,
     )
 
 
@@ -69,40 +72,61 @@ def main():
         add("allen-cahn: rel L2 vs AC.mat at t=1", relative_l2(u[:, -1], uu[:, -1]))
         add("allen-cahn: rel L2 vs AC.mat, all 201 times", relative_l2(u, uu))
         fine = allen_cahn_solution(t, n_modes=1024, dt=5e-5)[::2]
-        add("allen-cahn: self-convergence (512->1024 modes, dt 1e-4->5e-5), all t",
-            relative_l2(u, fine))
+        add(
+            "allen-cahn: self-convergence (512->1024 modes, dt 1e-4->5e-5), all t",
+            relative_l2(u, fine),
+        )
         add("allen-cahn: self-convergence at t=1", relative_l2(u[:, -1], fine[:, -1]))
-        add("allen-cahn: dt 1e-4 -> 5e-5 alone, t=1",
-            relative_l2(u[:, -1], allen_cahn_solution(1.0, dt=5e-5)))
+        add(
+            "allen-cahn: dt 1e-4 -> 5e-5 alone, t=1",
+            relative_l2(u[:, -1], allen_cahn_solution(1.0, dt=5e-5)),
+        )
 
     levels = finite_well_levels(50.0, 1.0)
-    add("finite well V0=50,a=1: number of bound states", len(levels),
-        f"ceil(2 a sqrt(V0)/pi) = {math.ceil(2 * math.sqrt(50) / math.pi)}")
+    add(
+        "finite well V0=50,a=1: number of bound states",
+        len(levels),
+        f"ceil(2 a sqrt(V0)/pi) = {math.ceil(2 * math.sqrt(50) / math.pi)}",
+    )
     cells = math.ceil(14 / math.sqrt(50 - levels[-1]))
     errors = []
     for per_a in (200, 400, 800):
-        fd = fd_levels(-(1 + cells), 1 + cells, 2 * (1 + cells) * per_a - 1, len(levels),
-                       (-1, 1), 0.0, 50.0)
+        fd = fd_levels(
+            -(1 + cells), 1 + cells, 2 * (1 + cells) * per_a - 1, len(levels), (-1, 1), 0.0, 50.0
+        )
         errors.append(float(np.max(np.abs(fd - levels))))
-    add("finite well: max |E_fd - E| at h = 1/200, 1/400, 1/800", errors,
-        f"ratios {errors[0] / errors[1]:.3f}, {errors[1] / errors[2]:.3f}")
+    add(
+        "finite well: max |E_fd - E| at h = 1/200, 1/400, 1/800",
+        errors,
+        f"ratios {errors[0] / errors[1]:.3f}, {errors[1] / errors[2]:.3f}",
+    )
     deep = finite_well_levels(1e8, 0.5)[:4]
-    add("finite well V0=1e8, a=1/2: max rel diff to infinite well (4 levels)",
-        float(np.max(np.abs(deep / infinite_well_levels(4) - 1))))
+    add(
+        "finite well V0=1e8, a=1/2: max rel diff to infinite well (4 levels)",
+        float(np.max(np.abs(deep / infinite_well_levels(4) - 1))),
+    )
     barrier = barrier_well_levels(6, 100.0, 0.2)
     errors = []
     for cells_box in (2000, 4000, 8000):
         fd = fd_levels(0.0, 1.0, cells_box - 1, 6, (0.4, 0.6), 100.0, 0.0)
         errors.append(float(np.max(np.abs(fd - barrier))))
-    add("barrier V0=100,w=0.2: max |E_fd - E| (6 levels) at h = 1/2000,1/4000,1/8000", errors,
-        f"ratios {errors[0] / errors[1]:.3f}, {errors[1] / errors[2]:.3f}")
+    add(
+        "barrier V0=100,w=0.2: max |E_fd - E| (6 levels) at h = 1/2000,1/4000,1/8000",
+        errors,
+        f"ratios {errors[0] / errors[1]:.3f}, {errors[1] / errors[2]:.3f}",
+    )
     add("barrier V0=100,w=0.2: levels", [float(e) for e in barrier])
 
     width = max(len(r["check"]) for r in rows)
     for r in rows:
         v = r["value"]
-        text = (", ".join(f"{e:.3e}" for e in v) if isinstance(v, list)
-                else f"{v:.10g}" if isinstance(v, float) else str(v))
+        text = (
+            ", ".join(f"{e:.3e}" for e in v)
+            if isinstance(v, list)
+            else f"{v:.10g}"
+            if isinstance(v, float)
+            else str(v)
+        )
         print(f"{r['check']:<{width}}  {text}  {r['note']}")
     out = ROOT / "experiments" / "results" / "reference.json"
     out.parent.mkdir(parents=True, exist_ok=True)

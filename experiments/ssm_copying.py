@@ -90,7 +90,8 @@ def train(
         if verbose and (i % log_every == 0 or i == steps - 1):
             history.append((i, float(loss), float(acc), time.perf_counter() - t0))
             print(
-                f"step {i:5d}  loss {float(loss):.4f}  acc {float(acc):.3f}  {time.perf_counter() - t0:7.1f} s",
+                f"step {i:5d}  loss {float(loss):.4f}  acc {float(acc):.3f}  "
+                f"{time.perf_counter() - t0:7.1f} s",
                 flush=True,
             )
     jax.block_until_ready(model)

@@ -124,7 +124,8 @@ def main():
         out["rows"].append(row)
         curves[n] = (g, g_d, g_p)
         print(
-            f"\nN = {n}: cond(V_LegS) = {row['cond_v_legs']:.2e}, cond(V_PTD) = {row['cond_v_ptd']:.3g}, "
+            f"\nN = {n}: cond(V_LegS) = {row['cond_v_legs']:.2e}, "
+            f"cond(V_PTD) = {row['cond_v_ptd']:.3g}, "
             f"||E||/||A|| = {row['e_over_a']:.2e}, max Re lambda = {row['max_re_lambda_ptd']:.3f}, "
             f"{row['real_eigenvalues_ptd']} real eigenvalues, PTD took {row['ptd_seconds']:.1f} s"
         )
@@ -137,11 +138,13 @@ def main():
         for bnd in bands:
             print(f"  {bnd['band']:>16s} {bnd['s4d']:10.3g} {bnd['ptd']:10.3g}")
         print(
-            f"  output error vs S4, smooth input:        S4D {row['output_error_smooth']['s4d']:.3g}  "
+            f"  output error vs S4, smooth input:        "
+            f"S4D {row['output_error_smooth']['s4d']:.3g}  "
             f"S4-PTD {row['output_error_smooth']['ptd']:.3g}"
         )
         print(
-            f"  output error vs S4, + 0.1 sin(spike t): S4D {row['output_error_noisy']['s4d']:.3g}  "
+            f"  output error vs S4, + 0.1 sin(spike t): "
+            f"S4D {row['output_error_noisy']['s4d']:.3g}  "
             f"S4-PTD {row['output_error_noisy']['ptd']:.3g}"
         )
     res = os.path.join(os.path.dirname(__file__), "results")

@@ -11,8 +11,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="solve the problem a config file describes")
     run.add_argument("config", help="TOML file, e.g. experiments/configs/helmholtz_2d.toml")
-    run.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="KEY=VALUE", help="override a config entry, e.g. train.steps=200")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config entry, e.g. train.steps=200",
+    )
     run.add_argument("--out", default=None, help="output directory (default: output_dir/NAME-TIME)")
     run.add_argument("--quiet", action="store_true", help="no per-chunk progress lines")
     args = parser.parse_args(argv)

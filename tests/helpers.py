@@ -24,7 +24,7 @@ def tree_allclose(a, b, *, rtol=1e-5, atol=1e-8):
     la, lb = _arrays(a), _arrays(b)
     return len(la) == len(lb) and all(
         x.shape == y.shape and np.allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol)
-        for x, y in zip(la, lb)
+        for x, y in zip(la, lb, strict=True)
     )
 
 

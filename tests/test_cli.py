@@ -6,7 +6,9 @@ import pytest
 from jaxsci import cli
 from jaxsci._config import load_config
 
-CONFIG = os.path.join(os.path.dirname(__file__), "..", "experiments", "configs", "helmholtz_2d.toml")
+CONFIG = os.path.join(
+    os.path.dirname(__file__), "..", "experiments", "configs", "helmholtz_2d.toml"
+)
 
 
 def test_config_validation_names_the_key():
@@ -25,9 +27,25 @@ def test_config_validation_names_the_key():
 
 def test_cli_run_writes_metrics_checkpoint_and_plot(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = cli.main(["run", CONFIG, "--out", str(out), "--quiet", "--set", "train.steps=30",
-                   "--set", "train.lbfgs_steps=5", "--set", "train.n_interior=64",
-                   "--set", "field.width=8", "--set", "train.seeds=[0, 1]"])
+    rc = cli.main(
+        [
+            "run",
+            CONFIG,
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            "train.steps=30",
+            "--set",
+            "train.lbfgs_steps=5",
+            "--set",
+            "train.n_interior=64",
+            "--set",
+            "field.width=8",
+            "--set",
+            "train.seeds=[0, 1]",
+        ]
+    )
     assert rc == 0
     m = json.loads((out / "metrics.json").read_text())
     assert {"rel_l2", "wall_s", "steps"} <= set(m) and m["steps"] == 35

@@ -30,8 +30,9 @@ def test_solution_is_not_trivially_accurate(getkey):
 
 def test_infinite_well_eigenpair(getkey):
     p = infinite_well()
-    f = pinn.Constrained(pinn.MLP(1, width=32, depth=3, key=getkey()),
-                         pinn.dirichlet_transform(p.domain))
+    f = pinn.Constrained(
+        pinn.MLP(1, width=32, depth=3, key=getkey()), pinn.dirichlet_transform(p.domain)
+    )
     common = dict(n_interior=512, n_boundary=1000, sampler="grid")
     # the budget of experiments/configs/infinite_well.toml
     sol = pinn.solve(p, f, key=getkey(), steps=4000, **common)
@@ -44,8 +45,9 @@ def test_infinite_well_eigenpair(getkey):
 @pytest.mark.slow
 def test_finite_well_ground_state(getkey):
     p = pde.finite_well()
-    f = pinn.Constrained(pinn.MLP(1, width=32, depth=3, key=getkey()),
-                         pinn.dirichlet_transform(p.domain))
+    f = pinn.Constrained(
+        pinn.MLP(1, width=32, depth=3, key=getkey()), pinn.dirichlet_transform(p.domain)
+    )
     common = dict(n_interior=1000, n_boundary=2000, sampler="grid")
     sol = pinn.solve(p, f, key=getkey(), steps=6000, **common)
     sol = pinn.solve(sol.problem, sol.field, optax.lbfgs(), key=getkey(), steps=1000, **common)
@@ -59,12 +61,18 @@ def test_inverse_problem_learns_coefficient(getkey):
     truth = pde.heat_1d(0.1)
     obs_x = truth.domain.sample(getkey(), 200)
     data = truth.exact_values(obs_x)
-    p = pde.Problem(truth.domain, truth.residual,
-                    conditions=truth.conditions + (pde.Observations(obs_x, data, weight=10.0),),
-                    exact=truth.exact, params={"diffusivity": jnp.asarray(0.3)}, name="heat_inverse")
+    p = pde.Problem(
+        truth.domain,
+        truth.residual,
+        conditions=truth.conditions + (pde.Observations(obs_x, data, weight=10.0),),
+        exact=truth.exact,
+        params={"diffusivity": jnp.asarray(0.3)},
+        name="heat_inverse",
+    )
     f = pinn.MLP(2, width=32, depth=3, key=getkey())
-    sol = pinn.solve(p, f, optax.adam(3e-3), key=getkey(), steps=3000, n_interior=512,
-                     learn=["diffusivity"])
+    sol = pinn.solve(
+        p, f, optax.adam(3e-3), key=getkey(), steps=3000, n_interior=512, learn=["diffusivity"]
+    )
     assert abs(float(sol.params["diffusivity"]) - 0.1) < 0.01
     assert sol.error() < 0.05
 
@@ -73,14 +81,15 @@ def test_ensemble_equals_separate_runs(getkey):
     p = pde.poisson_1d()
     keys = jr.split(getkey(), 8)
     make = lambda k: pinn.MLP(1, width=16, depth=2, key=k)
-    batched = pinn.solve(p, eqx.filter_vmap(make)(keys), key=keys, steps=200, n_interior=64,
-                         ensemble=True)
+    batched = pinn.solve(
+        p, eqx.filter_vmap(make)(keys), key=keys, steps=200, n_interior=64, ensemble=True
+    )
     assert batched.history["loss"].shape == (8, 200)
     for i in range(8):
         single = pinn.solve(p, make(keys[i]), key=keys[i], steps=200, n_interior=64)
         leaves_b = jax.tree_util.tree_leaves(eqx.filter(batched.field, eqx.is_array))
         leaves_s = jax.tree_util.tree_leaves(eqx.filter(single.field, eqx.is_array))
-        for lb, ls in zip(leaves_b, leaves_s):
+        for lb, ls in zip(leaves_b, leaves_s, strict=True):
             assert np.allclose(lb[i], ls, rtol=1e-4, atol=1e-5)
 
 
@@ -94,8 +103,12 @@ def test_hard_constraints_and_embeddings(getkey):
     x = jr.uniform(getkey(), (16, 2))
     shift = jnp.array([2 * math.pi, 0.0])
     assert np.allclose(jax.vmap(g)(x), jax.vmap(g)(x + shift), atol=1e-5)
-    ff = pinn.MLP(1, embedding=pinn.FourierFeatures(1, 32, scale=10.0, key=getkey()),
-                  factorisation=(1.0, 0.1), key=getkey())
+    ff = pinn.MLP(
+        1,
+        embedding=pinn.FourierFeatures(1, 32, scale=10.0, key=getkey()),
+        factorisation=(1.0, 0.1),
+        key=getkey(),
+    )
     y = jax.jit(jax.vmap(ff))(jnp.linspace(0, 1, 5)[:, None])
     assert y.shape == (5,)
     # gradients flow to every trainable leaf, and not to the fixed Fourier frequencies
@@ -109,7 +122,11 @@ def test_strategies_run_and_adapt(getkey):
     emb = pinn.PeriodicEmbedding(2, axes=[0], periods=[2 * math.pi])
     f = pinn.MLP(2, width=32, depth=3, embedding=emb, key=getkey())
     sol = pinn.solve(
-        p, f, key=getkey(), steps=600, n_interior=512,
+        p,
+        f,
+        key=getkey(),
+        steps=600,
+        n_interior=512,
         balancing=pinn.GradientBalancing(every=100),
         causal=pinn.CausalWeighting(n_chunks=8, tolerance=1.0),
         adaptive=pinn.AdaptiveResampling(every=200, n_candidates=2048, n_replace=64),
@@ -123,11 +140,19 @@ def test_adaptive_resampling_moves_points_to_large_residual(getkey):
     """After refinement, the points where the field is wrong are over-represented."""
     dom = pde.Interval(0.0, 1.0)
     # residual large only on [0.9, 1]
-    p = pde.Problem(dom, residual=lambda u, x, prm: jnp.where(x[0] > 0.9, 1.0, 0.0) * (1 + x[0]),
-                    conditions=[])
+    p = pde.Problem(
+        dom, residual=lambda u, x, prm: jnp.where(x[0] > 0.9, 1.0, 0.0) * (1 + x[0]), conditions=[]
+    )
     f = pinn.MLP(1, width=8, depth=1, key=getkey())
-    sol = pinn.solve(p, f, optax.sgd(0.0), key=getkey(), steps=1, n_interior=500,
-                     adaptive=pinn.AdaptiveResampling(every=1, n_candidates=4000, n_replace=200))
+    sol = pinn.solve(
+        p,
+        f,
+        optax.sgd(0.0),
+        key=getkey(),
+        steps=1,
+        n_interior=500,
+        adaptive=pinn.AdaptiveResampling(every=1, n_candidates=4000, n_replace=200),
+    )
     assert sol.points.shape == (500, 1)
     # 200 of the ~450 points outside [0.9, 1] move into it: ~10% becomes ~50%
     assert np.mean(sol.points[:, 0] > 0.9) > 0.4
@@ -144,8 +169,9 @@ def test_bad_input(getkey):
     with pytest.raises(ValueError, match="sampler"):
         pinn.solve(p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, sampler="sobel")
     with pytest.raises(ValueError, match="causal"):
-        pinn.solve(p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1,
-                   causal=pinn.CausalWeighting())
+        pinn.solve(
+            p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, causal=pinn.CausalWeighting()
+        )
     with pytest.raises(ValueError, match="activation"):
         pinn.MLP(2, activation="softsign", key=getkey())
     with pytest.raises(ValueError, match="shape"):
@@ -160,7 +186,7 @@ def test_nan_in_training_stops_with_step(getkey, capsys):
     assert step is not None and step < 100
     assert "step" in capsys.readouterr().err
     leaves = jax.tree_util.tree_leaves(eqx.filter(sol.field, eqx.is_array))
-    assert all(np.all(np.isfinite(l)) for l in leaves)
+    assert all(np.all(np.isfinite(leaf)) for leaf in leaves)
 
 
 def test_repeated_solves_do_not_recompile(getkey):
@@ -190,4 +216,6 @@ def test_rayleigh_quotient_of_exact_state(getkey):
     sol = pinn.PINNSolution(Exact(), p.params, p, jnp.zeros((1, 1)), {}, {})
     assert abs(sol.rayleigh_quotient() - math.pi**2) < 1e-4
     with pytest.raises(ValueError, match="not an eigenproblem"):
-        pinn.PINNSolution(Exact(), {}, pde.poisson_1d(), jnp.zeros((1, 1)), {}, {}).rayleigh_quotient()
+        pinn.PINNSolution(
+            Exact(), {}, pde.poisson_1d(), jnp.zeros((1, 1)), {}, {}
+        ).rayleigh_quotient()

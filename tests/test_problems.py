@@ -28,7 +28,9 @@ def test_exact_solution_solves_problem(make, getkey):
     pts = p.domain.sample(getkey(), 256)
     r = p.residuals(u, pts)
     # residual relative to the size of the terms it balances (sources reach ~1e3 for Helmholtz)
-    scale = 1.0 + jnp.max(jnp.abs(jax.vmap(lambda x: p.residual(lambda y: 0.0 * u(y), x, p.params))(pts)))
+    scale = 1.0 + jnp.max(
+        jnp.abs(jax.vmap(lambda x: p.residual(lambda y: 0.0 * u(y), x, p.params))(pts))
+    )
     assert jnp.max(jnp.abs(r)) < 1e-10 * scale
     for c in p.conditions:
         assert c.loss(u, c.sample(getkey(), p.domain, 64), p.params) < 1e-20
@@ -61,11 +63,15 @@ def test_system_of_equations(getkey):
     p = pde.Problem(
         dom,
         residual=lambda u, x, prm: jnp.stack(
-            [pde.partial(pde.component(u, 0), x, 0) - u(x)[1],
-             pde.partial(pde.component(u, 1), x, 0) + u(x)[0]]
+            [
+                pde.partial(pde.component(u, 0), x, 0) - u(x)[1],
+                pde.partial(pde.component(u, 1), x, 0) + u(x)[0],
+            ]
         ),
-        conditions=[pde.Dirichlet(0.0, faces=[(0, 0)], component=0),
-                    pde.Dirichlet(1.0, faces=[(0, 0)], component=1)],
+        conditions=[
+            pde.Dirichlet(0.0, faces=[(0, 0)], component=0),
+            pde.Dirichlet(1.0, faces=[(0, 0)], component=1),
+        ],
         exact=lambda x, prm: jnp.stack([jnp.sin(x[0]), jnp.cos(x[0])]),
         n_outputs=2,
     )

@@ -199,8 +199,15 @@ def test_finite_well_levels_against_fd(depth, half_width):
 
     def solve(refine):
         per_half_width = 200 * refine
-        return _fd_levels(-extent, extent, 2 * (1 + cells) * per_half_width - 1, len(levels),
-                          (-half_width, half_width), 0.0, depth)
+        return _fd_levels(
+            -extent,
+            extent,
+            2 * (1 + cells) * per_half_width - 1,
+            len(levels),
+            (-half_width, half_width),
+            0.0,
+            depth,
+        )
 
     _check_fd_convergence(levels, solve)
 
@@ -224,8 +231,9 @@ def test_finite_well_states():
     x = np.linspace(-8, 8, 160001)
     h = x[1] - x[0]
     states = np.stack([finite_well_state(depth, half_width, n + 1, x) for n in range(len(levels))])
-    np.testing.assert_allclose(np.trapezoid(states[:, None] * states[None], x, axis=-1),
-                               np.eye(len(levels)), atol=1e-6)
+    np.testing.assert_allclose(
+        np.trapezoid(states[:, None] * states[None], x, axis=-1), np.eye(len(levels)), atol=1e-6
+    )
     # Schroedinger residual away from the jumps at +-a.
     potential = np.where(np.abs(x) < half_width, 0.0, depth)
     psi_xx = (states[:, 2:] - 2 * states[:, 1:-1] + states[:, :-2]) / h**2

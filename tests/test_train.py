@@ -5,9 +5,9 @@ import jax.random as jr
 import numpy as np
 import optax
 import pytest
+from helpers import tree_allclose
 
 from jaxsci import train
-from helpers import tree_allclose
 
 TARGET = jnp.array([1.0, -2.0, 3.0])
 
@@ -19,8 +19,15 @@ def quadratic(params, extra, key):
 
 
 def test_fit_converges_and_records_history(getkey):
-    res = train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.05), steps=600, key=getkey(),
-                    chunk_size=200, progress=False)
+    res = train.fit(
+        quadratic,
+        {"w": jnp.zeros(3)},
+        optax.adam(0.05),
+        steps=600,
+        key=getkey(),
+        chunk_size=200,
+        progress=False,
+    )
     assert np.allclose(res.params["w"], TARGET, atol=0.05)
     assert res.history["loss"].shape == (600,) and res.history["w0"].shape == (600,)
     assert res.history["loss"][-1] < 1e-2 * res.history["loss"][0]
@@ -28,17 +35,32 @@ def test_fit_converges_and_records_history(getkey):
 
 
 def test_lbfgs(getkey):
-    res = train.fit(quadratic, {"w": jnp.zeros(3)}, optax.lbfgs(), steps=20, key=getkey(),
-                    progress=False)
+    res = train.fit(
+        quadratic, {"w": jnp.zeros(3)}, optax.lbfgs(), steps=20, key=getkey(), progress=False
+    )
     assert np.allclose(res.params["w"], TARGET, atol=0.05)
 
 
 def test_chunking_does_not_change_the_path(getkey):
     key = getkey()
-    a = train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.05), steps=300, key=key,
-                  chunk_size=300, progress=False)
-    b = train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.05), steps=300, key=key,
-                  chunk_size=70, progress=False)
+    a = train.fit(
+        quadratic,
+        {"w": jnp.zeros(3)},
+        optax.adam(0.05),
+        steps=300,
+        key=key,
+        chunk_size=300,
+        progress=False,
+    )
+    b = train.fit(
+        quadratic,
+        {"w": jnp.zeros(3)},
+        optax.adam(0.05),
+        steps=300,
+        key=key,
+        chunk_size=70,
+        progress=False,
+    )
     assert tree_allclose(a.state, b.state, rtol=0, atol=0)
     assert np.array_equal(a.history["loss"], b.history["loss"])
 
@@ -52,14 +74,32 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, getkey):
     def loss(m, extra, k):
         return jnp.mean((jax.vmap(m)(xs)[:, 0] - ys) ** 2), {}
 
-    full = train.fit(loss, model, optax.adam(1e-2), steps=400, key=key, chunk_size=100,
-                     progress=False)
+    full = train.fit(
+        loss, model, optax.adam(1e-2), steps=400, key=key, chunk_size=100, progress=False
+    )
     ckpt = tmp_path / "run.eqx"
-    part = train.fit(loss, model, optax.adam(1e-2), steps=200, key=key, chunk_size=100,
-                     checkpoint=ckpt, progress=False)
+    part = train.fit(
+        loss,
+        model,
+        optax.adam(1e-2),
+        steps=200,
+        key=key,
+        chunk_size=100,
+        checkpoint=ckpt,
+        progress=False,
+    )
     assert part.stats["steps"] == 200 and ckpt.exists()
-    resumed = train.fit(loss, model, optax.adam(1e-2), steps=400, key=key, chunk_size=100,
-                        checkpoint=ckpt, resume=True, progress=False)
+    resumed = train.fit(
+        loss,
+        model,
+        optax.adam(1e-2),
+        steps=400,
+        key=key,
+        chunk_size=100,
+        checkpoint=ckpt,
+        resume=True,
+        progress=False,
+    )
     assert resumed.stats["steps"] == 400
     assert tree_allclose(resumed.state, full.state, rtol=0, atol=0)
     assert np.array_equal(resumed.history["loss"], full.history["loss"])
@@ -71,8 +111,9 @@ def test_nan_stops_and_keeps_last_good_state(getkey, capsys):
         bad = params["w"][0] > 0.5
         return jnp.where(bad, jnp.nan, jnp.sum((params["w"] - TARGET) ** 2)), {}
 
-    res = train.fit(exploding, {"w": jnp.zeros(3)}, optax.sgd(0.01), steps=1000, key=getkey(),
-                    chunk_size=100)
+    res = train.fit(
+        exploding, {"w": jnp.zeros(3)}, optax.sgd(0.01), steps=1000, key=getkey(), chunk_size=100
+    )
     step = res.stats["failed_step"]
     assert step is not None and 0 < step < 100
     assert "step" in capsys.readouterr().err
@@ -86,8 +127,15 @@ def test_ensemble_equals_separate_runs(getkey):
     keys = jr.split(getkey(), 8)
     make = lambda k: {"w": jr.normal(k, (3,))}
     opt = optax.adam(0.05)
-    batched = train.fit(quadratic, eqx.filter_vmap(make)(keys), opt, steps=100, key=keys,
-                        ensemble=True, progress=False)
+    batched = train.fit(
+        quadratic,
+        eqx.filter_vmap(make)(keys),
+        opt,
+        steps=100,
+        key=keys,
+        ensemble=True,
+        progress=False,
+    )
     for i in range(8):
         single = train.fit(quadratic, make(keys[i]), opt, steps=100, key=keys[i], progress=False)
         assert np.allclose(batched.params["w"][i], single.params["w"], rtol=1e-5, atol=1e-6)
@@ -101,8 +149,15 @@ def test_one_compilation_for_all_chunks(getkey):
         traces.append(1)
         return quadratic(params, extra, key)
 
-    train.fit(counting, {"w": jnp.zeros(3)}, optax.adam(0.05), steps=500, key=getkey(),
-              chunk_size=100, progress=False)
+    train.fit(
+        counting,
+        {"w": jnp.zeros(3)},
+        optax.adam(0.05),
+        steps=500,
+        key=getkey(),
+        chunk_size=100,
+        progress=False,
+    )
     assert len(traces) == 1
 
 
@@ -110,8 +165,10 @@ def test_bad_input(getkey):
     with pytest.raises(ValueError, match="steps"):
         train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=-1, key=getkey())
     with pytest.raises(ValueError, match="chunk_size"):
-        train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(),
-                  chunk_size=0)
+        train.fit(
+            quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(), chunk_size=0
+        )
     with pytest.raises(ValueError, match="checkpoint"):
-        train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(),
-                  resume=True)
+        train.fit(
+            quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(), resume=True
+        )

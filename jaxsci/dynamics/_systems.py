@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """ODE systems and discrete maps with known Koopman spectra.
 
 Every system is an `equinox.Module`. Flows subclass `AbstractFlow` and define

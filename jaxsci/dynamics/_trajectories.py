@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Trajectories from many initial conditions, snapshot pairs and time-delay embeddings."""
 
 import diffrax
@@ -139,9 +138,7 @@ def derivative_pairs(
     return trajectories[:, 1:-1].reshape(-1, d), dx.reshape(-1, d)
 
 
-def hankel(
-    series: Float[Array, "time ..."], delays: int
-) -> Float[Array, "rows delays_dim"]:
+def hankel(series: Float[Array, "time ..."], delays: int) -> Float[Array, "rows delays_dim"]:
     """Time-delay (Hankel) embedding of one series: row t is (x_t, x_{t+1}, ..., x_{t+delays-1}).
 
     `vmap` over trajectories. Pair consecutive rows with `snapshot_pairs(h[None])`.

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Deep Koopman: an encoder, a linear Koopman map and a decoder, trained with optax.
 
 The latent state z = encoder(x) evolves linearly, z_{t+1} = K z_t (column convention), and

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Dictionaries of observables psi: R^d -> R^N (one point in, `vmap` outside)."""
 
 import abc

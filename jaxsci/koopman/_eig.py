@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Small non-symmetric eigenproblems, solved correctly on every backend.
 
 `jnp.linalg.eig` is CPU-only in XLA (and has been unreliable on GPU), while the Koopman matrices

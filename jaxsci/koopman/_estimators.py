@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Koopman estimators (DMD, EDMD, reduced-rank regression), input validation and `fit`.
 
 Convention (row snapshots): `Psi_X[i] = psi(x_i)`, `Psi_Y[i] = psi(y_i)` with `y_i = F(x_i)`;

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Continuous-time Koopman generator estimation.
 
 Two documented routes to the generator L of the Koopman semigroup K^t = exp(t L):

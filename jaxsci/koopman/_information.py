@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Information-theoretic terms for deep Koopman learning.
 
 Cheng, Yuan, Yang, Zhang, Cheng, He, Sun (2025), "Information Shapes Koopman Representation",

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Kernel EDMD (full Gram and Nystroem) and the kernels it uses."""
 
 import abc

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Fitted Koopman models: eigenvalues, eigenfunctions (evaluable at new points), modes, forecasts.
 
 Convention (row snapshots): `Psi_X[i] = psi(x_i)`; the Koopman matrix K (N x N) maps feature

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Measure-preserving EDMD (Colbrook 2023, SIAM J. Numer. Anal., "The mpEDMD algorithm").
 
 For measure-preserving dynamics the Koopman operator is an isometry; mpEDMD replaces the EDMD

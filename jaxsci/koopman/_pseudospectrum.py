@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Pseudospectra from ResDMD data: the exact SVD path and a fast Cholesky + block-Krylov path.
 
 With the stacked QR W^{1/2}[Psi_X, Psi_Y] = Q [[R11, R12], [0, R22]] of held-out data, whitening

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """ResDMD residuals, pseudospectra and spectra with error control.
 
 Colbrook and Townsend (2024), "Rigorous data-driven computation of spectral properties of Koopman

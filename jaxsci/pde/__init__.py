@@ -1,6 +1,10 @@
 """One PDE problem definition for every solver: domains, samplers, operators, conditions,
 `Problem`, and a catalogue of canonical problems with exact or reference solutions."""
 
+from ._allen_cahn import allen_cahn_solution as allen_cahn_solution
+from ._burgers import burgers_slope as burgers_slope
+from ._burgers import burgers_solution as burgers_solution
+from ._burgers import burgers_steepest_slope as burgers_steepest_slope
 from ._catalogue import convection as convection
 from ._catalogue import heat_1d as heat_1d
 from ._catalogue import helmholtz_2d as helmholtz_2d
@@ -23,6 +27,9 @@ from ._domain import AbstractDomain as AbstractDomain
 from ._domain import Box as Box
 from ._domain import Interval as Interval
 from ._domain import SpaceTime as SpaceTime
+from ._eigenproblems import barrier_well as barrier_well
+from ._eigenproblems import finite_well as finite_well
+from ._eigenproblems import infinite_well as infinite_well
 from ._operators import LinearOperator as LinearOperator
 from ._operators import component as component
 from ._operators import derivative as derivative
@@ -33,20 +40,13 @@ from ._operators import time_derivative as time_derivative
 from ._problem import LinearResidual as LinearResidual
 from ._problem import Problem as Problem
 from ._problem import relative_l2 as relative_l2
-from ._eigenproblems import barrier_well as barrier_well
-from ._eigenproblems import finite_well as finite_well
-from ._eigenproblems import infinite_well as infinite_well
-from ._schrodinger import barrier_well_levels as barrier_well_levels
-from ._schrodinger import finite_well_levels as finite_well_levels
-from ._schrodinger import finite_well_state as finite_well_state
-from ._schrodinger import infinite_well_levels as infinite_well_levels
-from ._schrodinger import infinite_well_state as infinite_well_state
-from ._allen_cahn import allen_cahn_solution as allen_cahn_solution
-from ._burgers import burgers_slope as burgers_slope
-from ._burgers import burgers_solution as burgers_solution
-from ._burgers import burgers_steepest_slope as burgers_steepest_slope
 from ._reference_problems import allen_cahn as allen_cahn
 from ._reference_problems import burgers as burgers
 from ._registry import PROBLEMS as PROBLEMS
 from ._registry import get_problem as get_problem
 from ._registry import register as register
+from ._schrodinger import barrier_well_levels as barrier_well_levels
+from ._schrodinger import finite_well_levels as finite_well_levels
+from ._schrodinger import finite_well_state as finite_well_state
+from ._schrodinger import infinite_well_levels as infinite_well_levels
+from ._schrodinger import infinite_well_state as infinite_well_state

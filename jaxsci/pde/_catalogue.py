@@ -59,8 +59,8 @@ def multiscale_poisson_1d() -> Problem:
     """`-u'' = f` on `[0, 1]` with `u = sin(2 pi x) + 0.1 sin(50 pi x)`, zero Dirichlet."""
     domain = Interval(0.0, 1.0)
     exact = lambda x, p: jnp.sin(2 * pi * x[0]) + 0.1 * jnp.sin(50 * pi * x[0])
-    source = lambda x, p: (2 * pi) ** 2 * jnp.sin(2 * pi * x[0]) + 0.1 * (50 * pi) ** 2 * jnp.sin(
-        50 * pi * x[0]
+    source = lambda x, p: (
+        (2 * pi) ** 2 * jnp.sin(2 * pi * x[0]) + 0.1 * (50 * pi) ** 2 * jnp.sin(50 * pi * x[0])
     )
     return Problem(
         domain,
@@ -106,9 +106,7 @@ def klein_gordon_1d() -> Problem:
     exact = lambda x, p: x[0] * jnp.cos(5 * pi * x[1]) + (x[0] * x[1]) ** 3
 
     def lhs(u, x, p):
-        return (
-            time_derivative(u, x, 2) + p["alpha"] * partial(u, x, 0, 2) + p["gamma"] * u(x) ** 3
-        )
+        return time_derivative(u, x, 2) + p["alpha"] * partial(u, x, 0, 2) + p["gamma"] * u(x) ** 3
 
     source = _manufactured(lhs, exact)
     return Problem(
@@ -192,9 +190,9 @@ def wave_1d(speed: float = 2.0) -> Problem:
 
     def exact(x, p):
         c = p["speed"]
-        return jnp.sin(pi * x[0]) * jnp.cos(c * pi * x[1]) + 0.5 * jnp.sin(
-            4 * pi * x[0]
-        ) * jnp.cos(4 * c * pi * x[1])
+        return jnp.sin(pi * x[0]) * jnp.cos(c * pi * x[1]) + 0.5 * jnp.sin(4 * pi * x[0]) * jnp.cos(
+            4 * c * pi * x[1]
+        )
 
     return Problem(
         domain,

@@ -121,7 +121,8 @@ class Periodic(AbstractPointCondition):
             raise ValueError("Periodic: pass `domain=` so the period is known")
         if self.axis not in self.domain.spatial_axes:
             raise ValueError(
-                f"Periodic: `axis` must be a spatial axis {self.domain.spatial_axes}, got {self.axis}"
+                f"Periodic: `axis` must be a spatial axis {self.domain.spatial_axes}, "
+                f"got {self.axis}"
             )
 
     def sample(self, key, domain, n):
@@ -129,8 +130,10 @@ class Periodic(AbstractPointCondition):
 
     def residual(self, u, x, params):
         f = _select(u, self.component)
-        shift = jnp.zeros_like(x).at[self.axis].set(
-            self.domain.upper[self.axis] - self.domain.lower[self.axis]
+        shift = (
+            jnp.zeros_like(x)
+            .at[self.axis]
+            .set(self.domain.upper[self.axis] - self.domain.lower[self.axis])
         )
         out = [f(x) - f(x + shift)]
         g = f
@@ -195,7 +198,9 @@ class Observations(AbstractPointCondition):
                 f"Observations: `values` must have leading dimension {points.shape[0]} "
                 f"(one per point), got shape {values.shape}"
             )
-        if not (np.all(np.isfinite(np.asarray(points))) and np.all(np.isfinite(np.asarray(values)))):
+        if not (
+            np.all(np.isfinite(np.asarray(points))) and np.all(np.isfinite(np.asarray(values)))
+        ):
             bad = "points" if not np.all(np.isfinite(np.asarray(points))) else "values"
             raise ValueError(f"Observations: `{bad}` contains NaN or inf")
         self.points, self.values = points, values

@@ -25,11 +25,12 @@ def _as_bounds(lower, upper, name: str) -> tuple[tuple[float, ...], tuple[float,
     upper = tuple(float(v) for v in np.atleast_1d(np.asarray(upper, dtype=float)))
     if len(lower) != len(upper):
         raise ValueError(
-            f"{name}: `lower` and `upper` must have the same length, got {len(lower)} and {len(upper)}"
+            f"{name}: `lower` and `upper` must have the same length, "
+            f"got {len(lower)} and {len(upper)}"
         )
     if len(lower) == 0:
         raise ValueError(f"{name}: needs at least one coordinate")
-    for lo, hi in zip(lower, upper):
+    for lo, hi in zip(lower, upper, strict=True):
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"{name}: expected finite bounds with lower < upper, got [{lo}, {hi}]")
     return lower, upper
@@ -114,7 +115,7 @@ class AbstractDomain(eqx.Module):
             raise ValueError(f"grid: `shape` must have {self.dim} entries, got {len(shape)}")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         axes = []
-        for lo, hi, s in zip(self.lower, self.upper, shape):
+        for lo, hi, s in zip(self.lower, self.upper, shape, strict=True):
             _check_count(s, "shape")
             if cell_centred:
                 axes.append(lo + (jnp.arange(s, dtype=dtype) + 0.5) * (hi - lo) / s)
@@ -147,9 +148,9 @@ class AbstractDomain(eqx.Module):
         which = jr.choice(kface, len(faces), (n,), p=jnp.asarray(areas / areas.sum()))
         pts = self._scale(jr.uniform(kpts, (n, self.dim), dtype))
         face_axis = jnp.asarray([a for a, _ in faces])[which]
-        face_value = jnp.asarray(
-            [self.upper[a] if s else self.lower[a] for a, s in faces], dtype
-        )[which]
+        face_value = jnp.asarray([self.upper[a] if s else self.lower[a] for a, s in faces], dtype)[
+            which
+        ]
         onehot = jax.nn.one_hot(face_axis, self.dim, dtype=bool)
         return jnp.where(onehot, face_value[:, None], pts)
 
@@ -208,7 +209,9 @@ class SpaceTime(AbstractDomain):
 
     def __init__(self, space: Interval | Box, t0: float, t1: float):
         if not isinstance(space, (Interval, Box)):
-            raise TypeError(f"SpaceTime: `space` must be an Interval or Box, got {type(space).__name__}")
+            raise TypeError(
+                f"SpaceTime: `space` must be an Interval or Box, got {type(space).__name__}"
+            )
         (t0,), (t1,) = _as_bounds(t0, t1, "SpaceTime (time interval)")
         self.lower = space.lower + (t0,)
         self.upper = space.upper + (t1,)

@@ -100,10 +100,12 @@ def barrier_well(
         domain,
         residual=_schrodinger_residual(potential),
         conditions=[Dirichlet(0.0), Normalisation(1.0, domain=domain, weight=100.0)],
-        params={"energy": jnp.asarray(0.8 * (level * math.pi) ** 2 if energy_guess is None
-                                      else energy_guess)},
+        params={
+            "energy": jnp.asarray(
+                0.8 * (level * math.pi) ** 2 if energy_guess is None else energy_guess
+            )
+        },
         eigenvalue="energy",
         exact_eigenvalue=exact,
         name="barrier_well",
     )
-

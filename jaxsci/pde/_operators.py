@@ -123,7 +123,9 @@ class LinearOperator(eqx.Module):
                 f"got {coefficients.shape}"
             )
         if len({len(a) for a in self.orders}) > 1:
-            raise ValueError("LinearOperator: every multi-index in `orders` must have the same length")
+            raise ValueError(
+                "LinearOperator: every multi-index in `orders` must have the same length"
+            )
         self.coefficients = coefficients
 
     @property

@@ -94,7 +94,8 @@ class Problem(eqx.Module):
                 raise TypeError("Problem: `operator` must be a LinearOperator")
             if operator.dim != domain.dim:
                 raise ValueError(
-                    f"Problem: `operator` acts in dim {operator.dim}, the domain has dim {domain.dim}"
+                    f"Problem: `operator` acts in dim {operator.dim}, "
+                    f"the domain has dim {domain.dim}"
                 )
             if residual is None:
                 residual = LinearResidual(operator, source)
@@ -107,7 +108,9 @@ class Problem(eqx.Module):
         self.params = {} if params is None else params
         self.operator = operator
         self.source = source
-        if eigenvalue is not None and (not isinstance(self.params, dict) or eigenvalue not in self.params):
+        if eigenvalue is not None and (
+            not isinstance(self.params, dict) or eigenvalue not in self.params
+        ):
             raise ValueError(f"Problem: `eigenvalue` {eigenvalue!r} must name an entry of `params`")
         self.reference = reference
         self.n_outputs = n_outputs
@@ -174,4 +177,3 @@ def relative_l2(prediction: Array, truth: Array) -> Array:
             f"relative_l2: `prediction` shape {prediction.shape} != `truth` shape {truth.shape}"
         )
     return jnp.linalg.norm((prediction - truth).ravel()) / jnp.linalg.norm(truth.ravel())
-

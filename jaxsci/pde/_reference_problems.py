@@ -24,7 +24,9 @@ def burgers(viscosity: float = 0.01 / math.pi) -> Problem:
     domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
 
     def residual(u, x, p):
-        return time_derivative(u, x) + u(x) * partial(u, x, 0) - p["viscosity"] * partial(u, x, 0, 2)
+        return (
+            time_derivative(u, x) + u(x) * partial(u, x, 0) - p["viscosity"] * partial(u, x, 0, 2)
+        )
 
     return Problem(
         domain,
@@ -51,8 +53,11 @@ def allen_cahn() -> Problem:
 
     def residual(u, x, p):
         v = u(x)
-        return (time_derivative(u, x) - p["diffusion"] * partial(u, x, 0, 2)
-                + p["reaction"] * (v**3 - v))
+        return (
+            time_derivative(u, x)
+            - p["diffusion"] * partial(u, x, 0, 2)
+            + p["reaction"] * (v**3 - v)
+        )
 
     return Problem(
         domain,

@@ -216,9 +216,11 @@ def barrier_well_levels(n: int, height: float, width: float, n_scan: int = 4000)
             if f[i] == 0.0:
                 levels.append(grid[i])
                 continue
-            levels.append(scipy.optimize.brentq(
-                _barrier_condition, grid[i], grid[i + 1], args=(height, b, d, even), xtol=1e-13
-            ))
+            levels.append(
+                scipy.optimize.brentq(
+                    _barrier_condition, grid[i], grid[i + 1], args=(height, b, d, even), xtol=1e-13
+                )
+            )
     levels = np.unique(np.array(levels))
     if levels.size < n:
         raise ValueError(f"{name}: found only {levels.size} levels; raise `n_scan`")

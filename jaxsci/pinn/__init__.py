@@ -1,16 +1,16 @@
 """Physics-informed neural networks: fields, strategies and `solve`."""
 
+from ._fields import MLP as MLP
 from ._fields import AbstractEmbedding as AbstractEmbedding
 from ._fields import AbstractField as AbstractField
 from ._fields import Constrained as Constrained
 from ._fields import FourierFeatures as FourierFeatures
 from ._fields import Linear as Linear
-from ._fields import MLP as MLP
 from ._fields import PeriodicEmbedding as PeriodicEmbedding
 from ._fields import dirichlet_transform as dirichlet_transform
+from ._plot import plot_solution as plot_solution
 from ._solve import PINNSolution as PINNSolution
 from ._solve import solve as solve
 from ._strategies import AdaptiveResampling as AdaptiveResampling
 from ._strategies import CausalWeighting as CausalWeighting
 from ._strategies import GradientBalancing as GradientBalancing
-from ._plot import plot_solution as plot_solution

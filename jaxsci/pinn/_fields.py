@@ -14,8 +14,13 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-_ACTIVATIONS = {"tanh": jnp.tanh, "sin": jnp.sin, "gelu": jax.nn.gelu, "swish": jax.nn.swish,
-                "relu": jax.nn.relu}
+_ACTIVATIONS = {
+    "tanh": jnp.tanh,
+    "sin": jnp.sin,
+    "gelu": jax.nn.gelu,
+    "swish": jax.nn.swish,
+    "relu": jax.nn.relu,
+}
 
 
 class AbstractField(eqx.Module):
@@ -43,7 +48,9 @@ class FourierFeatures(AbstractEmbedding):
     frequencies: Float[Array, "features dim"]
     out_size: int = eqx.field(static=True)
 
-    def __init__(self, in_size: int, n_features: int = 64, scale: float = 1.0, *, key: PRNGKeyArray):
+    def __init__(
+        self, in_size: int, n_features: int = 64, scale: float = 1.0, *, key: PRNGKeyArray
+    ):
         _check_size(in_size, "in_size")
         _check_size(n_features, "n_features")
         self.frequencies = scale * jr.normal(key, (n_features, in_size))
@@ -65,7 +72,9 @@ class PeriodicEmbedding(AbstractEmbedding):
     in_size: int = eqx.field(static=True)
     out_size: int = eqx.field(static=True)
 
-    def __init__(self, in_size: int, axes: Sequence[int], periods: Sequence[float], harmonics: int = 1):
+    def __init__(
+        self, in_size: int, axes: Sequence[int], periods: Sequence[float], harmonics: int = 1
+    ):
         _check_size(in_size, "in_size")
         axes, periods = tuple(int(a) for a in axes), tuple(float(p) for p in periods)
         if len(axes) != len(periods):
@@ -80,7 +89,7 @@ class PeriodicEmbedding(AbstractEmbedding):
         keep = [x[i] for i in range(self.in_size) if i not in self.axes]
         feats = [jnp.stack(keep)] if keep else []
         k = jnp.arange(1, self.harmonics + 1, dtype=x.dtype)
-        for a, p in zip(self.axes, self.periods):
+        for a, p in zip(self.axes, self.periods, strict=True):
             z = k * (2 * jnp.pi / p) * x[a]
             feats += [jnp.cos(z), jnp.sin(z)]
         return jnp.concatenate(feats)
@@ -108,7 +117,11 @@ class Linear(eqx.Module):
             self.weight, self.log_scale = w / jnp.exp(s)[:, None], s
 
     def __call__(self, x):
-        w = self.weight if self.log_scale is None else jnp.exp(self.log_scale)[:, None] * self.weight
+        w = (
+            self.weight
+            if self.log_scale is None
+            else jnp.exp(self.log_scale)[:, None] * self.weight
+        )
         return w.astype(x.dtype) @ x + self.bias.astype(x.dtype)
 
 
@@ -161,7 +174,7 @@ class MLP(AbstractField):
         keys = jr.split(key, len(sizes) - 1)
         self.layers = tuple(
             Linear(a, b, key=k, factorisation=factorisation)
-            for a, b, k in zip(sizes[:-1], sizes[1:], keys)
+            for a, b, k in zip(sizes[:-1], sizes[1:], keys, strict=True)
         )
         self.embedding, self.activation = embedding, activation
         self.in_size, self.out_size = in_size, out_size
@@ -199,8 +212,8 @@ def dirichlet_transform(domain, axes: Sequence[int] | None = None):
 
     def transform(x, v):
         d = jnp.ones((), x.dtype)
-        for a, l, h in zip(axes, lo, hi):
-            d = d * (x[a] - l) * (h - x[a]) / ((h - l) / 2) ** 2
+        for a, a_lo, a_hi in zip(axes, lo, hi, strict=True):
+            d = d * (x[a] - a_lo) * (a_hi - x[a]) / ((a_hi - a_lo) / 2) ** 2
         return d * v
 
     return transform

@@ -30,8 +30,16 @@ def plot_solution(solution, path, per_axis: int | None = None):
     pts = pts.astype(np.float32 if solution.points.dtype == np.float32 else np.float64)
     pred = np.asarray(solution(pts))
     has_truth = problem.has_truth
-    true = np.asarray(problem.exact_values(pts, solution.params)).reshape(pred.shape) if has_truth else None
-    if has_truth and problem.eigenvalue is not None and np.sum((pred + true) ** 2) < np.sum((pred - true) ** 2):
+    true = (
+        np.asarray(problem.exact_values(pts, solution.params)).reshape(pred.shape)
+        if has_truth
+        else None
+    )
+    if (
+        has_truth
+        and problem.eigenvalue is not None
+        and np.sum((pred + true) ** 2) < np.sum((pred - true) ** 2)
+    ):
         pred = -pred
     labels = ["x", "y"] if not dom.time_dependent else (["x", "t"] if dim == 2 else ["x", "y"])
     if dim == 1:
@@ -50,9 +58,14 @@ def plot_solution(solution, path, per_axis: int | None = None):
             panels += [("exact", true), ("|error|", np.abs(pred - true))]
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
         extent = [dom.lower[0], dom.upper[0], dom.lower[1], dom.upper[1]]
-        for a, (title, v) in zip(axes[0], panels):
-            im = a.imshow(v.reshape(shape).T, origin="lower", extent=extent, aspect="auto",
-                          cmap="magma" if title == "|error|" else "RdBu_r")
+        for a, (title, v) in zip(axes[0], panels, strict=True):
+            im = a.imshow(
+                v.reshape(shape).T,
+                origin="lower",
+                extent=extent,
+                aspect="auto",
+                cmap="magma" if title == "|error|" else "RdBu_r",
+            )
             a.set_title(f"{problem.name}: {title}" if title == "PINN" else title)
             a.set_xlabel(labels[0])
             a.set_ylabel(labels[1])

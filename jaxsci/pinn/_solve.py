@@ -61,7 +61,6 @@ class PINNSolution(eqx.Module):
             err = jnp.minimum(err, relative_l2(-pred, true))
         return float(err)
 
-
     def rayleigh_quotient(self, per_axis: int = 20000) -> float:
         """For an eigenproblem whose residual is `H u - E u` with `H` symmetric, the Rayleigh
         quotient `<u, H u> / <u, u>` of the trained field (midpoint rule on a grid of
@@ -70,7 +69,9 @@ class PINNSolution(eqx.Module):
         the residual with the eigenvalue set to zero."""
         name = self.problem.eigenvalue
         if name is None:
-            raise ValueError(f"rayleigh_quotient: problem {self.problem.name!r} is not an eigenproblem")
+            raise ValueError(
+                f"rayleigh_quotient: problem {self.problem.name!r} is not an eigenproblem"
+            )
         dom = self.problem.domain
         pts = dom.sample(None, per_axis**dom.dim, method="grid", dtype=self.points.dtype)
         params = {**self.params, name: jnp.zeros_like(self.params[name])}
@@ -111,8 +112,11 @@ class _Objective(eqx.Module):
         if causal is None:
             return jnp.mean(sq)
         t0, t1 = problem.domain.lower[-1], problem.domain.upper[-1]
-        slab = jnp.clip(((points[:, -1] - t0) / (t1 - t0) * causal.n_chunks).astype(jnp.int32),
-                        0, causal.n_chunks - 1)
+        slab = jnp.clip(
+            ((points[:, -1] - t0) / (t1 - t0) * causal.n_chunks).astype(jnp.int32),
+            0,
+            causal.n_chunks - 1,
+        )
         total = jax.ops.segment_sum(sq, slab, causal.n_chunks)
         count = jax.ops.segment_sum(jnp.ones_like(sq), slab, causal.n_chunks)
         per_slab = total / jnp.maximum(count, 1)
@@ -124,12 +128,15 @@ class _Objective(eqx.Module):
         u, learned = trainable
         params = self.all_params(learned)
         out = [self.residual_loss(u, extra["interior"], params)]
-        out += [c.loss(u, pts, params) for c, pts in zip(self.problem.conditions, extra["conditions"])]
+        out += [
+            c.loss(u, pts, params)
+            for c, pts in zip(self.problem.conditions, extra["conditions"], strict=True)
+        ]
         return jnp.stack(out)
 
     def __call__(self, trainable, extra, key):
         t = self.terms(trainable, extra)
-        return jnp.sum(extra["weights"] * t), dict(zip(self.names, t))
+        return jnp.sum(extra["weights"] * t), dict(zip(self.names, t, strict=True))
 
     def point_residuals(self, trainable, points):
         u, learned = trainable
@@ -154,8 +161,10 @@ class _Update(eqx.Module):
         keys = jr.split(key, len(problem.conditions) + 1)
         return {
             "interior": problem.domain.sample(keys[0], self.n_interior, method=self.sampler),
-            "conditions": [c.sample(k, problem.domain, n_boundary)
-                           for c, k in zip(problem.conditions, keys[1:])],
+            "conditions": [
+                c.sample(k, problem.domain, n_boundary)
+                for c, k in zip(problem.conditions, keys[1:], strict=True)
+            ],
             "weights": self.base_weights,
         }
 
@@ -165,8 +174,9 @@ class _Update(eqx.Module):
         extra = dict(extra)
         if self.resample_every:
             fresh = domain.sample(k_res, self.n_interior, method=self.sampler)
-            extra["interior"] = jnp.where((step + 1) % self.resample_every == 0, fresh,
-                                          extra["interior"])
+            extra["interior"] = jnp.where(
+                (step + 1) % self.resample_every == 0, fresh, extra["interior"]
+            )
         if self.adaptive is not None:
             extra["interior"] = jax.lax.cond(
                 (step + 1) % self.adaptive.every == 0,
@@ -197,8 +207,11 @@ class _Update(eqx.Module):
         params, static = eqx.partition(trainable, eqx.is_inexact_array)
         n_terms = w.shape[0]
         jac = jax.jacrev(lambda p: self.objective.terms(eqx.combine(p, static), extra))(params)
-        norms = jnp.sqrt(sum(jnp.sum(g.reshape(n_terms, -1) ** 2, axis=1)
-                             for g in jax.tree_util.tree_leaves(jac)))
+        norms = jnp.sqrt(
+            sum(
+                jnp.sum(g.reshape(n_terms, -1) ** 2, axis=1) for g in jax.tree_util.tree_leaves(jac)
+            )
+        )
         new = jnp.sum(norms) / jnp.maximum(norms, 1e-12) * self.base_weights
         m = self.balancing.momentum
         return m * w + (1 - m) * new.astype(w.dtype)
@@ -287,11 +300,13 @@ def solve(
     if optimizer is None:
         optimizer = _DEFAULT_OPTIMIZER
 
-    base_weights = jnp.asarray([residual_weight] + [c.weight for c in problem.conditions],
-                               jnp.result_type(float))
+    base_weights = jnp.asarray(
+        [residual_weight] + [c.weight for c in problem.conditions], jnp.result_type(float)
+    )
     objective = _Objective(problem, learn, causal)
-    update = _Update(objective, n_interior, sampler, resample_every, adaptive, balancing,
-                     base_weights)
+    update = _Update(
+        objective, n_interior, sampler, resample_every, adaptive, balancing, base_weights
+    )
     init_extra = update.init_extra
     learned0 = {n: jnp.asarray(problem.params[n], jnp.result_type(float)) for n in learn}
     if ensemble:
@@ -300,8 +315,9 @@ def solve(
         kr = jax.vmap(lambda k: jr.split(k)[1])(keys)
         extra = jax.vmap(lambda k: init_extra(k, n_boundary))(kx)
         n_members = kx.shape[0]
-        learned0 = jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, (n_members,) + v.shape),
-                                          learned0)
+        learned0 = jax.tree_util.tree_map(
+            lambda v: jnp.broadcast_to(v, (n_members,) + v.shape), learned0
+        )
     else:
         kx, kr = jr.split(key)
         extra = init_extra(kx, n_boundary)

@@ -44,4 +44,6 @@ class AdaptiveResampling(eqx.Module):
 
     def __check_init__(self):
         if self.every < 1 or self.n_candidates < 1 or self.n_replace < 1:
-            raise ValueError("AdaptiveResampling: `every`, `n_candidates`, `n_replace` must be >= 1")
+            raise ValueError(
+                "AdaptiveResampling: `every`, `n_candidates`, `n_replace` must be >= 1"
+            )

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Discretisation of `x' = A x + B u` with step `dt`: zero-order hold and bilinear, for dense,
 diagonal and DPLR state matrices.
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """HiPPO transition matrices and their normal-plus-low-rank (NPLR) and diagonal-plus-low-rank
 (DPLR) forms.
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Initialisations of diagonal SSMs: S4D-LegS, S4D-Inv, S4D-Lin, S4D-Real (Gu, Gupta, Goel, Re
 2022, "On the parameterization and initialization of diagonal state space models", Sec. 4),
 log-uniform timescales, and S5's block-diagonal HiPPO-N (Smith et al. 2023, Sec. 4.3).

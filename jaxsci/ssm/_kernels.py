@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Convolution kernels `K_l = C Abar^l Bbar` of one SSM (one channel; `vmap` over channels),
 computed three ways, and the causal FFT convolution of a sequence with a kernel.
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """SSM layers: S4 (DPLR), S4D (diagonal) and S5 (MIMO diagonal) as equinox modules.
 
 Each maps one sequence `(length, hidden) -> (length, hidden)` in its convolution (or parallel

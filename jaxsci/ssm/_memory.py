@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """HiPPO as online function approximation: the basis functions of each measure, and the state
 that a sequence leaves in the HiPPO memory as it streams in."""
 

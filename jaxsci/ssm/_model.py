@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """A residual SSM block (normalisation, SSM, GELU, gated mixing) and a small sequence model of
 such blocks, each with a convolution mode and a recurrent step mode."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Perturb-then-diagonalise (PTD): an approximate, well-conditioned diagonalisation of a
 non-normal HiPPO matrix (Yu, Nigmetov, Morozov, Mahoney, Erichson 2024, "Robustifying
 state-space models for long sequences via approximate diagonalization", Sec. 4).

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Recurrent (step-by-step) forms of the SSM layers: the discretised `Abar, Bbar, C, D`, one
 step per input. A layer's `recurrence()` builds one; `step` then costs `O(H N)` (diagonal) or
 `O(H N^2)` (S4's dense form) per token, independent of the position in the sequence."""

@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Diagonal linear recurrences over a sequence, in parallel (`jax.lax.associative_scan`) and
 sequentially (`jax.lax.scan`), and the S5 MIMO SSM built on them (Smith, Warrington, Linderman
 2023, "Simplified State Space Layers for Sequence Modeling")."""

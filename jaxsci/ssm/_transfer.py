@@ -1,4 +1,3 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward references)
 """Continuous-time transfer functions `G(s) = C (s I - A)^{-1} B` at one point `s` (vmap over
 frequencies). They compare systems without a discretisation or a sequence length in between:
 two SSMs with close transfer functions on the imaginary axis give close outputs on every input

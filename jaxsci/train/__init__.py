@@ -1,10 +1,10 @@
 """The optax training loop: scanned jitted chunks, checkpoints, NaN guard, ensembles."""
 
+from ._loop import Step as Step
 from ._loop import TrainResult as TrainResult
 from ._loop import TrainState as TrainState
 from ._loop import fit as fit
 from ._loop import init_state as init_state
 from ._loop import load_checkpoint as load_checkpoint
-from ._loop import Step as Step
 from ._loop import make_step as make_step
 from ._loop import save_checkpoint as save_checkpoint

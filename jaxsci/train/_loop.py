@@ -68,7 +68,9 @@ class TrainResult(eqx.Module):
 
 
 def _finite(tree) -> Array:
-    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree) if eqx.is_inexact_array(x)]
+    leaves = [
+        jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree) if eqx.is_inexact_array(x)
+    ]
     return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
 
 
@@ -141,7 +143,9 @@ def init_state(params, optimizer, *, key: PRNGKeyArray, extra: PyTree = None) ->
     opt_state = optax.with_extra_args_support(optimizer).init(
         eqx.filter(params, eqx.is_inexact_array)
     )
-    return TrainState(params, opt_state, extra, jnp.asarray(0, jnp.int32), jnp.asarray(-1, jnp.int32), key)
+    return TrainState(
+        params, opt_state, extra, jnp.asarray(0, jnp.int32), jnp.asarray(-1, jnp.int32), key
+    )
 
 
 def fit(
@@ -238,8 +242,9 @@ def fit(
         "steps": int(np.max(np.asarray(state.step))),
         "wall_s": wall,
         "compile_s": t_first if t_first is not None else 0.0,
-        "steps_per_s": steady_steps / steady_time if steady_time > 0 else (
-            done / wall if wall > 0 else math.nan),
+        "steps_per_s": steady_steps / steady_time
+        if steady_time > 0
+        else (done / wall if wall > 0 else math.nan),
         "failed_step": failed,
         "failed_members": [int(i) for i in np.flatnonzero(fs >= 0)] if ensemble else None,
     }
@@ -276,7 +281,7 @@ def load_checkpoint(path, like: TrainState) -> tuple[TrainState, dict[str, list[
     with open(path, "rb") as f:
         raw = eqx.tree_deserialise_leaves(f, skeleton)
     state = jax.tree_util.tree_map(
-        lambda l, r: jr.wrap_key_data(r) if _is_key(l) else r, like, raw, is_leaf=_is_key
+        lambda old, r: jr.wrap_key_data(r) if _is_key(old) else r, like, raw, is_leaf=_is_key
     )
     history = {}
     if os.path.exists(path + ".history.npz"):
