@@ -1,10 +1,17 @@
 """Test helpers shared across the suite."""
 
+import contextlib
+import re
+from pathlib import Path
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import jaxtyping
 import numpy as np
+import pytest
+import scipy.optimize
 
 
 def _arrays(tree):
@@ -31,3 +38,39 @@ def tree_allclose(a, b, *, rtol=1e-5, atol=1e-8):
 def tol(dtype, *, f32=1e-5, f64=1e-10):
     """Tolerance that depends on dtype."""
     return f64 if jnp.dtype(dtype) == jnp.float64 else f32
+
+
+@contextlib.contextmanager
+def raises(exc, match):
+    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
+    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
+    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
+    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+        yield info
+    if not isinstance(info.value, jaxtyping.TypeCheckError):
+        assert re.search(match, str(info.value)), str(info.value)
+
+
+def spectral_distance(a, b):
+    """Max |a_i - b_pi(i)| over the best matching pi (multisets of equal size)."""
+    a, b = np.ravel(np.asarray(a)), np.ravel(np.asarray(b))
+    assert a.shape == b.shape, (a.shape, b.shape)
+    cost = np.abs(a[:, None] - b[None, :])
+    rows, cols = scipy.optimize.linear_sum_assignment(cost)
+    return cost[rows, cols].max()
+
+
+def run_notebook(name, tmp_path, monkeypatch):
+    """Execute `notebooks/<name>` at small size (`JAXSCI_NOTEBOOK_SMALL=1`) with `tmp_path` as
+    its working directory; returns the text of every code cell's outputs."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("JAXSCI_NOTEBOOK_SMALL", "1")
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / name, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    return "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )

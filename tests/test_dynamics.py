@@ -1,25 +1,11 @@
-import contextlib
-import re
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
+from helpers import raises
 
 from jaxsci import dynamics as dy
-
-
-@contextlib.contextmanager
-def raises(exc, match):
-    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
-    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
-    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
-    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
-        yield info
-    if not isinstance(info.value, jaxtyping.TypeCheckError):
-        assert re.search(match, str(info.value)), str(info.value)
 
 
 @pytest.mark.x64

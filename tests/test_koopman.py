@@ -1,43 +1,21 @@
 """Koopman estimators against known spectra (float64), plus jit / vmap / bad-input checks."""
 
-import contextlib
 import inspect
-import re
 from functools import partial
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 import scipy.linalg
 import scipy.optimize
+from helpers import raises, spectral_distance
 
 from jaxsci import dynamics as dy
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
-
-
-@contextlib.contextmanager
-def raises(exc, match):
-    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
-    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
-    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
-    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
-        yield info
-    if not isinstance(info.value, jaxtyping.TypeCheckError):
-        assert re.search(match, str(info.value)), str(info.value)
-
-
-def spectral_distance(a, b):
-    """Max |a_i - b_pi(i)| over the best matching pi (multisets of equal size)."""
-    a, b = np.ravel(np.asarray(a)), np.ravel(np.asarray(b))
-    assert a.shape == b.shape, (a.shape, b.shape)
-    cost = np.abs(a[:, None] - b[None, :])
-    rows, cols = scipy.optimize.linear_sum_assignment(cost)
-    return cost[rows, cols].max()
 
 
 def _linear_data(key):

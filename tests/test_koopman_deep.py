@@ -1,31 +1,17 @@
 """Deep Koopman: information terms (von Neumann entropy, InfoNCE), the model, and training that
 recovers the slow-manifold Koopman eigenvalues."""
 
-import contextlib
-import re
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import optax
 import pytest
+from helpers import raises
 
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
-
-
-@contextlib.contextmanager
-def raises(exc, match):
-    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
-    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
-    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
-    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
-        yield info
-    if not isinstance(info.value, jaxtyping.TypeCheckError):
-        assert re.search(match, str(info.value)), str(info.value)
 
 
 MU, LAM, DT = -0.3, -1.5, 0.2

@@ -25,7 +25,7 @@ import sys
 import jax
 import numpy as np
 import pytest
-import scipy.optimize
+from helpers import spectral_distance
 
 from jaxsci import koopman as kp
 
@@ -54,14 +54,6 @@ else:  # pragma: no cover
 TOL = 1e-10
 LENGTHSCALE = 1.0
 GAMMA = 1 / (2 * LENGTHSCALE**2)
-
-
-def spectral_distance(a, b):
-    a, b = np.ravel(np.asarray(a)), np.ravel(np.asarray(b))
-    assert a.shape == b.shape, (a.shape, b.shape)
-    cost = np.abs(a[:, None] - b[None, :])
-    rows, cols = scipy.optimize.linear_sum_assignment(cost)
-    return cost[rows, cols].max()
 
 
 @pytest.fixture(scope="module")

@@ -1,31 +1,17 @@
 """Pseudospectra: the fast Cholesky + block-Krylov path against the exact SVD path."""
 
-import contextlib
-import re
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 import scipy.linalg
+from helpers import raises
 
 from jaxsci import dynamics as dy
 from jaxsci import koopman as kp
 
 pytestmark = pytest.mark.x64
-
-
-@contextlib.contextmanager
-def raises(exc, match):
-    """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
-    (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
-    annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
-    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
-        yield info
-    if not isinstance(info.value, jaxtyping.TypeCheckError):
-        assert re.search(match, str(info.value)), str(info.value)
 
 
 @pytest.fixture(scope="module")
