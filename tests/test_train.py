@@ -1,3 +1,5 @@
+from functools import partial
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -74,32 +76,12 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, getkey):
     def loss(m, extra, k):
         return jnp.mean((jax.vmap(m)(xs)[:, 0] - ys) ** 2), {}
 
-    full = train.fit(
-        loss, model, optax.adam(1e-2), steps=400, key=key, chunk_size=100, progress=False
-    )
+    run = partial(train.fit, loss, model, optax.adam(1e-2), key=key, chunk_size=100, progress=False)
+    full = run(steps=400)
     ckpt = tmp_path / "run.eqx"
-    part = train.fit(
-        loss,
-        model,
-        optax.adam(1e-2),
-        steps=200,
-        key=key,
-        chunk_size=100,
-        checkpoint=ckpt,
-        progress=False,
-    )
+    part = run(steps=200, checkpoint=ckpt)
     assert part.stats["steps"] == 200 and ckpt.exists()
-    resumed = train.fit(
-        loss,
-        model,
-        optax.adam(1e-2),
-        steps=400,
-        key=key,
-        chunk_size=100,
-        checkpoint=ckpt,
-        resume=True,
-        progress=False,
-    )
+    resumed = run(steps=400, checkpoint=ckpt, resume=True)
     assert resumed.stats["steps"] == 400
     assert tree_allclose(resumed.state, full.state, rtol=0, atol=0)
     assert np.array_equal(resumed.history["loss"], full.history["loss"])
