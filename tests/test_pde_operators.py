@@ -70,6 +70,10 @@ def test_linear_operator_is_inspectable_and_callable():
 def test_bad_input():
     with pytest.raises(ValueError, match="one point"):
         pde.laplacian(u2, jnp.zeros((4, 2)))
+    with pytest.raises(ValueError, match="axes"):
+        pde.laplacian(u2, X, axes=(2,))  # out of range (an array index would clamp silently)
+    with pytest.raises(ValueError, match="axes"):
+        pde.laplacian(u2, X, axes=())
     with pytest.raises(ValueError, match="orders"):
         pde.derivative(u2, X, (1,))
     with pytest.raises(ValueError, match="axis"):

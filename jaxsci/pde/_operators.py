@@ -3,7 +3,7 @@
 All derivatives are taken with forward mode (nested `jax.jvp` along coordinate directions): for
 the low dimensions of PDE problems (d <= 4) a directional derivative costs one forward pass, and
 a second derivative along `e_i` one forward-over-forward pass, so the Laplacian costs `d` such
-passes (batched with `vmap`) and never forms the Hessian. `gradient` uses reverse mode, which
+passes (unrolled) and never forms the Hessian. `gradient` uses reverse mode, which
 is one pass for a scalar output.
 
 `u` maps a point `x` of shape `(dim,)` to a scalar (or to a vector for systems: take a component
@@ -12,6 +12,7 @@ with `component(u, i)` first). Write for one point; `vmap` over points outside.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -88,15 +89,19 @@ def gradient(u: Field, x: Float[Array, " dim"], axes: Sequence[int] | None = Non
 
 def laplacian(u: Field, x: Float[Array, " dim"], axes: Sequence[int] | None = None) -> Scalar:
     """`sum_i d^2u/dx_i^2` over `axes` (default: every coordinate; pass the spatial axes of a
-    space-time point). One forward-over-forward pass per axis, batched; no Hessian is formed."""
+    space-time point). One forward-over-forward pass per axis; no Hessian is formed.
+
+    The passes are unrolled, not vmapped: under an outer `vmap` over points, a vmapped direction
+    axis becomes the minor dimension of every intermediate (size `dim`), which makes the
+    backward pass of a PINN loss 1.2x (1024 points) to 1.5x (4096 points) slower on CPU
+    (Helmholtz network 2 -> 64 x 4 -> 1)."""
     _check_point(x, "laplacian")
-    axes = tuple(range(x.shape[0])) if axes is None else tuple(axes)
-    directions = jnp.eye(x.shape[0], dtype=x.dtype)[jnp.asarray(axes)]
-
-    def second(e):
-        return _directional(_directional(u, e), e)(x)
-
-    return jnp.sum(jax.vmap(second)(directions))
+    axes = tuple(range(x.shape[0])) if axes is None else tuple(int(a) for a in axes)
+    if not axes or any(not 0 <= a < x.shape[0] for a in axes):
+        raise ValueError(f"laplacian: `axes` must be coordinates in [0, {x.shape[0]}), got {axes}")
+    eye = jnp.eye(x.shape[0], dtype=x.dtype)
+    terms = [_directional(_directional(u, eye[a]), eye[a])(x) for a in axes]
+    return functools.reduce(jnp.add, terms)
 
 
 class LinearOperator(eqx.Module):
