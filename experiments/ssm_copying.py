@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import time
 
 import equinox as eqx
 import jax
@@ -25,6 +24,7 @@ import numpy as np
 import optax
 
 from jaxsci import ssm
+from jaxsci.train import fit
 
 N_SYMBOLS, N_COPY, N_TOKENS = 8, 10, 10
 
@@ -64,40 +64,31 @@ def train(
     verbose=True,
     **model_kwargs,
 ):
-    """Train on fresh batches; return the final-iterate evaluation and the wall time."""
+    """Train on fresh batches with `jaxsci.train.fit` (one jitted step scanned in chunks of
+    `log_every` steps); return the final-iterate evaluation, the wall time and the model."""
     k_model, k_data, k_eval = jr.split(key, 3)
     model = make_model(k_model, length=gap + 2 * N_COPY, **model_kwargs)
     sched = optax.warmup_cosine_decay_schedule(0.0, lr, min(100, steps // 10 + 1), steps, lr * 0.05)
     opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(sched, weight_decay=0.0))
-    state = opt.init(eqx.filter(model, eqx.is_inexact_array))
 
-    @eqx.filter_jit
-    def step(model, state, k):
-        x, y = copying_batch(k, batch, gap)
-        (loss, acc), grads = eqx.filter_value_and_grad(loss_and_accuracy, has_aux=True)(model, x, y)
-        updates, state = opt.update(grads, state, eqx.filter(model, eqx.is_inexact_array))
-        return eqx.apply_updates(model, updates), state, loss, acc
+    def loss_fn(model, extra, k):
+        loss, acc = loss_and_accuracy(model, *copying_batch(k, batch, gap))
+        return loss, {"accuracy": acc}
+
+    run = fit(loss_fn, model, opt, steps=steps, key=k_data, chunk_size=log_every, progress=verbose)
+    # a non-finite step stops training; `run.params` are then the last good ones
+    model, wall, failed = run.params, run.stats["wall_s"], run.stats["failed_step"]
+    loss, acc = run.history["loss"], run.history["accuracy"]
+    history = [(i, float(loss[i]), float(acc[i])) for i in range(0, len(loss), log_every)]
 
     @eqx.filter_jit
     def evaluate(model, k):
         x, y = copying_batch(k, 64, gap)
         return loss_and_accuracy(model, x, y)
 
-    t0 = time.perf_counter()
-    history = []
-    for i, k in enumerate(jr.split(k_data, steps)):
-        model, state, loss, acc = step(model, state, k)
-        if verbose and (i % log_every == 0 or i == steps - 1):
-            history.append((i, float(loss), float(acc), time.perf_counter() - t0))
-            print(
-                f"step {i:5d}  loss {float(loss):.4f}  acc {float(acc):.3f}  "
-                f"{time.perf_counter() - t0:7.1f} s",
-                flush=True,
-            )
-    jax.block_until_ready(model)
-    wall = time.perf_counter() - t0
     accs = [float(evaluate(model, k)[1]) for k in jr.split(k_eval, eval_batches)]
-    return dict(accuracy=float(np.mean(accs)), wall_s=wall, history=history), model
+    res = dict(accuracy=float(np.mean(accs)), wall_s=wall, failed_step=failed, history=history)
+    return res, model
 
 
 def main():
