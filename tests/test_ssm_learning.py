@@ -1,6 +1,7 @@
 """Learning: an S4D sequence model solves the copying task (remember 10 symbols over a gap of
 blanks, replay them after a delimiter; chance 1/8). Small in the default run, length 1020 in the
-slow run (the experiment `experiments/ssm_copying.py` reports 3 seeds)."""
+slow run (the experiment `experiments/ssm_copying.py` reports 3 seeds). Plus a real-data smoke
+test on scikit-learn's sequential digits (`experiments/ssm_digits.py`)."""
 
 import importlib.util
 from pathlib import Path
@@ -11,10 +12,17 @@ import jax.random as jr
 import numpy as np
 import pytest
 
-_path = Path(__file__).resolve().parents[1] / "experiments" / "ssm_copying.py"
-_spec = importlib.util.spec_from_file_location("ssm_copying", _path)
-copying = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(copying)
+
+def _experiment(name):
+    path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+copying = _experiment("ssm_copying")
+digits = _experiment("ssm_digits")
 
 
 def test_copying_batch_layout():
@@ -43,6 +51,16 @@ def test_copying_small_is_learned():
 
     outs = stream(model, x[0])
     assert np.allclose(np.asarray(outs), np.asarray(model(x[0])), atol=1e-3)
+
+
+def test_sequential_digits_smoke():
+    # real data: scikit-learn's 8 x 8 digits read pixel by pixel (length 64), 360 held-out images
+    pytest.importorskip("sklearn")
+    # 500 steps: 0.969, 0.964, 0.972 test accuracy for seeds 0, 1, 2 (~12 s each)
+    res, _ = digits.train(jr.key(0), digits.digits_split(), steps=500, log=False)
+    assert res["failed_step"] is None
+    # chance 0.1; the experiment's 3 seeds x 2000 steps reach 0.98
+    assert res["test_accuracy"] > 0.9, res["test_accuracy"]
 
 
 @pytest.mark.slow
