@@ -12,9 +12,8 @@ JSON to experiments/results/ssm_copying.json.
 """
 
 import argparse
-import json
 import os
-import platform
+import sys
 
 import equinox as eqx
 import jax
@@ -25,6 +24,9 @@ import optax
 
 from jaxsci import ssm
 from jaxsci.train import fit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seeds import run_seeds, write_summary  # noqa: E402
 
 N_SYMBOLS, N_COPY, N_TOKENS = 8, 10, 10
 
@@ -106,10 +108,9 @@ def main():
         "--out", default=os.path.join(os.path.dirname(__file__), "results", "ssm_copying.json")
     )
     a = p.parse_args()
-    rows = []
-    for seed in range(a.seeds):
-        res, _ = train(
-            jr.key(seed),
+    rows = run_seeds(
+        lambda key: train(
+            key,
             gap=a.gap,
             steps=a.steps,
             batch=a.batch,
@@ -118,14 +119,14 @@ def main():
             hidden=a.hidden,
             depth=a.depth,
             state_size=a.state_size,
-        )
-        rows.append(dict(seed=seed, **res))
-        print(
-            f"seed {seed}: final accuracy {res['accuracy']:.4f}  wall {res['wall_s']:.1f} s",
-            flush=True,
-        )
-    accs = np.array([r["accuracy"] for r in rows])
-    summary = dict(
+        ),
+        a.seeds,
+        "accuracy",
+    )
+    write_summary(
+        a.out,
+        rows,
+        "accuracy",
         task="copying",
         gap=a.gap,
         length=a.gap + 20,
@@ -136,17 +137,7 @@ def main():
         steps=a.steps,
         batch=a.batch,
         lr=a.lr,
-        accuracy_mean=float(accs.mean()),
-        accuracy_std=float(accs.std()),
-        wall_s_mean=float(np.mean([r["wall_s"] for r in rows])),
-        device=str(jax.devices()[0].device_kind),
-        machine=platform.processor() or platform.machine(),
-        runs=rows,
     )
-    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=1))
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(summary, f, indent=1)
 
 
 if __name__ == "__main__":

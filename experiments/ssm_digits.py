@@ -13,9 +13,8 @@ Prints a table and writes experiments/results/ssm_digits.json.
 """
 
 import argparse
-import json
 import os
-import platform
+import sys
 
 import equinox as eqx
 import jax
@@ -26,6 +25,9 @@ import optax
 
 from jaxsci import ssm
 from jaxsci.train import fit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seeds import run_seeds, write_summary  # noqa: E402
 
 
 def digits_split():
@@ -85,10 +87,9 @@ def main():
     )
     a = p.parse_args()
     data = digits_split()
-    rows = []
-    for seed in range(a.seeds):
-        res, _ = train(
-            jr.key(seed),
+    rows = run_seeds(
+        lambda key: train(
+            key,
             data,
             steps=a.steps,
             batch=a.batch,
@@ -96,13 +97,10 @@ def main():
             hidden=a.hidden,
             depth=a.depth,
             state_size=a.state_size,
-        )
-        rows.append(dict(seed=seed, **res))
-        print(
-            f"seed {seed}: test accuracy {res['test_accuracy']:.4f}  wall {res['wall_s']:.1f} s",
-            flush=True,
-        )
-    accs = np.array([r["test_accuracy"] for r in rows])
+        ),
+        a.seeds,
+        "test_accuracy",
+    )
     # context, not a peer: a classifier that sees the whole image at once
     from sklearn.linear_model import LogisticRegression
 
@@ -110,7 +108,10 @@ def main():
     logreg = LogisticRegression(max_iter=5000).fit(flat(data[0]), np.asarray(data[1]))
     logreg_acc = float(logreg.score(flat(data[2]), np.asarray(data[3])))
     print(f"logistic regression on whole images (context): test accuracy {logreg_acc:.4f}")
-    summary = dict(
+    write_summary(
+        a.out,
+        rows,
+        "test_accuracy",
         task="sequential digits (sklearn load_digits, length 64)",
         n_train=int(data[0].shape[0]),
         n_test=int(data[2].shape[0]),
@@ -121,18 +122,8 @@ def main():
         steps=a.steps,
         batch=a.batch,
         lr=a.lr,
-        test_accuracy_mean=float(accs.mean()),
-        test_accuracy_std=float(accs.std()),
-        wall_s_mean=float(np.mean([r["wall_s"] for r in rows])),
         logistic_regression_test_accuracy=logreg_acc,
-        device=str(jax.devices()[0].device_kind),
-        machine=platform.processor() or platform.machine(),
-        runs=rows,
     )
-    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=1))
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(summary, f, indent=1)
 
 
 if __name__ == "__main__":
