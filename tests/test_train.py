@@ -45,24 +45,16 @@ def test_lbfgs(getkey):
 
 def test_chunking_does_not_change_the_path(getkey):
     key = getkey()
-    a = train.fit(
+    run = partial(
+        train.fit,
         quadratic,
         {"w": jnp.zeros(3)},
         optax.adam(0.05),
         steps=300,
         key=key,
-        chunk_size=300,
         progress=False,
     )
-    b = train.fit(
-        quadratic,
-        {"w": jnp.zeros(3)},
-        optax.adam(0.05),
-        steps=300,
-        key=key,
-        chunk_size=70,
-        progress=False,
-    )
+    a, b = run(chunk_size=300), run(chunk_size=70)
     assert tree_allclose(a.state, b.state, rtol=0, atol=0)
     assert np.array_equal(a.history["loss"], b.history["loss"])
 
