@@ -45,7 +45,8 @@ def raises(exc, match):
     """`pytest.raises(exc, match=match)`; when the suite runs with run-time type checking
     (`--jaxtyping-packages=jaxsci,beartype.beartype`) a bad shape may be caught first by the
     annotation, as a `jaxtyping.TypeCheckError`, which is accepted too."""
-    with pytest.raises((exc, jaxtyping.TypeCheckError)) as info:
+    excs = exc if isinstance(exc, tuple) else (exc,)
+    with pytest.raises((*excs, jaxtyping.TypeCheckError)) as info:
         yield info
     if not isinstance(info.value, jaxtyping.TypeCheckError):
         assert re.search(match, str(info.value)), str(info.value)

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import raises
 
 from jaxsci import pde
 
@@ -98,21 +99,21 @@ def test_neumann_and_periodic_conditions(getkey):
 
 def test_bad_input():
     dom = pde.Interval(0.0, 1.0)
-    with pytest.raises(ValueError, match="residual"):
+    with raises(ValueError, "residual"):
         pde.Problem(dom)
-    with pytest.raises(TypeError, match="domain"):
+    with raises(TypeError, "domain"):
         pde.Problem("unit interval", residual=lambda u, x, p: u(x))
-    with pytest.raises(ValueError, match="dim"):
+    with raises(ValueError, "dim"):
         pde.Problem(dom, operator=pde.LinearOperator.laplacian(2))
-    with pytest.raises(TypeError, match=r"conditions\[0\]"):
+    with raises(TypeError, r"conditions\[0\]"):
         pde.Problem(dom, residual=lambda u, x, p: u(x), conditions=[0.0])
-    with pytest.raises(ValueError, match="NaN"):
+    with raises(ValueError, "NaN"):
         pde.Observations(jnp.zeros((3, 1)), jnp.array([1.0, jnp.nan, 2.0]))
-    with pytest.raises(ValueError, match="leading dimension"):
+    with raises(ValueError, "leading dimension"):
         pde.Observations(jnp.zeros((3, 1)), jnp.zeros(4))
-    with pytest.raises(ValueError, match="unknown parameter"):
+    with raises(ValueError, "unknown parameter"):
         pde.convection().replace_params(speed=1.0)
-    with pytest.raises(ValueError, match="shape"):
+    with raises(ValueError, "shape"):
         pde.poisson_2d().exact_values(jnp.zeros((4, 3)))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.special
+from helpers import raises
 
 from jaxsci import ssm
 
@@ -181,7 +182,7 @@ def test_hippo_in_jit_and_memory_grad_and_vmap():
     ],
 )
 def test_bad_input(call, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with raises((ValueError, TypeError), match):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             call()

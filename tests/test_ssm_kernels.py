@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.linalg
-from helpers import tol
+from helpers import raises, tol
 
 from jaxsci import ssm
 
@@ -318,5 +318,5 @@ def test_s4d_legs_transfer_function_approaches_s4_legs():
     ],
 )
 def test_bad_input(call, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with raises((ValueError, TypeError), match):
         call()

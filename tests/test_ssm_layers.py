@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from helpers import raises
 
 from jaxsci import ssm
 
@@ -44,6 +45,24 @@ def test_s4_conv_equals_recurrence(getkey, measure):
     assert _rel(conv, rec) < 1e-4
     # shorter inputs use the first entries of the length-L kernel: still the same system
     assert np.allclose(np.asarray(layer(u[:20])), np.asarray(conv[:20]), atol=1e-5)
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("measure", ["legs", "legt"])  # rank 1 and rank 2
+def test_dplr_step_equals_dense_bilinear_step(getkey, measure):
+    # the O(n r) Woodbury step against the dense Abar, Bbar of `discretise_dplr`
+    d = ssm.dplr(measure, 16)
+    lam, p, b = (jnp.broadcast_to(a, (3, *a.shape)) for a in (d.eigenvalues, d.low_rank, d.b))
+    dt = jnp.array([1e-3, 3e-2, 0.5])
+    c = jr.normal(getkey(), (3, 16)) + 1j * jr.normal(getkey(), (3, 16))
+    skip = jnp.array([0.0, 1.0, -0.5])
+    u = jr.normal(getkey(), (40, 3))
+    fast = ssm.dplr_recurrence(lam, p, b, c, dt, skip)
+    abar, bbar = jax.vmap(lambda *a: ssm.discretise_dplr(*a, "bilinear"))(lam, p, b, dt)
+    dense = ssm.DenseRecurrence(abar, bbar, c, skip)
+    y_fast, y_dense = fast.scan(u), dense.scan(u)
+    assert y_fast.dtype == jnp.float64
+    assert _rel(y_fast, y_dense) < 1e-10
 
 
 @pytest.mark.parametrize("init", ["hippo_n", "ptd"])
@@ -154,5 +173,5 @@ def test_layers_follow_float64(getkey):
     ],
 )
 def test_bad_input(call, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with raises((ValueError, TypeError), match):
         call()

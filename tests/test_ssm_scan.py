@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from helpers import raises
 
 from jaxsci import ssm
 from jaxsci.ssm._ptd import _condition_and_gradient
@@ -239,5 +240,5 @@ def test_ptd_inits_and_warnings(getkey):
     ],
 )
 def test_bad_input(call, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+    with raises((ValueError, TypeError), match):
         call()

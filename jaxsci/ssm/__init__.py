@@ -56,7 +56,9 @@ from ._ptd import s5_ptd_init as s5_ptd_init
 from ._recurrence import AbstractRecurrence as AbstractRecurrence
 from ._recurrence import DenseRecurrence as DenseRecurrence
 from ._recurrence import DiagonalRecurrence as DiagonalRecurrence
+from ._recurrence import DPLRRecurrence as DPLRRecurrence
 from ._recurrence import MIMORecurrence as MIMORecurrence
+from ._recurrence import dplr_recurrence as dplr_recurrence
 from ._scan import parallel_scan as parallel_scan
 from ._scan import s5_ssm as s5_ssm
 from ._scan import sequential_scan as sequential_scan

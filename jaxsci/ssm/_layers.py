@@ -16,12 +16,18 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._discretise import _check_method, discretise_diagonal, discretise_dplr
+from ._discretise import _check_method, discretise_diagonal
 from ._hippo import _check_size, conjugate_extend, dplr, float_dtype
 from ._init import S4D_INITS, log_uniform_timescales, s4d_init, s5_hippo_n
 from ._kernels import fft_conv, s4_c_from_tilde, s4_kernel, s4d_kernel
 from ._ptd import s5_ptd_init
-from ._recurrence import AbstractRecurrence, DenseRecurrence, DiagonalRecurrence, MIMORecurrence
+from ._recurrence import (
+    AbstractRecurrence,
+    DiagonalRecurrence,
+    DPLRRecurrence,
+    MIMORecurrence,
+    dplr_recurrence,
+)
 from ._scan import SCANS, s5_ssm
 
 
@@ -70,7 +76,8 @@ class S4(AbstractSSM):
     Convolution mode computes each channel's kernel with `s4_kernel` (Cauchy + Woodbury + iFFT,
     `O((N + L) log)`-ish) and convolves by FFT. The trained output vector is `C~ = C (I -
     Abar^L)`, so the kernel length `length` is fixed at construction; shorter inputs use the
-    first entries. `recurrence()` converts back to `C` (a dense `O(N^3 log L)` step per channel).
+    first entries. `recurrence()` converts back to `C` (a dense `O(N^3 log L)` setup per
+    channel) and steps in the DPLR form, `O(N r)` per token (`DPLRRecurrence`).
 
     **Arguments:** `hidden` channels, `state_size` N (even), `length` L, `measure` (HiPPO
     measure, default LegS), `dt_min`, `dt_max`, `key`.
@@ -143,15 +150,10 @@ class S4(AbstractSSM):
         k = self.kernel()[:, : u.shape[0]].astype(u.dtype)
         return jax.vmap(fft_conv, in_axes=(1, 0), out_axes=1)(u, k) + self.d * u
 
-    def recurrence(self) -> DenseRecurrence:
+    def recurrence(self) -> DPLRRecurrence:
         lam, p, b, ct, dt = self._params()
-
-        def one(lam, p, b, ct, dt):
-            abar, bbar = discretise_dplr(lam, p, b, dt, "bilinear")
-            return abar, bbar, conjugate_extend(s4_c_from_tilde(lam, p, ct, dt, self.length))
-
-        abar, bbar, c = jax.vmap(one)(lam, p, b, ct, dt)
-        return DenseRecurrence(abar, bbar, c, self.d)
+        c = jax.vmap(lambda *a: conjugate_extend(s4_c_from_tilde(*a, self.length)))(lam, p, ct, dt)
+        return dplr_recurrence(lam, p, b, c, dt, self.d)
 
 
 class S4D(AbstractSSM):

@@ -1,6 +1,7 @@
 """Recurrent (step-by-step) forms of the SSM layers: the discretised `Abar, Bbar, C, D`, one
-step per input. A layer's `recurrence()` builds one; `step` then costs `O(H N)` (diagonal) or
-`O(H N^2)` (S4's dense form) per token, independent of the position in the sequence."""
+step per input. A layer's `recurrence()` builds one; `step` then costs `O(H N)` (diagonal),
+`O(H N r)` (S4's DPLR form, rank r) or `O(H N^2)` (a dense system) per token, independent of the
+position in the sequence."""
 
 import abc
 
@@ -68,6 +69,69 @@ class DenseRecurrence(AbstractRecurrence):
         )
         y = jnp.real(jnp.sum(self.c * state, axis=-1)) + self.d * u
         return state, y.astype(u.dtype)
+
+
+class DPLRRecurrence(AbstractRecurrence):
+    """One bilinear-discretised DPLR SISO SSM per channel (S4's step mode), `O(n r)` a step.
+
+    With `A = Lambda - Q Q^*` in the full complex basis (`n = 2 half`, `Q` of rank `r`), the
+    bilinear step `x' = (I - dt/2 A)^{-1} ((I + dt/2 A) x + dt B u)` is applied without forming
+    `Abar`: the right-hand side costs `O(n r)`, and Woodbury gives
+    `(I - dt/2 A)^{-1} = E - E Q S Q^* E` with the diagonal `E = (I - dt/2 Lambda)^{-1}` and the
+    `r x r` matrix `S = (2/dt I + Q^* E Q)^{-1}` (S4, Sec. 3.3). Same outputs as the dense
+    `DenseRecurrence` of `discretise_dplr`, up to rounding. Build with `dplr_recurrence`.
+    """
+
+    plus: Complex[Array, "hidden n"]  # 1 + dt/2 lambda
+    q: Complex[Array, "hidden n rank"]  # Q
+    q_half_dt: Complex[Array, "hidden n rank"]  # dt/2 Q
+    e: Complex[Array, "hidden n"]  # 1 / (1 - dt/2 lambda)
+    eq: Complex[Array, "hidden n rank"]  # E Q
+    s: Complex[Array, "hidden rank rank"]
+    b_dt: Complex[Array, "hidden n"]  # dt B
+    c: Complex[Array, "hidden n"]
+    d: Float[Array, " hidden"]
+
+    def init_state(self):
+        return jnp.zeros_like(self.e)
+
+    def step(self, state, u):
+        qh = jnp.conj(self.q)
+        v = (
+            self.plus * state
+            - jnp.einsum("hnr,hr->hn", self.q_half_dt, jnp.einsum("hnr,hn->hr", qh, state))
+            + self.b_dt * u[:, None].astype(self.b_dt.dtype)
+        )
+        ev = self.e * v
+        corr = jnp.einsum("hrs,hs->hr", self.s, jnp.einsum("hnr,hn->hr", qh, ev))
+        state = ev - jnp.einsum("hnr,hr->hn", self.eq, corr)
+        y = jnp.real(jnp.sum(self.c * state, axis=-1)) + self.d * u
+        return state, y.astype(u.dtype)
+
+
+def dplr_recurrence(
+    eigenvalues: Complex[Array, "hidden half"],
+    low_rank: Complex[Array, "hidden half rank"],
+    b: Complex[Array, "hidden half"],
+    c: Complex[Array, "hidden n"],
+    dt: Float[Array, " hidden"],
+    d: Float[Array, " hidden"],
+) -> DPLRRecurrence:
+    """The `DPLRRecurrence` of conjugate-halved DPLR systems `A = Lambda - P P^*`, one per
+    channel, with the full-basis readout `c` (`n = 2 half`, as `s4_c_from_tilde` and
+    `conjugate_extend` give it) and skip `d`."""
+    lam = jnp.concatenate([eigenvalues, jnp.conj(eigenvalues)], axis=-1)
+    q = jnp.concatenate([low_rank, jnp.conj(low_rank)], axis=-2)
+    b_full = jnp.concatenate([b, jnp.conj(b)], axis=-1)
+    half_dt = (dt / 2).astype(lam.dtype)[:, None]
+    e = 1 / (1 - half_dt * lam)
+    eq = e[..., None] * q
+    rank = q.shape[-1]
+    gram = jnp.einsum("hnr,hns->hrs", jnp.conj(q), eq)
+    s = jnp.linalg.inv((1 / half_dt)[..., None] * jnp.eye(rank, dtype=lam.dtype) + gram)
+    return DPLRRecurrence(
+        1 + half_dt * lam, q, half_dt[..., None] * q, e, eq, s, 2 * half_dt * b_full, c, d
+    )
 
 
 class MIMORecurrence(AbstractRecurrence):
