@@ -61,11 +61,18 @@ class AbstractPointCondition(AbstractCondition):
         return jnp.mean(jnp.abs(r) ** 2)
 
 
+def _as_faces(faces):
+    # a static field must be hashable: `[(0, 0)]` becomes `((0, 0),)`
+    return None if faces is None else tuple((int(a), int(side)) for a, side in faces)
+
+
 class Dirichlet(AbstractPointCondition):
     """`u(x) = value(x, params)` on the spatial boundary (or on the given `faces`)."""
 
     value: Target = 0.0
-    faces: tuple[tuple[int, int], ...] | None = eqx.field(static=True, default=None)
+    faces: Sequence[tuple[int, int]] | None = eqx.field(
+        static=True, default=None, converter=_as_faces
+    )
     component: int | None = eqx.field(static=True, default=None)
     weight: float = 1.0
 
@@ -83,7 +90,9 @@ class Neumann(AbstractPointCondition):
 
     value: Target = 0.0
     domain: AbstractDomain | None = None
-    faces: tuple[tuple[int, int], ...] | None = eqx.field(static=True, default=None)
+    faces: Sequence[tuple[int, int]] | None = eqx.field(
+        static=True, default=None, converter=_as_faces
+    )
     component: int | None = eqx.field(static=True, default=None)
     weight: float = 1.0
 

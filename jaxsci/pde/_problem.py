@@ -9,7 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PyTree
+from jaxtyping import Array, ArrayLike, Float, PyTree
 
 from ._conditions import AbstractCondition, check_conditions
 from ._domain import AbstractDomain
@@ -132,10 +132,13 @@ class Problem(eqx.Module):
     def has_truth(self) -> bool:
         return self.exact is not None or self.reference is not None
 
-    def exact_values(self, points: Float[Array, "n dim"], params: PyTree | None = None) -> Array:
-        """The true solution at `points`: `exact` if known in closed form, else the classical
-        `reference`; raises if the problem has neither."""
+    def exact_values(
+        self, points: Float[ArrayLike, "n dim"], params: PyTree | None = None
+    ) -> Array:
+        """The true solution at `points` (any array-like): `exact` if known in closed form, else
+        the classical `reference`; raises if the problem has neither."""
         self.domain.check_points(points, "points")
+        points = jnp.asarray(points)
         if self.exact is not None:
             params = self.params if params is None else params
             return jax.vmap(lambda x: self.exact(x, params))(points)

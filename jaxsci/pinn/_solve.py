@@ -12,10 +12,11 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
-from jaxtyping import Array, PRNGKeyArray, PyTree
+from jaxtyping import Array, ArrayLike, PyTree
 
 from ..pde import Problem, relative_l2
 from ..train import fit
+from ..train._loop import Keys
 from ._fields import AbstractField
 from ._strategies import AdaptiveResampling, CausalWeighting, GradientBalancing
 
@@ -40,17 +41,17 @@ class PINNSolution(eqx.Module):
     history: dict[str, np.ndarray]
     stats: dict[str, Any]
 
-    def __call__(self, points: Array) -> Array:
-        """The field at `points`, shape `(n, dim)`."""
+    def __call__(self, points: ArrayLike) -> Array:
+        """The field at `points`, shape `(n, dim)` (any array-like)."""
         self.problem.domain.check_points(points, "points")
-        return jax.vmap(self.field)(points)
+        return jax.vmap(self.field)(jnp.asarray(points))
 
     def evaluation_points(self, per_axis: int | None = None) -> Array:
         dim = self.problem.dim
         per_axis = per_axis or {1: 1001, 2: 201, 3: 41}.get(dim, 11)
         return self.problem.domain.grid((per_axis,) * dim)
 
-    def error(self, points: Array | None = None) -> float:
+    def error(self, points: ArrayLike | None = None) -> float:
         """Relative L2 error of the field against the problem's exact (or reference) solution on
         `points` (default: a uniform grid). For an eigenproblem, up to the sign of `u`."""
         points = self.evaluation_points() if points is None else points
@@ -222,7 +223,7 @@ def solve(
     field: AbstractField,
     optimizer: optax.GradientTransformation | None = None,
     *,
-    key: PRNGKeyArray,
+    key: Keys,
     steps: int = 5000,
     n_interior: int = 2000,
     n_boundary: int = 256,

@@ -25,10 +25,12 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
-from jaxtyping import Array, PRNGKeyArray, PyTree
+from jaxtyping import Array, Key, PRNGKeyArray, PyTree
 
 LossFn = Callable[[PyTree, PyTree, PRNGKeyArray], tuple[Array, dict[str, Array]]]
 UpdateFn = Callable[[PyTree, PyTree, PRNGKeyArray, Array], PyTree]
+# one key, or one per ensemble member (`fit(..., ensemble=True)`)
+Keys = PRNGKeyArray | Key[Array, " ensemble"]
 
 
 class TrainState(eqx.Module):
@@ -47,7 +49,7 @@ class TrainState(eqx.Module):
     extra: PyTree
     step: Array
     failed_step: Array
-    key: PRNGKeyArray
+    key: Keys
 
 
 class TrainResult(eqx.Module):
@@ -138,7 +140,7 @@ def _run_chunk(step: Step, state: TrainState, n: int, ensemble: bool):
     return eqx.combine(dyn, stat), metrics
 
 
-def init_state(params, optimizer, *, key: PRNGKeyArray, extra: PyTree = None) -> TrainState:
+def init_state(params, optimizer, *, key: Keys, extra: PyTree = None) -> TrainState:
     """The state at step 0."""
     opt_state = optax.with_extra_args_support(optimizer).init(
         eqx.filter(params, eqx.is_inexact_array)
@@ -154,7 +156,7 @@ def fit(
     optimizer: optax.GradientTransformation,
     *,
     steps: int,
-    key: PRNGKeyArray,
+    key: Keys,
     extra: PyTree = None,
     update_extra: UpdateFn | None = None,
     chunk_size: int = 500,
