@@ -23,27 +23,19 @@ import json
 import math
 import os
 import platform
-import time
+import sys
 
 import jax
 import jax.numpy as jnp
 import jax.random as jr
-import numpy as np
 
 from jaxsci import ssm
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
+
 H, N = 256, 64
 M = N // 2
-
-
-def timed(fn, *args, repeats=5):
-    jax.block_until_ready(fn(*args))
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
 
 
 def machine_peaks(repeats):

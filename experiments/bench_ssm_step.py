@@ -10,7 +10,7 @@ mode beside them. Median of 5 after a warm-up. Writes experiments/results/ssm_st
 
 import json
 import os
-import time
+import sys
 
 import equinox as eqx
 import jax
@@ -19,17 +19,10 @@ import jax.random as jr
 
 from jaxsci import ssm
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
+
 H, N, L = 256, 64, 1024
-
-
-def timed(f, *args, repeats=5):
-    jax.block_until_ready(f(*args))
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(f(*args))
-        ts.append(time.perf_counter() - t)
-    return sorted(ts)[len(ts) // 2]
 
 
 def main():

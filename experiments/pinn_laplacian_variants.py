@@ -15,7 +15,7 @@ experiments/results/pinn_laplacian_variants_<backend>.json.
 import argparse
 import json
 import os
-import time
+import sys
 
 import equinox as eqx
 import jax
@@ -24,15 +24,8 @@ from jax.experimental import jet
 
 from jaxsci import pde, pinn
 
-
-def timed(f, *args, repeats=10):
-    jax.block_until_ready(f(*args))
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(f(*args))
-        ts.append(time.perf_counter() - t)
-    return sorted(ts)[len(ts) // 2]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 
 def vmapped(u, x):
@@ -103,7 +96,7 @@ def main():
     rows = []
     for name, f in variants.items():
         val, _ = f(field)
-        ms = timed(f, field) * 1e3
+        ms = timed(f, field, repeats=10) * 1e3
         rows.append(dict(variant=name, ms=ms, loss=float(val)))
         print(f"{name:48s} {ms:8.2f} ms   loss {float(val):.6e}", flush=True)
         assert jnp.allclose(val, ref[0], rtol=1e-3), (name, val, ref[0])  # same loss

@@ -108,36 +108,10 @@ def main():
         "--out", default=os.path.join(os.path.dirname(__file__), "results", "ssm_copying.json")
     )
     a = p.parse_args()
-    rows = run_seeds(
-        lambda key: train(
-            key,
-            gap=a.gap,
-            steps=a.steps,
-            batch=a.batch,
-            lr=a.lr,
-            layer=a.layer,
-            hidden=a.hidden,
-            depth=a.depth,
-            state_size=a.state_size,
-        ),
-        a.seeds,
-        "accuracy",
-    )
-    write_summary(
-        a.out,
-        rows,
-        "accuracy",
-        task="copying",
-        gap=a.gap,
-        length=a.gap + 20,
-        layer=a.layer,
-        hidden=a.hidden,
-        depth=a.depth,
-        state_size=a.state_size,
-        steps=a.steps,
-        batch=a.batch,
-        lr=a.lr,
-    )
+    names = ("gap", "steps", "batch", "lr", "layer", "hidden", "depth", "state_size")
+    setup = {k: getattr(a, k) for k in names}
+    rows = run_seeds(lambda key: train(key, **setup), a.seeds, "accuracy")
+    write_summary(a.out, rows, "accuracy", task="copying", length=a.gap + 20, **setup)
 
 
 if __name__ == "__main__":

@@ -87,20 +87,8 @@ def main():
     )
     a = p.parse_args()
     data = digits_split()
-    rows = run_seeds(
-        lambda key: train(
-            key,
-            data,
-            steps=a.steps,
-            batch=a.batch,
-            lr=a.lr,
-            hidden=a.hidden,
-            depth=a.depth,
-            state_size=a.state_size,
-        ),
-        a.seeds,
-        "test_accuracy",
-    )
+    setup = {k: getattr(a, k) for k in ("steps", "batch", "lr", "hidden", "depth", "state_size")}
+    rows = run_seeds(lambda key: train(key, data, **setup), a.seeds, "test_accuracy")
     # context, not a peer: a classifier that sees the whole image at once
     from sklearn.linear_model import LogisticRegression
 
@@ -116,12 +104,7 @@ def main():
         n_train=int(data[0].shape[0]),
         n_test=int(data[2].shape[0]),
         layer="s4d",
-        hidden=a.hidden,
-        depth=a.depth,
-        state_size=a.state_size,
-        steps=a.steps,
-        batch=a.batch,
-        lr=a.lr,
+        **setup,
         logistic_regression_test_accuracy=logreg_acc,
     )
 

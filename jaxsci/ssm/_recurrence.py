@@ -82,6 +82,8 @@ class DPLRRecurrence(AbstractRecurrence):
     `DenseRecurrence` of `discretise_dplr`, up to rounding. Build with `dplr_recurrence`.
     """
 
+    # `q_half_dt` and `eq` are scaled copies of `q`, kept so that the step does no rescaling:
+    # recomputing them per token made the step 10-50% slower (experiments/bench_ssm_step.py)
     plus: Complex[Array, "hidden n"]  # 1 + dt/2 lambda
     q: Complex[Array, "hidden n rank"]  # Q
     q_half_dt: Complex[Array, "hidden n rank"]  # dt/2 Q
