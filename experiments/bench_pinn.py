@@ -16,9 +16,7 @@ import os
 import jax
 import numpy as np
 
-from jaxsci import pde
-from jaxsci._config import load_config
-from jaxsci._experiment import run_experiment
+from jaxsci import pde, runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = ["poisson_1d", "poisson_2d", "helmholtz_2d", "infinite_well", "finite_well"]
@@ -34,8 +32,9 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = {}
     for name in args.names:
-        cfg = load_config(os.path.join(HERE, "configs", f"{name}.toml"), [f"train.seeds={seeds}"])
-        m = run_experiment(cfg, os.path.join(args.runs, name), progress=False)
+        path = os.path.join(HERE, "configs", f"{name}.toml")
+        cfg = runs.load_config(path, [f"train.seeds={seeds}"])
+        m = runs.run(cfg, os.path.join(args.runs, name), progress=False)
         row = {
             "rel_l2_mean": m["rel_l2"],
             "rel_l2_std": m["rel_l2_std"],

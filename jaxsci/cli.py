@@ -1,4 +1,5 @@
-"""Command line: `jaxsci run CONFIG [--set key=value ...] [--out DIR]`."""
+"""Command line: `jaxsci run CONFIG [--set key=value ...] [--out DIR] [--quiet]` and
+`jaxsci run --list`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jaxsci", description="jaxsci experiments")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="solve the problem a config file describes")
-    run.add_argument("config", help="TOML file, e.g. experiments/configs/helmholtz_2d.toml")
+    run = sub.add_parser(
+        "run",
+        help="run the experiment a config file describes (PINN, Koopman, SSM)",
+        description="Run the experiment a TOML config describes and write its run directory "
+        "(config.toml, metrics.json, history, learning curve, trained model, plots).",
+    )
+    run.add_argument(
+        "config", nargs="?", help="TOML file, e.g. experiments/configs/helmholtz_2d.toml"
+    )
     run.add_argument(
         "--set",
         dest="overrides",
@@ -20,28 +28,34 @@ def main(argv: list[str] | None = None) -> int:
         help="override a config entry, e.g. train.steps=200",
     )
     run.add_argument("--out", default=None, help="output directory (default: output_dir/NAME-TIME)")
-    run.add_argument("--quiet", action="store_true", help="no per-chunk progress lines")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--list", action="store_true", help="list the problems, systems, tasks and shipped configs"
+    )
     args = parser.parse_args(argv)
 
-    from ._config import load_config
-    from ._experiment import run_experiment
+    from . import runs
 
+    if args.list:
+        print(runs.catalogue())
+        return 0
+    if args.config is None:
+        parser.error("run: give a CONFIG file (or --list)")
     try:
-        cfg = load_config(args.config, args.overrides)
-    except (ValueError, FileNotFoundError) as e:
+        cfg = runs.load_config(args.config, args.overrides)
+    except (ValueError, FileNotFoundError, IsADirectoryError) as e:
         print(f"jaxsci: config error: {e}", file=sys.stderr)
         return 2
+    # a progress bar only for a person watching: not when output goes to a file or pipe
+    progress = not args.quiet and sys.stderr.isatty()
     try:
-        m = run_experiment(cfg, args.out, progress=not args.quiet)
+        m = runs.run(cfg, args.out, progress=progress)
     except ValueError as e:
         print(f"jaxsci: {e}", file=sys.stderr)
         return 2
-    print(
-        f"{m['problem']}: relative L2 {m['rel_l2']:.3e} (+- {m['rel_l2_std']:.1e} over "
-        f"{len(m['runs'])} seed(s)), wall {m['wall_s']:.1f} s per seed, {m['steps']} steps on "
-        f"{m['device']}\nwrote {m['out_dir']}/metrics.json and {m.get('plot', '(no plot)')}"
-    )
-    return 0 if all(r["failed_step"] is None for r in m["runs"]) else 1
+    shown = ", ".join(str(p) for p in m["outputs"].values() if p)
+    print(f"{m['summary']}\nwrote {m['out_dir']}: metrics.json, config.toml, {shown}")
+    return 0 if m["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from jaxsci import cli
-from jaxsci._config import load_config
+from jaxsci.runs import load_config
 
 CONFIG = os.path.join(
     os.path.dirname(__file__), "..", "experiments", "configs", "helmholtz_2d.toml"

@@ -65,3 +65,5 @@ from ._scan import sequential_scan as sequential_scan
 from ._transfer import transfer_function as transfer_function
 from ._transfer import transfer_function_diagonal as transfer_function_diagonal
 from ._transfer import transfer_function_dplr as transfer_function_dplr
+from ._tasks import copying_batch as copying_batch
+from ._tasks import digits_split as digits_split

@@ -180,7 +180,8 @@ def fit(
     - `checkpoint`: file path; the state and history are written there after every chunk.
     - `resume`: continue from `checkpoint` if it exists (same `loss_fn`, `params` structure and
       optimiser): the continued run reproduces the uninterrupted one exactly.
-    - `progress`: print loss and steps per second after each chunk.
+    - `progress`: show a progress bar (tqdm, on stderr) with steps per second, time remaining
+      and the loss in scientific notation, updated after each chunk.
     - `ensemble`: `params`, `extra` and `key` carry a leading ensemble axis (e.g. from
       `eqx.filter_vmap(init)(keys)`); every member trains independently in one vmapped step.
 
@@ -209,6 +210,7 @@ def fit(
     t_first = None
     steady_steps, steady_time = 0, 0.0
     failed = None
+    bar = _progress_bar(done, steps) if progress and done < steps else None
     while done < steps:
         n = min(chunk_size, steps - done)
         t0 = time.perf_counter()
@@ -225,18 +227,15 @@ def fit(
         fs = np.asarray(state.failed_step)
         if np.any(fs >= 0) and (not ensemble or np.all(fs >= 0)):
             failed = int(np.min(fs[fs >= 0]))
-        if progress:
-            loss = np.asarray(metrics["loss"])[-1]
-            rate = n / dt
-            print(
-                f"step {done:>7d}/{steps}  loss {np.array2string(np.asarray(loss), precision=3)}"
-                f"  {rate:,.0f} steps/s",
-                file=sys.stderr,
-            )
+        if bar is not None:
+            bar.update(n)
+            bar.set_postfix_str(_loss_text(np.asarray(metrics["loss"])[-1]), refresh=True)
         if checkpoint is not None:
             save_checkpoint(checkpoint, state, history)
         if failed is not None:
             break
+    if bar is not None:
+        bar.close()
     wall = time.perf_counter() - t_start
     hist = {k: np.concatenate(v, axis=-1) for k, v in history.items()} if history else {}
     fs = np.asarray(state.failed_step)
@@ -257,6 +256,23 @@ def fit(
             file=sys.stderr,
         )
     return TrainResult(state, hist, stats)
+
+
+def _progress_bar(done: int, steps: int):
+    """A tqdm bar on stderr: steps, rate, time remaining and the loss (updated per chunk)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=steps, initial=done, unit="step", file=sys.stderr, dynamic_ncols=True, leave=True
+    )
+
+
+def _loss_text(loss: np.ndarray) -> str:
+    """`loss 1.234e-05`, or the mean and range over an ensemble, in scientific notation."""
+    loss = np.asarray(loss, np.float64)
+    if loss.ndim == 0:
+        return f"loss {float(loss):.3e}"
+    return f"loss {np.mean(loss):.3e} (members {np.min(loss):.2e}..{np.max(loss):.2e})"
 
 
 def _steps_done(state: TrainState) -> int:

@@ -1,0 +1,202 @@
+"""Typed run configs, read from TOML and validated key by key, for every solver.
+
+A config names the solver it runs at the top (`solver = "pinn"`, the default, `"koopman"`,
+`"ssm"`, `"gp"`) and holds that solver's sections. Each solver's config is a dataclass tree;
+every key is checked against it: unknown keys, wrong types and out-of-range values raise a
+`ValueError` naming the key (`train.stepz: unknown key; ...`, `train.seeds: must not be
+empty`), and a section that belongs to another solver says so. A section whose settings
+depend on a `kind` (the PINN's `[field]`: `"mlp"` or `"pig"`) picks its dataclass by that key.
+`--set key=value` overrides go through the same validation.
+
+`to_toml` writes a config back: the resolved config of a run directory reproduces the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import field as _field
+from typing import Any, get_args, get_origin, get_type_hints
+
+# solver name -> config dataclass; filled by the family modules (`register_solver`)
+SOLVERS: dict[str, type] = {}
+
+
+def register_solver(name: str, cls: type) -> None:
+    SOLVERS[name] = cls
+
+
+def setting(default: Any = dataclasses.MISSING, check: str | tuple | None = None, **kwargs):
+    """A dataclass field with an optional value check: `"positive"`, `"non-negative"`,
+    `"non-empty"`, `"probability"` (in (0, 1)), or a tuple of the allowed values."""
+    if isinstance(default, list | dict):
+        value = default
+        kwargs["default_factory"] = lambda: type(value)(value)
+    elif default is not dataclasses.MISSING:
+        kwargs["default"] = default
+    return _field(metadata={"check": check} if check else {}, **kwargs)
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "positive": (lambda v: v > 0, "must be positive"),
+    "non-negative": (lambda v: v >= 0, "must be non-negative"),
+    "non-empty": (lambda v: len(v) > 0, "must not be empty"),
+    "probability": (lambda v: 0 < v < 1, "must lie in (0, 1)"),
+}
+
+
+def _check_type(value, tp, where: str):
+    origin = get_origin(tp)
+    if origin is list:
+        (item,) = get_args(tp)
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+        return [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a table, got {type(value).__name__} {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool) or not isinstance(value, tp):
+        raise ValueError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+    if tp is float and not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite float, got {value!r}")
+    return value
+
+
+def _build(cls, data, prefix: str):
+    where_table = prefix.rstrip(".") or "config"
+    if not isinstance(data, dict):
+        raise ValueError(f"{where_table}: expected a table, got {data!r}")
+    kinds = getattr(cls, "KINDS", None)
+    if kinds is not None:  # a section whose dataclass depends on its `kind`
+        kind = data.get("kind", next(iter(kinds)))
+        if kind not in kinds:
+            raise ValueError(f"{prefix}kind: unknown kind {kind!r}; expected one of {list(kinds)}")
+        cls = kinds[kind]
+        data = {k: v for k, v in data.items() if k != "kind"}
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if kinds is None or f.name != "kind"}
+    kwargs = {}
+    for key, value in data.items():
+        where = f"{prefix}{key}"
+        if key not in fields:
+            hint = ""
+            if kinds is not None:
+                owners = [
+                    k for k, c in kinds.items() if key in {f.name for f in dataclasses.fields(c)}
+                ]
+                if owners:
+                    hint = f" (a setting of kind {owners[0]!r}, this one is {kind!r})"
+            raise ValueError(f"{where}: unknown key{hint}; expected one of {list(fields)}")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            kwargs[key] = _build(tp, value, f"{where}.")
+            continue
+        kwargs[key] = _check_type(value, tp, where)
+        check = fields[key].metadata.get("check")
+        if check is not None:
+            if isinstance(check, tuple):
+                ok, message = check.__contains__, f"expected one of {list(check)}"
+            else:
+                ok, message = _CHECKS[check]
+            if not ok(kwargs[key]):
+                raise ValueError(f"{where}: {message}, got {kwargs[key]!r}")
+    return cls(**kwargs)
+
+
+def _apply_overrides(data: dict, overrides) -> None:
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--set {key}: {part!r} is not a table")
+        node[parts[-1]] = value
+
+
+def load_config(source: str | dict, overrides: list[str] = ()):
+    """A validated run config from a TOML file path (or a dict), with `key=value` overrides
+    (`train.steps=100`, `problem.args.a2=2`; values in TOML syntax, bare words as strings).
+
+    Returns the dataclass of the solver the config names (`solver = ...`, default `"pinn"`)."""
+    if isinstance(source, dict):
+        data = json.loads(json.dumps(source))  # a deep copy: overrides never touch the caller's
+    else:
+        try:
+            with open(source, "rb") as f:
+                data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{source}: not valid TOML: {e}") from None
+    _apply_overrides(data, overrides)
+    solver = data.pop("solver", "pinn")
+    if solver not in SOLVERS:
+        raise ValueError(f"solver: unknown solver {solver!r}; expected one of {sorted(SOLVERS)}")
+    cls = SOLVERS[solver]
+    own = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in own:
+            others = [
+                s for s, c in SOLVERS.items() if key in {f.name for f in dataclasses.fields(c)}
+            ]
+            if others:
+                raise ValueError(
+                    f"{key}: a section of a {others[0]!r} config, but this config runs solver "
+                    f"{solver!r} (its sections: {sorted(own - {'solver'})})"
+                )
+    return _build(cls, data, "")
+
+
+# ------------------------------------------------------------------ writing TOML
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # TOML basic strings share JSON's escapes
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"to_toml: cannot write {type(v).__name__} {v!r}")
+
+
+def _toml_key(k: str) -> str:
+    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
+
+
+def to_dict(cfg) -> dict:
+    """The config as nested dicts, with `solver` and every section's `kind`."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        out[f.name] = to_dict(v) if dataclasses.is_dataclass(v) else v
+    return out
+
+
+def to_toml(cfg) -> str:
+    """The config as TOML text that `load_config` reads back to an equal config."""
+    data = to_dict(cfg)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for name, table in data.items():
+        if isinstance(table, dict):
+            lines.append(f"\n[{name}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"

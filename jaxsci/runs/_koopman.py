@@ -1,0 +1,268 @@
+"""Koopman runs: a system from `jaxsci.dynamics`, trajectories for fitting and held-out
+trajectories for ResDMD, a dictionary, an estimator; the eigenvalues with their residuals, the
+verified eigenpairs and a pseudospectrum plot. Always float64 (the family needs it)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import dynamics as dy
+from .. import koopman as kp
+from . import _rundir
+from ._config import register_solver, setting
+
+_SYSTEMS = {
+    name: obj
+    for name, obj in vars(dy).items()
+    if inspect.isclass(obj)
+    and issubclass(obj, dy.AbstractSystem)
+    and not inspect.isabstract(obj)
+    and not name.startswith("Abstract")
+}
+_DICTIONARIES = ("monomials", "legendre", "chebyshev", "fourier", "radial_basis", "identity")
+_ESTIMATORS = ("edmd", "dmd", "reduced_rank", "mpedmd", "kernel_edmd")
+
+
+@dataclass
+class SystemConfig:
+    name: str = "Duffing"
+    args: dict[str, Any] = setting({})
+
+
+@dataclass
+class DataConfig:
+    n_trajectories: int = setting(200, "positive")
+    n_steps: int = setting(20, "positive")
+    dt: float = setting(0.3, "positive")
+    lower: list[float] = setting([0.65, -0.35], "non-empty")  # box of initial states
+    upper: list[float] = setting([1.35, 0.35], "non-empty")
+    held_out_trajectories: int = setting(200, "positive")  # ResDMD data, drawn independently
+    seed: int = 0
+
+
+@dataclass
+class DictionaryConfig:
+    kind: str = setting("legendre", _DICTIONARIES)
+    degree: int = setting(10, "non-negative")  # monomials, legendre, chebyshev
+    lower: list[float] = setting([])  # legendre, chebyshev: box (default: the data's)
+    upper: list[float] = setting([])
+    n_modes: int = setting(4, "positive")  # fourier
+    period: float = setting(2 * np.pi, "positive")
+    n_centres: int = setting(100, "positive")  # radial_basis: k-means centres of the data
+    width: float = setting(0.5, "positive")
+
+
+@dataclass
+class EstimatorConfig:
+    kind: str = setting("edmd", _ESTIMATORS)
+    rank: int = setting(0, "non-negative")  # 0: full rank (reduced_rank and kernel_edmd need one)
+    method: str = setting("qr", ("qr", "gram"))
+    regularisation: float = setting(1e-8, "non-negative")
+    lengthscale: float = setting(1.0, "positive")  # kernel_edmd: Gaussian kernel
+    n_landmarks: int = setting(0, "non-negative")  # kernel_edmd: 0 for the full Gram matrix
+
+
+@dataclass
+class OutputsConfig:
+    epsilon: float = setting(0.1, "positive")  # verified: ResDMD residual below this
+    real: list[float] = setting([-1.2, 1.2])  # pseudospectrum window
+    imag: list[float] = setting([-1.2, 1.2])
+    grid: int = setting(60, "positive")  # points per axis (0 in plot = false runs)
+    levels: list[float] = setting([0.01, 0.03, 0.1, 0.3])
+
+
+@dataclass
+class KoopmanRunConfig:
+    solver: str = "koopman"
+    system: SystemConfig = setting(default_factory=SystemConfig)
+    data: DataConfig = setting(default_factory=DataConfig)
+    dictionary: DictionaryConfig = setting(default_factory=DictionaryConfig)
+    estimator: EstimatorConfig = setting(default_factory=EstimatorConfig)
+    outputs: OutputsConfig = setting(default_factory=OutputsConfig)
+    output_dir: str = "runs"
+    plot: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"koopman_{self.system.name.lower()}"
+
+
+register_solver("koopman", KoopmanRunConfig)
+
+
+def _system(cfg: KoopmanRunConfig):
+    sc = cfg.system
+    if sc.name not in _SYSTEMS:
+        raise ValueError(
+            f"system.name: unknown system {sc.name!r}; expected one of {sorted(_SYSTEMS)}"
+        )
+    try:
+        return _SYSTEMS[sc.name](**sc.args)
+    except TypeError as e:
+        raise ValueError(f"system.args: {e}") from None
+
+
+def _data(cfg: KoopmanRunConfig, system):
+    """`((x, y) for fitting, (x, y) held out)`, float64."""
+    dc = cfg.data
+    dim = dy.dimension(system)
+    if len(dc.lower) != dim or len(dc.upper) != dim or not np.all(np.less(dc.lower, dc.upper)):
+        raise ValueError(
+            f"data.lower, data.upper: expected {dim} numbers each with lower < upper for "
+            f"{cfg.system.name}, got {dc.lower} and {dc.upper}"
+        )
+    base = jax.random.key(dc.seed)
+
+    def pairs(k, n):
+        k0, kn = jax.random.split(k)
+        lo, hi = jnp.asarray(dc.lower, jnp.float64), jnp.asarray(dc.upper, jnp.float64)
+        x0 = jax.random.uniform(k0, (n, dim), jnp.float64, lo, hi)
+        return dy.snapshot_pairs(dy.trajectories(system, x0, dt=dc.dt, n_steps=dc.n_steps, key=kn))
+
+    return pairs(jax.random.fold_in(base, 0), dc.n_trajectories), pairs(
+        jax.random.fold_in(base, 1), dc.held_out_trajectories
+    )
+
+
+def _dictionary(cfg: KoopmanRunConfig, x, dim):
+    d = cfg.dictionary
+    if d.kind in ("legendre", "chebyshev"):
+        lo = jnp.asarray(d.lower, jnp.float64) if d.lower else jnp.min(x, 0)
+        hi = jnp.asarray(d.upper, jnp.float64) if d.upper else jnp.max(x, 0)
+        return (kp.Legendre if d.kind == "legendre" else kp.Chebyshev)(lo, hi, d.degree)
+    if d.kind == "monomials":
+        return kp.Monomials.of_degree(dim, d.degree)
+    if d.kind == "fourier":
+        return kp.Fourier(dim, d.n_modes, d.period)
+    if d.kind == "radial_basis":
+        key = jax.random.fold_in(jax.random.key(cfg.data.seed), 2)
+        return kp.RadialBasis(kp.kmeans_centres(x, d.n_centres, key=key), d.width)
+    if d.kind == "identity":
+        return kp.Identity()
+    raise ValueError(f"dictionary.kind: unknown kind {d.kind!r}; expected one of {_DICTIONARIES}")
+
+
+def _estimator(cfg: KoopmanRunConfig, dictionary):
+    e = cfg.estimator
+    rank = e.rank or None
+    if e.kind == "edmd":
+        return kp.EDMD(dictionary, method=e.method, rank=rank)
+    if e.kind == "dmd":
+        return kp.DMD(rank=rank)
+    if e.kind == "mpedmd":
+        return kp.MPEDMD(dictionary)
+    if e.kind in ("reduced_rank", "kernel_edmd") and rank is None:
+        raise ValueError(f"estimator.rank: {e.kind!r} needs a positive rank")
+    if e.kind == "reduced_rank":
+        return kp.ReducedRank(dictionary, rank, e.regularisation)
+    if e.kind == "kernel_edmd":
+        return kp.KernelEDMD(
+            kp.GaussianKernel(e.lengthscale), rank, e.n_landmarks or None, e.method
+        )
+    raise ValueError(f"estimator.kind: unknown kind {e.kind!r}; expected one of {_ESTIMATORS}")
+
+
+def _fit(cfg: KoopmanRunConfig):
+    """`(model, held-out data, residual dictionary)` from the config alone."""
+    system = _system(cfg)
+    (x, y), held = _data(cfg, system)
+    dictionary = _dictionary(cfg, x, x.shape[1])
+    model = kp.fit(_estimator(cfg, dictionary), x, y)
+    return model, held
+
+
+def _check_early(cfg: KoopmanRunConfig):
+    """Static checks before any computation, each naming its key."""
+    _system(cfg)
+    for name in ("real", "imag"):
+        v = getattr(cfg.outputs, name)
+        if len(v) != 2 or not v[0] < v[1]:
+            raise ValueError(f"outputs.{name}: expected [low, high] with low < high, got {v}")
+
+
+def run(cfg: KoopmanRunConfig, out_dir: str, progress: bool) -> dict:
+    _check_early(cfg)
+    oc = cfg.outputs
+    with jax.enable_x64(True):
+        t0 = time.perf_counter()
+        model, (xv, yv) = _fit(cfg)
+        model = jax.block_until_ready(model)
+        fit_s = time.perf_counter() - t0
+        _rundir.save_model(_rundir.model_path(out_dir, cfg.data.seed), model)
+        data = kp.residual_data(model.dictionary, xv, yv)
+        res = np.asarray(kp.residuals(model, data))
+        lam = np.asarray(model.eigenvalues)
+        order = np.argsort(res)
+        verified, _, vres = kp.verified_eigenpairs(model, data, epsilon=oc.epsilon)
+        metrics = {
+            "solver": "koopman",
+            "system": cfg.system.name,
+            "n_features": int(model.matrix.shape[0]),
+            "n_snapshots": int(cfg.data.n_trajectories * cfg.data.n_steps),
+            "fit_s": fit_s,
+            "eigenvalues": [
+                {"real": float(lam[i].real), "imag": float(lam[i].imag), "residual": float(res[i])}
+                for i in order
+            ],
+            "verified": [
+                {"real": float(v.real), "imag": float(v.imag), "residual": float(r)}
+                for v, r in zip(verified, vres, strict=True)
+            ],
+            "epsilon": oc.epsilon,
+        }
+        outputs = {}
+        if cfg.plot:
+            t1 = time.perf_counter()
+            re, im = np.meshgrid(np.linspace(*oc.real, oc.grid), np.linspace(*oc.imag, oc.grid))
+            tau = np.asarray(kp.pseudospectrum(data, jnp.asarray(re + 1j * im)))
+            metrics["pseudospectrum_s"] = time.perf_counter() - t1
+            outputs["pseudospectrum"] = _plot_spectrum(out_dir, cfg, re, im, tau, lam, res)
+    metrics["outputs"] = outputs
+    best = ", ".join(f"{v['real']:+.4f}{v['imag']:+.4f}i" for v in metrics["verified"][:4])
+    metrics["summary"] = (
+        f"{cfg.system.name}: {len(metrics['verified'])} of {len(lam)} eigenvalues verified "
+        f"(residual < {oc.epsilon:g}) in {fit_s:.2f} s; leading: {best or 'none'}"
+    )
+    metrics["ok"] = True
+    return metrics
+
+
+def _plot_spectrum(out_dir, cfg, re, im, tau, lam, res):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    cs = ax.contour(re, im, tau, levels=sorted(cfg.outputs.levels), cmap="viridis")
+    ax.clabel(cs, fontsize=7)
+    sc = ax.scatter(lam.real, lam.imag, c=np.log10(np.maximum(res, 1e-16)), s=14, cmap="coolwarm")
+    fig.colorbar(sc, ax=ax, label="log10 residual")
+    t = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(np.cos(t), np.sin(t), "k:", lw=0.7)
+    ax.set_aspect("equal")
+    ax.set_xlabel("Re z")
+    ax.set_ylabel("Im z")
+    ax.set_title(f"{cfg.system.name}: eigenvalues and pseudospectrum contours")
+    fig.tight_layout()
+    path = os.path.join(out_dir, "pseudospectrum.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def load(cfg: KoopmanRunConfig, run_dir: str, seed: int):
+    """The fitted Koopman model (a `KoopmanModel`, float64)."""
+    _check_early(cfg)
+    with jax.enable_x64(True):
+        like = eqx.filter_eval_shape(lambda: _fit(cfg)[0])
+        return _rundir.load_model(_rundir.model_path(run_dir, seed), like)
