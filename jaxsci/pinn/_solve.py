@@ -239,6 +239,7 @@ def solve(
     resume: bool = False,
     progress: bool = False,
     ensemble: bool = False,
+    mesh: jax.sharding.Mesh | None = None,
 ) -> PINNSolution:
     """Train `field` to solve `problem` with a physics-informed loss.
 
@@ -265,6 +266,9 @@ def solve(
       eigenvalue is always learned.
     - `chunk_size`, `checkpoint`, `resume`, `progress`: passed to `jaxsci.train.fit`.
     - `ensemble`: train a batch of independent fields at once (one vmapped step).
+    - `mesh`: a device mesh (`jaxsci.train.data_mesh()`) for data-parallel training: the
+      collocation points are split across the devices, the field replicated (the members, for
+      an ensemble); passed to `jaxsci.train.fit`.
 
     **Returns:** a `PINNSolution`.
     """
@@ -336,6 +340,7 @@ def solve(
         resume=resume,
         progress=progress,
         ensemble=ensemble,
+        mesh=mesh,
     )
     trained_field, learned = result.params
     params = objective.all_params(learned)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import optax
 
-from .. import pde, pinn
+from .. import pde, pinn, train
 from . import _rundir
 from ._config import register_solver, setting
 
@@ -51,6 +51,7 @@ class TrainConfig:
     decay_rate: float = setting(0.9, "positive")
     decay_steps: int = setting(1000, "positive")
     lbfgs_steps: int = setting(0, "non-negative")  # L-BFGS refinement after Adam
+    lbfgs_memory: int = setting(10, "positive")  # pairs (s, y) kept by L-BFGS
     n_interior: int = setting(2000, "positive")
     n_boundary: int = setting(256, "positive")
     sampler: str = setting("uniform", ("uniform", "halton", "latin", "grid"))
@@ -67,11 +68,17 @@ class TrainConfig:
 
 
 @dataclass
+class MeshConfig:
+    data: int = setting(1, "positive")  # devices the collocation points are split over
+
+
+@dataclass
 class PINNRunConfig:
     solver: str = "pinn"
     problem: ProblemConfig = setting(default_factory=ProblemConfig)
     field: FieldConfig = setting(default_factory=MLPFieldConfig)  # chosen by `kind`
     train: TrainConfig = setting(default_factory=TrainConfig)
+    mesh: MeshConfig = setting(default_factory=MeshConfig)
     output_dir: str = "runs"
     plot: bool = True
 
@@ -154,6 +161,11 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
     tc = cfg.train
     with jax.enable_x64(tc.float64):
         problem = _problem(cfg)
+        if cfg.mesh.data > jax.device_count():
+            raise ValueError(
+                f"mesh.data: {cfg.mesh.data} devices asked for, {jax.device_count()} available"
+            )
+        mesh = train.data_mesh(cfg.mesh.data) if cfg.mesh.data > 1 else None
         schedule = optax.exponential_decay(tc.learning_rate, tc.decay_steps, tc.decay_rate)
         runs, histories, first = [], {}, None
         for seed in tc.seeds:
@@ -165,6 +177,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 sampler=tc.sampler,
                 chunk_size=tc.chunk_size,
                 progress=progress,
+                mesh=mesh,
             )
             t0 = time.perf_counter()
             sol = pinn.solve(
@@ -193,7 +206,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 sol = pinn.solve(
                     sol.problem,
                     sol.field,
-                    optax.lbfgs(),
+                    optax.lbfgs(memory_size=tc.lbfgs_memory),
                     key=ks,
                     steps=tc.lbfgs_steps,
                     checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}_lbfgs.eqx"),
@@ -229,6 +242,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
             "solver": "pinn",
             "problem": cfg.problem.name,
             "field": cfg.field.kind,
+            "mesh": {"data": cfg.mesh.data},
             "rel_l2": float(np.mean(errs)),
             "rel_l2_std": float(np.std(errs)),
             "wall_s": float(np.mean([r["wall_s"] for r in runs])),

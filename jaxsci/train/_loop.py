@@ -25,7 +25,10 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
+from jax.sharding import Mesh
 from jaxtyping import Array, Key, PRNGKeyArray, PyTree
+
+from ._sharding import shard_state
 
 LossFn = Callable[[PyTree, PyTree, PRNGKeyArray], tuple[Array, dict[str, Array]]]
 UpdateFn = Callable[[PyTree, PyTree, PRNGKeyArray, Array], PyTree]
@@ -164,6 +167,7 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     ensemble: bool = False,
+    mesh: Mesh | None = None,
 ) -> TrainResult:
     """Minimise `loss_fn` over `params` with an optax optimiser, in scanned jitted chunks.
 
@@ -184,6 +188,10 @@ def fit(
       and the loss in scientific notation, updated after each chunk.
     - `ensemble`: `params`, `extra` and `key` carry a leading ensemble axis (e.g. from
       `eqx.filter_vmap(init)(keys)`); every member trains independently in one vmapped step.
+    - `mesh`: a `jax.sharding.Mesh` (e.g. `train.data_mesh()`) for data-parallel training:
+      parameters replicated, the leading axis of `extra`'s arrays split across the devices
+      (the members, for an ensemble); see `shard_state`. Same result as one device up to the
+      order of reductions.
 
     Calling `fit` again with the same `loss_fn`, `optimizer` and `update_extra` objects and
     the same shapes reuses the compiled chunk (no retracing); so does every chunk of a run.
@@ -204,6 +212,8 @@ def fit(
     history: dict[str, list[np.ndarray]] = {}
     if resume and checkpoint is not None and os.path.exists(checkpoint):
         state, history = load_checkpoint(checkpoint, state)
+    if mesh is not None:
+        state = shard_state(state, mesh, ensemble=ensemble)
 
     done = _steps_done(state)
     t_start = time.perf_counter()

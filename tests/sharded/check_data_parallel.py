@@ -1,0 +1,109 @@
+"""Run in its own process with 4 forced host devices (see tests/test_sharding.py): training on a
+mesh of 1, 2 and 4 devices gives the one-device result up to reduction order, for a plain fit,
+an ensemble and a PINN solve. Prints one JSON line of the largest differences."""
+
+import json
+import os
+
+assert "--xla_force_host_platform_device_count=4" in os.environ.get("XLA_FLAGS", "")
+
+import equinox as eqx  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+from jaxsci import pde, pinn, train  # noqa: E402
+
+assert jax.device_count() == 4
+
+
+def leaves(tree):
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_array))]
+
+
+def max_diff(a, b):
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(leaves(a), leaves(b), strict=True))
+
+
+out = {}
+
+# a regression: the data live in `extra` and are split across devices
+key = jax.random.key(0)
+x = jax.random.normal(key, (512, 3))
+y = jnp.sin(x @ jnp.array([1.0, -2.0, 0.5]))
+model = eqx.nn.MLP(3, "scalar", 16, 2, key=jax.random.key(1))
+
+
+def loss(m, extra, k):
+    pred = jax.vmap(m)(extra["x"])
+    return jnp.mean((pred - extra["y"]) ** 2), {}
+
+
+runs = {}
+for n in (1, 2, 4):
+    r = train.fit(
+        loss,
+        model,
+        optax.adam(1e-2),
+        steps=30,
+        key=key,
+        extra={"x": x, "y": y},
+        chunk_size=10,
+        progress=False,
+        mesh=train.data_mesh(n),
+    )
+    assert r.state.extra["x"].sharding.num_devices == n, r.state.extra["x"].sharding
+    runs[n] = r
+out["fit"] = max(max_diff(runs[1].params, runs[n].params) for n in (2, 4))
+out["fit_loss_change"] = float(runs[1].history["loss"][0] - runs[1].history["loss"][-1])
+
+# an ensemble of 4 PINNs, one member per device, against the unsharded ensemble
+problem = pde.poisson_1d()
+keys = jax.random.split(jax.random.key(2), 4)
+fields = eqx.filter_vmap(lambda k: pinn.MLP(1, width=8, depth=2, key=k))(keys)
+common = dict(key=keys, steps=20, n_interior=64, chunk_size=10, ensemble=True)
+plain = pinn.solve(problem, fields, **common)
+sharded = pinn.solve(problem, fields, mesh=train.data_mesh(4), **common)
+out["ensemble"] = max_diff(plain.field, sharded.field)
+
+# one PINN, its collocation points split over 1, 2 and 4 devices
+field = pinn.MLP(1, width=16, depth=2, key=jax.random.key(3))
+sols = {
+    n: pinn.solve(
+        problem,
+        field,
+        key=jax.random.key(4),
+        steps=30,
+        n_interior=256,
+        chunk_size=10,
+        mesh=train.data_mesh(n),
+    )
+    for n in (1, 2, 4)
+}
+out["pinn"] = max(max_diff(sols[1].field, sols[n].field) for n in (2, 4))
+# a config chooses the mesh (`--set mesh.data=4`) and the run directory records it
+import tempfile  # noqa: E402
+
+from jaxsci import cli  # noqa: E402
+
+config = os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "configs")
+errors = {}
+with tempfile.TemporaryDirectory() as tmp:
+    for n in (1, 4):
+        args = ["run", os.path.join(config, "poisson_1d.toml"), "--quiet", "--out", f"{tmp}/{n}"]
+        for o in (
+            "train.steps=30",
+            "train.lbfgs_steps=0",
+            "train.n_interior=128",
+            f"mesh.data={n}",
+        ):
+            args += ["--set", o]
+        assert cli.main(args) == 0
+        with open(f"{tmp}/{n}/metrics.json") as f:
+            m = json.load(f)
+        assert m["mesh"] == {"data": n} and m["versions"]["device_count"] == 4
+        errors[n] = m["rel_l2"]
+out["cli_rel_l2_change"] = abs(errors[4] - errors[1]) / errors[1]
+print(json.dumps(out))
