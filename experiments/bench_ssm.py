@@ -25,6 +25,7 @@ import os
 import platform
 import sys
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
@@ -50,6 +51,12 @@ def machine_peaks(repeats):
 def counts(kind, length):
     f = length // 2 + 1
     log = math.log2
+    if kind == "s4d_kernel_fwd_bwd":
+        fwd, nbytes = counts("s4d_kernel", length)
+        return 3 * fwd, nbytes + H * M * 8 * 2  # read the cotangent, write the gradients
+    if kind == "s5_parallel_scan_fwd_bwd":
+        fwd, nbytes = counts("s5_parallel_scan", length)
+        return 3 * fwd, 2 * nbytes
     if kind == "s4d_kernel":
         # one complex MAC per (channel, mode, lag); the two-level Vandermonde needs only
         # 2 sqrt(L) complex exponentials (exp, sin, cos) per mode
@@ -70,19 +77,10 @@ def counts(kind, length):
     raise ValueError(kind)
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--lengths", type=int, nargs="+", default=[1024, 4096, 16384])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--out", default=None)
-    a = p.parse_args()
-    backend = jax.default_backend()
-    device = str(jax.devices()[0].device_kind)
-    peak_flops, bandwidth = machine_peaks(a.repeats)
-    print(
-        f"device {device} ({backend}); float32 matmul {peak_flops / 1e9:.1f} GFLOP/s, "
-        f"copy bandwidth {bandwidth / 1e9:.1f} GB/s"
-    )
+def ssm_rows(lengths, repeats, fwd_bwd=False):
+    """The kernel rows at each length, and this machine's `(matmul flop/s, bytes/s)`; with
+    `fwd_bwd`, also forward + backward of the S4D kernel and of the S5 layer."""
+    peak_flops, bandwidth = machine_peaks(repeats)
     key = jr.key(0)
     k1, k2, k3, k4 = jr.split(key, 4)
     lam, b = ssm.s4d_init("legs", N)
@@ -92,7 +90,7 @@ def main():
     s5 = ssm.S5(H, N, 4, key=k4)
     s5_seq = ssm.S5(H, N, 4, scan="sequential", key=k4)
     rows = []
-    for length in a.lengths:
+    for length in lengths:
         s4d = jax.jit(
             jax.vmap(lambda c, dt, length=length: ssm.s4d_kernel(lam, b, c, dt, length), (0, 0))
         )
@@ -122,8 +120,15 @@ def main():
             ("s5_parallel_scan", jax.jit(lambda u: s5(u)), (u,)),
             ("s5_sequential_scan", jax.jit(lambda u: s5_seq(u)), (u,)),
         ]
+        if fwd_bwd:
+            s4d_loss = lambda c, dt, s4d=s4d: jnp.sum(s4d(c, dt) ** 2)
+            s5_loss = lambda layer, u: jnp.sum(layer(u) ** 2)
+            cases += [
+                ("s4d_kernel_fwd_bwd", jax.jit(jax.grad(s4d_loss, argnums=(0, 1))), (cs, dts)),
+                ("s5_parallel_scan_fwd_bwd", eqx.filter_jit(eqx.filter_grad(s5_loss)), (s5, u)),
+            ]
         for name, fn, args in cases:
-            t = timed(fn, *args, repeats=a.repeats)
+            t = timed(fn, *args, repeats=repeats)
             flops, nbytes = counts(name, length)
             floor = max(flops / peak_flops, nbytes / bandwidth)
             row = dict(
@@ -140,7 +145,7 @@ def main():
             )
             rows.append(row)
             print(
-                f"{name:20s} L={length:6d} {t * 1e3:10.2f} ms  {flops / 1e9:8.3f} GFLOP "
+                f"{name:26s} L={length:6d} {t * 1e3:10.2f} ms  {flops / 1e9:8.3f} GFLOP "
                 f"{nbytes / 1e6:8.2f} MB "
                 f" floor {floor * 1e3:8.3f} ms ({row['bound']})  x{t / floor:7.1f}",
                 flush=True,
@@ -150,6 +155,22 @@ def main():
         print(
             f"  S5 parallel / sequential time at L={length}: {par['seconds'] / seq['seconds']:.2f}"
         )
+    return rows, (peak_flops, bandwidth)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--lengths", type=int, nargs="+", default=[1024, 4096, 16384])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--out", default=None)
+    a = p.parse_args()
+    backend = jax.default_backend()
+    device = str(jax.devices()[0].device_kind)
+    rows, (peak_flops, bandwidth) = ssm_rows(a.lengths, a.repeats)
+    print(
+        f"device {device} ({backend}); float32 matmul {peak_flops / 1e9:.1f} GFLOP/s, "
+        f"copy bandwidth {bandwidth / 1e9:.1f} GB/s"
+    )
     out = dict(
         device=device,
         backend=backend,

@@ -1,0 +1,32 @@
+"""The GPU-rows script runs on CPU at small size (`--quick`), so that a session with a device
+spends its minutes measuring, not debugging."""
+
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "experiments", "device_rows.py")
+
+
+def test_device_rows_quick_runs_every_group(tmp_path):
+    out = tmp_path / "rows.json"
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    groups = result["groups"]
+    assert {"machine", "edmd", "ssm", "pseudospectrum", "pinn"} <= set(groups)
+    for name, group in groups.items():
+        assert "rows" in group and group["rows"], (name, group)
+    edmd = groups["edmd"]["rows"]
+    # the float32 fit finds the float64 eigenvalues to single precision
+    assert all(r["max_eig_diff_vs_f64"] < 1e-3 for r in edmd)
+    kernels = {r["kernel"] for r in groups["ssm"]["rows"]}
+    assert {"s4d_kernel_fwd_bwd", "s4_kernel_fwd_bwd", "s5_parallel_scan_fwd_bwd"} <= kernels
+    assert groups["pinn"]["rows"][0]["steps_per_s"] > 0
