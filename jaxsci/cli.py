@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from . import runs
+    from . import runs, train
 
+    train.initialize()  # joins a multi-process run when JAXSCI_COORDINATOR is set
     if args.list:
         print(runs.catalogue())
         return 0

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from jaxsci import train
@@ -33,6 +34,48 @@ def test_sharded_training_equals_one_device():
     assert diffs["pinn"] < 1e-9, diffs
     assert diffs["ensemble"] < 1e-12, diffs
     assert diffs["cli_rel_l2_change"] < 1e-3, diffs  # float32 run from a config
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_train_like_one():
+    """Two processes on loopback (gloo collectives), one CPU device each, train one PINN
+    data-parallel; the result equals one process's to reduction order."""
+    script = os.path.join(HERE, "sharded", "check_two_processes.py")
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
+    port = str(_free_port())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, script, str(i), port],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    single = subprocess.run(
+        [sys.executable, script, "--single"], env=env, capture_output=True, text=True, timeout=300
+    )
+    outs = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=300)
+        assert p.returncode == 0, stderr[-3000:]
+        outs.append(json.loads(stdout.strip().splitlines()[-1]))
+    assert single.returncode == 0, single.stderr[-3000:]
+    ref = json.loads(single.stdout.strip().splitlines()[-1])
+    assert ref["devices"] == 1 and [o["devices"] for o in outs] == [2, 2]
+    assert ref["loss"][0] - ref["loss"][-1] > 1e-3 * ref["loss"][0]  # it trained
+    for o in outs:
+        assert np.allclose(o["loss"], ref["loss"], rtol=1e-12, atol=0)
+        assert np.allclose(o["weight"], ref["weight"], rtol=1e-10, atol=1e-13)
+        assert abs(o["error"] - ref["error"]) < 1e-10
 
 
 def test_data_mesh_bad_input():

@@ -1,5 +1,6 @@
 """The optax training loop: scanned jitted chunks, checkpoints, NaN guard, ensembles."""
 
+from ._launch import initialize as initialize
 from ._loop import Step as Step
 from ._loop import TrainResult as TrainResult
 from ._loop import TrainState as TrainState
@@ -10,3 +11,4 @@ from ._loop import make_step as make_step
 from ._loop import save_checkpoint as save_checkpoint
 from ._sharding import data_mesh as data_mesh
 from ._sharding import shard_state as shard_state
+from ._sharding import to_local as to_local

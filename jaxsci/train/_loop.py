@@ -28,7 +28,7 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, Key, PRNGKeyArray, PyTree
 
-from ._sharding import shard_state
+from ._sharding import shard_state, to_local
 
 LossFn = Callable[[PyTree, PyTree, PRNGKeyArray], tuple[Array, dict[str, Array]]]
 UpdateFn = Callable[[PyTree, PyTree, PRNGKeyArray, Array], PyTree]
@@ -225,7 +225,7 @@ def fit(
         n = min(chunk_size, steps - done)
         t0 = time.perf_counter()
         state, metrics = _run_chunk(step, state, n, ensemble)
-        metrics = jax.tree_util.tree_map(np.asarray, metrics)
+        metrics = jax.tree_util.tree_map(np.asarray, to_local(metrics))
         dt = time.perf_counter() - t0
         if t_first is None:
             t_first = dt
@@ -234,18 +234,20 @@ def fit(
         for name, values in metrics.items():
             history.setdefault(name, []).append(np.moveaxis(values, 0, -1) if ensemble else values)
         done += n
-        fs = np.asarray(state.failed_step)
+        fs = np.asarray(to_local(state.failed_step))
         if np.any(fs >= 0) and (not ensemble or np.all(fs >= 0)):
             failed = int(np.min(fs[fs >= 0]))
         if bar is not None:
             bar.update(n)
             bar.set_postfix_str(_loss_text(np.asarray(metrics["loss"])[-1]), refresh=True)
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, state, history)
+        if checkpoint is not None and jax.process_index() == 0:
+            save_checkpoint(checkpoint, to_local(state), history)
         if failed is not None:
             break
     if bar is not None:
         bar.close()
+    if mesh is not None:
+        state = to_local(state)
     wall = time.perf_counter() - t_start
     hist = {k: np.concatenate(v, axis=-1) for k, v in history.items()} if history else {}
     fs = np.asarray(state.failed_step)

@@ -9,6 +9,12 @@ our own. For an ensemble every leaf carries the member axis first, and the membe
 across devices instead (each device trains its own members; no communication at all).
 
 The result equals the one-device result up to the order of the floating-point reductions.
+
+Several processes (`launch.initialize`, one per host or GPU) work the same way: every process
+builds the same initial state from the same keys, `shard_state` assembles the global arrays
+from it (each process contributes the shards of its own devices), and `to_local` brings the
+trained state back as ordinary arrays on every process (replicated leaves read locally, split
+leaves all-gathered).
 """
 
 from __future__ import annotations
@@ -29,12 +35,46 @@ def data_mesh(n_devices: int | None = None, axis: str = "data") -> Mesh:
     return Mesh(np.asarray(devices[:n]), (axis,))
 
 
+def _is_key(x) -> bool:
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _place(x, sharding: NamedSharding):
+    """`x` (the same value on every process) as a global array with `sharding`."""
+    if not isinstance(x, jax.Array):
+        return x
+    if sharding.is_fully_addressable:
+        return jax.device_put(x, sharding)
+    if _is_key(x):
+        return jax.random.wrap_key_data(_place(jax.random.key_data(x), sharding))
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
 def _split_or_replicate(x, mesh: Mesh, axis: str):
     if not isinstance(x, jax.Array):
         return x
     n = mesh.shape[axis]
-    spec = PartitionSpec(axis) if x.ndim >= 1 and x.shape[0] % n == 0 else PartitionSpec()
-    return jax.device_put(x, NamedSharding(mesh, spec))
+    split = x.ndim >= 1 and x.shape[0] % n == 0
+    return _place(x, NamedSharding(mesh, PartitionSpec(axis) if split else PartitionSpec()))
+
+
+def to_local(tree):
+    """Every array leaf of `tree` as an array of this process alone: global arrays spanning
+    other processes are read from a local replica, or all-gathered when split."""
+
+    def local(x):
+        if not isinstance(x, jax.Array) or x.is_fully_addressable:
+            return x
+        if _is_key(x):
+            return jax.random.wrap_key_data(local(jax.random.key_data(x)))
+        if x.is_fully_replicated:
+            return jax.numpy.asarray(np.asarray(x.addressable_data(0)))
+        from jax.experimental import multihost_utils
+
+        return jax.numpy.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+    return jax.tree_util.tree_map(local, tree)
 
 
 def shard_state(state, mesh: Mesh, *, ensemble: bool = False):
@@ -48,9 +88,7 @@ def shard_state(state, mesh: Mesh, *, ensemble: bool = False):
     if ensemble:
         return split(state)
     replicated = NamedSharding(mesh, PartitionSpec())
-    rep = lambda tree: jax.tree_util.tree_map(
-        lambda x: jax.device_put(x, replicated) if isinstance(x, jax.Array) else x, tree
-    )
+    rep = lambda tree: jax.tree_util.tree_map(lambda x: _place(x, replicated), tree)
     return type(state)(
         rep(state.params),
         rep(state.opt_state),
