@@ -53,3 +53,7 @@ from ._resdmd import residual_data as residual_data
 from ._resdmd import residuals as residuals
 from ._resdmd import spectrum_estimates as spectrum_estimates
 from ._resdmd import verified_eigenpairs as verified_eigenpairs
+from ._streaming import GramMatrices as GramMatrices
+from ._streaming import blocks_of as blocks_of
+from ._streaming import fit_gram as fit_gram
+from ._streaming import gram_matrices as gram_matrices

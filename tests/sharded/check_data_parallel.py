@@ -83,6 +83,17 @@ sols = {
     for n in (1, 2, 4)
 }
 out["pinn"] = max(max_diff(sols[1].field, sols[n].field) for n in (2, 4))
+# Koopman: a streamed Gram fit with each block's rows split over 4 devices
+from jaxsci import dynamics as dy  # noqa: E402
+from jaxsci import koopman as kp  # noqa: E402
+
+xk = jax.random.uniform(jax.random.key(5), (4000, 2), jnp.float64, 0.0, 2 * np.pi)
+yk = jax.vmap(dy.StandardMap(strength=0.8).step)(xk)
+fourier = kp.Fourier(2, 3)
+one = kp.gram_matrices(fourier, kp.blocks_of(xk, yk, 1000))
+four = kp.gram_matrices(fourier, kp.blocks_of(xk, yk, 1000), mesh=train.data_mesh(4))
+out["koopman_gram"] = max_diff((one.g, one.a, one.ax), (four.g, four.a, four.ax))
+
 # a config chooses the mesh (`--set mesh.data=4`) and the run directory records it
 import tempfile  # noqa: E402
 
