@@ -13,10 +13,11 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
+from jax.sharding import NamedSharding, PartitionSpec
 
 from .. import ssm
 from ..ssm._tasks import COPY_LENGTH, COPY_SYMBOLS, COPY_TOKENS
-from ..train import fit
+from ..train import data_mesh, fit
 from . import _rundir
 from ._config import register_solver, setting
 
@@ -52,11 +53,17 @@ class SSMTrainConfig:
 
 
 @dataclass
+class SSMMeshConfig:
+    data: int = setting(1, "positive")  # devices each training batch is split over
+
+
+@dataclass
 class SSMRunConfig:
     solver: str = "ssm"
     task: TaskConfig = setting(default_factory=TaskConfig)
     model: ModelConfig = setting(default_factory=ModelConfig)
     train: SSMTrainConfig = setting(default_factory=SSMTrainConfig)
+    mesh: SSMMeshConfig = setting(default_factory=SSMMeshConfig)
     output_dir: str = "runs"
     plot: bool = True
 
@@ -100,6 +107,16 @@ def _model(cfg: SSMRunConfig, key):
     return ssm.SequenceModel(n_in, n_out, mc.hidden, mc.depth, layer=mc.layer, key=key, **kwargs)
 
 
+def _mesh(cfg: SSMRunConfig):
+    if cfg.mesh.data == 1:
+        return None
+    if cfg.mesh.data > jax.device_count():
+        raise ValueError(
+            f"mesh.data: {cfg.mesh.data} devices asked for, {jax.device_count()} available"
+        )
+    return data_mesh(cfg.mesh.data)
+
+
 def _pooled_logits(model, x):
     return jax.vmap(lambda s: model(s).mean(axis=0))(x)
 
@@ -135,14 +152,28 @@ def train_seed(cfg: SSMRunConfig, seed: int, data=None, progress: bool = False):
 
         logits_of = _pooled_logits
 
+    mesh = _mesh(cfg)
+    if mesh is not None and tc.batch % cfg.mesh.data:
+        raise ValueError(f"train.batch: {tc.batch} does not split over mesh.data = {cfg.mesh.data}")
+
     def loss_fn(model, extra, k):
         x, y = batch_of(k, tc.batch)
+        if mesh is not None:  # data parallel: each device takes its share of the batch
+            split = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))
+            x, y = jax.lax.with_sharding_constraint((x, y), split)
         logits = logits_of(model, x)
         loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
         return loss, {"accuracy": jnp.mean(jnp.argmax(logits, -1) == y)}
 
     result = fit(
-        loss_fn, model, opt, steps=tc.steps, key=k_run, chunk_size=tc.chunk_size, progress=progress
+        loss_fn,
+        model,
+        opt,
+        steps=tc.steps,
+        key=k_run,
+        chunk_size=tc.chunk_size,
+        progress=progress,
+        mesh=mesh,
     )
     model = result.params
 
@@ -186,6 +217,7 @@ def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> dict:
     metrics = {
         "solver": "ssm",
         "task": cfg.task.name,
+        "mesh": {"data": cfg.mesh.data},
         "accuracy": float(accs.mean()),
         "accuracy_std": float(accs.std()),
         "wall_s": float(np.mean([r["wall_s"] for r in runs])),

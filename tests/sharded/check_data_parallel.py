@@ -94,6 +94,28 @@ one = kp.gram_matrices(fourier, kp.blocks_of(xk, yk, 1000))
 four = kp.gram_matrices(fourier, kp.blocks_of(xk, yk, 1000), mesh=train.data_mesh(4))
 out["koopman_gram"] = max_diff((one.g, one.a, one.ax), (four.g, four.a, four.ax))
 
+# an SSM trained on the copying task with each batch split over 4 devices (float32)
+from jaxsci import runs as jruns  # noqa: E402
+from jaxsci.runs._ssm import train_seed  # noqa: E402
+
+ssm_cfg = [
+    "task.gap=20",
+    "train.steps=20",
+    "train.chunk_size=10",
+    "train.batch=8",
+    "model.hidden=8",
+    "model.state_size=8",
+    "task.eval_batches=1",
+]
+with jax.enable_x64(False):
+    ssm_runs = [
+        train_seed(jruns.load_config({"solver": "ssm"}, [*ssm_cfg, f"mesh.data={n}"]), 0)
+        for n in (1, 4)
+    ]
+out["ssm_loss"] = float(
+    np.max(np.abs(ssm_runs[0][2]["loss"] - ssm_runs[1][2]["loss"]) / ssm_runs[0][2]["loss"])
+)
+
 # a config chooses the mesh (`--set mesh.data=4`) and the run directory records it
 import tempfile  # noqa: E402
 
