@@ -35,6 +35,7 @@ def test_sharded_training_equals_one_device():
     assert diffs["ensemble"] < 1e-12, diffs
     assert diffs["cli_rel_l2_change"] < 1e-3, diffs  # float32 run from a config
     assert diffs["koopman_gram"] < 1e-13, diffs
+    assert diffs["pseudospectrum"] < 1e-12, diffs
     assert diffs["ssm_loss"] < 1e-4, diffs  # float32, 20 steps
 
 

@@ -33,6 +33,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, PartitionSpec
 from jaxtyping import Array, Complex, Float
 
 from ._resdmd import ResidualData
@@ -115,6 +116,25 @@ def _dense_one(b, c, p, z):
     return jnp.linalg.norm(jnp.concatenate([b @ u - z * u, c @ u])) / jnp.linalg.norm(u)
 
 
+def _map(one, flat, chunk_size, mesh):
+    """`one` over the 1-d array `flat` in batches, split across `mesh`'s devices if given."""
+    if mesh is None:
+        return jax.lax.map(one, flat, batch_size=chunk_size)
+    if not isinstance(mesh, Mesh):
+        raise TypeError(f"`mesh` must be a jax.sharding.Mesh, got {type(mesh).__name__}.")
+    axis = mesh.axis_names[0]
+    n_dev = mesh.shape[axis]
+    pad = (-flat.shape[0]) % n_dev
+    padded = jnp.concatenate([flat, jnp.broadcast_to(flat[:1], (pad,))]) if pad else flat
+    local = jax.shard_map(
+        lambda zs: jax.lax.map(one, zs, batch_size=chunk_size),
+        mesh=mesh,
+        in_specs=PartitionSpec(axis),
+        out_specs=PartitionSpec(axis),
+    )
+    return local(padded)[: flat.shape[0]]
+
+
 def pseudospectrum(
     data: ResidualData,
     z: Complex[Array, "*grid"],
@@ -123,6 +143,7 @@ def pseudospectrum(
     chunk_size: int = 4,
     block_size: int = 4,
     n_blocks: int = 16,
+    mesh: Mesh | None = None,
 ) -> Float[Array, "*grid"]:
     """The approximate pseudospectral function tau(z) = min_g res(z, g) on a grid of z.
 
@@ -144,6 +165,9 @@ def pseudospectrum(
       `n_blocks` where singular values cluster (far from the spectrum) and more digits are
       needed there. When the basis would span C^N (small N), the smallest eigenvector of
       H(z) = M(z)^* M(z) is used directly (one `eigh` per z).
+    - `mesh`: a `jax.sharding.Mesh`: the grid points are split across its devices (first
+      axis), each device working through its share in `chunk_size` batches; the data are
+      replicated. The values are those of one device.
 
     **Returns:** tau(z), real, same shape as `z`. Works under `jit`; `vmap` over `z` is the
     `chunk_size` batching already.
@@ -167,7 +191,7 @@ def pseudospectrum(
         def one(zz):
             return jnp.linalg.svd(jnp.concatenate([b - zz * eye, c]), compute_uv=False)[-1]
 
-        return jax.lax.map(one, flat, batch_size=chunk_size).reshape(z.shape)
+        return _map(one, flat, chunk_size, mesh).reshape(z.shape)
 
     p = jnp.conj(b.T) @ b + jnp.conj(c.T) @ c
     if block_size * (n_blocks + 1) >= n:
@@ -178,7 +202,7 @@ def pseudospectrum(
         v0 = _start_block(n, block_size, b.dtype)
         bh = jnp.conj(b.T)
         one = lambda zz: _krylov_one(b, bh, c, p, v0, norm_b, norm_p, zz, n_blocks)
-    tau = jax.lax.map(one, flat, batch_size=chunk_size).reshape(z.shape)
+    tau = _map(one, flat, chunk_size, mesh).reshape(z.shape)
     return eqx.error_if(
         tau,
         ~jnp.all(jnp.isfinite(tau)),

@@ -94,6 +94,17 @@ one = kp.gram_matrices(fourier, kp.blocks_of(xk, yk, 1000))
 four = kp.gram_matrices(fourier, kp.blocks_of(xk, yk, 1000), mesh=train.data_mesh(4))
 out["koopman_gram"] = max_diff((one.g, one.a, one.ax), (four.g, four.a, four.ax))
 
+# the pseudospectrum grid split over 4 devices (41 points: padded to 44)
+data = kp.residual_data(fourier, xk, yk)
+grid = jnp.linspace(-1.2, 1.2, 41) + 0.3j
+out["pseudospectrum"] = float(
+    np.max(
+        np.abs(
+            kp.pseudospectrum(data, grid) - kp.pseudospectrum(data, grid, mesh=train.data_mesh(4))
+        )
+    )
+)
+
 # an SSM trained on the copying task with each batch split over 4 devices (float32)
 from jaxsci import runs as jruns  # noqa: E402
 from jaxsci.runs._ssm import train_seed  # noqa: E402
