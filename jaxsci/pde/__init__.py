@@ -30,6 +30,22 @@ from ._domain import SpaceTime as SpaceTime
 from ._eigenproblems import barrier_well as barrier_well
 from ._eigenproblems import finite_well as finite_well
 from ._eigenproblems import infinite_well as infinite_well
+from ._flow_mixing import flow_mixing as flow_mixing
+from ._gp_problems import gp_a1 as gp_a1
+from ._gp_problems import gp_a2 as gp_a2
+from ._gp_problems import gp_ac2 as gp_ac2
+from ._gp_problems import gp_advection as gp_advection
+from ._gp_problems import gp_p1 as gp_p1
+from ._gp_problems import gp_p2 as gp_p2
+from ._gp_problems import gp_p3 as gp_p3
+from ._gp_problems import gp_p4 as gp_p4
+from ._gp_problems import gp_p5 as gp_p5
+from ._gp_problems import gp_q1 as gp_q1
+from ._gp_problems import gp_q2 as gp_q2
+from ._nonlinear_diffusion import nonlinear_diffusion as nonlinear_diffusion
+from ._nonlinear_diffusion import (
+    nonlinear_diffusion_solution as nonlinear_diffusion_solution,
+)
 from ._operators import LinearOperator as LinearOperator
 from ._operators import component as component
 from ._operators import derivative as derivative

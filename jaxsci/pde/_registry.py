@@ -6,6 +6,9 @@ import inspect
 from collections.abc import Callable
 
 from . import _catalogue, _eigenproblems, _reference_problems
+from ._flow_mixing import flow_mixing
+from ._gp_problems import GP_PROBLEMS
+from ._nonlinear_diffusion import nonlinear_diffusion
 from ._problem import Problem
 
 PROBLEMS: dict[str, Callable[..., Problem]] = {
@@ -23,7 +26,12 @@ PROBLEMS: dict[str, Callable[..., Problem]] = {
     "barrier_well": _eigenproblems.barrier_well,
     "burgers": _reference_problems.burgers,
     "allen_cahn": _reference_problems.allen_cahn,
+    "flow_mixing": flow_mixing,
+    "nonlinear_diffusion": nonlinear_diffusion,
 }
+
+
+PROBLEMS.update(GP_PROBLEMS)
 
 
 def register(name: str, constructor: Callable[..., Problem]) -> None:

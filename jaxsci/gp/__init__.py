@@ -1,0 +1,22 @@
+"""GP spectral-mixture PDE solver (Fang et al., ICLR 2024): kernels, Kronecker algebra,
+`solve`."""
+
+from ._kernels import AbstractKernel as AbstractKernel
+from ._kernels import Matern32 as Matern32
+from ._kernels import Matern52 as Matern52
+from ._kernels import Product as Product
+from ._kernels import SpectralMixture as SpectralMixture
+from ._kernels import SquaredExponential as SquaredExponential
+from ._kernels import StudentTMixture as StudentTMixture
+from ._kernels import derivative_kernel as derivative_kernel
+from ._kernels import gram as gram
+from ._kronecker import KroneckerEig as KroneckerEig
+from ._kronecker import kron_dense as kron_dense
+from ._kronecker import kron_logdet as kron_logdet
+from ._kronecker import kron_matvec as kron_matvec
+from ._kronecker import kron_solve as kron_solve
+from ._kronecker import operator_factors as operator_factors
+from ._solve import GPSolution as GPSolution
+from ._solve import default_kernel as default_kernel
+from ._solve import solve as solve
+from ._solve import spectral_frequencies as spectral_frequencies

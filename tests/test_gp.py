@@ -1,0 +1,259 @@
+"""GP spectral-mixture solver: kernels against closed forms and finite differences, Kronecker
+algebra against dense, solves against exact solutions, bad input."""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxsci import gp, pde
+
+KERNELS = {
+    "se": lambda: gp.SquaredExponential(0.7, 1.3),
+    "matern32": lambda: gp.Matern32(0.7, 1.3),
+    "matern52": lambda: gp.Matern52(0.7, 1.3),
+    "sm": lambda: gp.SpectralMixture([1.0, 0.5], [0.0, 2.0], [1.5, 0.8]),
+    "stm": lambda: gp.StudentTMixture([1.0, 0.5], [0.0, 2.0], [1.5, 0.8]),
+}
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_kernel_symmetric_psd_and_fd(name):
+    k = KERNELS[name]()
+    x = jnp.linspace(-1.0, 1.0, 40)
+    K = gp.gram(k, x, x)
+    np.testing.assert_allclose(K, K.T, atol=1e-12)
+    assert float(jnp.linalg.eigvalsh(K).min()) > -1e-10 * float(K.max())
+    # first and second x-derivatives against central finite differences (off the diagonal)
+    x0, y0, h = 0.31, -0.2, 1e-4
+    f = lambda s: k(s, y0)  # noqa: E731
+    d1 = gp.derivative_kernel(k, 1)(x0, y0)
+    d2 = gp.derivative_kernel(k, 2)(x0, y0)
+    np.testing.assert_allclose(d1, (f(x0 + h) - f(x0 - h)) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(d2, (f(x0 + h) - 2 * f(x0) + f(x0 - h)) / h**2, rtol=1e-5)
+
+
+@pytest.mark.x64
+def test_derivative_kernels_closed_forms():
+    ell, var = 0.7, 1.3
+    se, m52, m32 = gp.SquaredExponential(ell, var), gp.Matern52(ell, var), gp.Matern32(ell, var)
+    for d in [0.0, 0.37, -0.9]:
+        x, y = 0.2 + d, 0.2
+        e = math.exp(-0.5 * d**2 / ell**2)
+        np.testing.assert_allclose(
+            gp.derivative_kernel(se, 2)(x, y), var * (d**2 / ell**4 - 1 / ell**2) * e, rtol=1e-10
+        )
+        np.testing.assert_allclose(
+            gp.derivative_kernel(se, 1, 1)(x, y), var * (1 / ell**2 - d**2 / ell**4) * e, rtol=1e-10
+        )
+        a = math.sqrt(5) * abs(d) / ell
+        # Matern 5/2: k''(d) = -(5 var / (3 ell^2)) (1 + a - a^2) exp(-a), valid at d = 0 too
+        np.testing.assert_allclose(
+            gp.derivative_kernel(m52, 2)(x, y),
+            -5 * var / (3 * ell**2) * (1 + a - a**2) * math.exp(-a),
+            rtol=1e-10,
+        )
+        b = math.sqrt(3) * abs(d) / ell
+        # Matern 3/2: k'(d) = -(3 var / ell^2) d exp(-b)
+        np.testing.assert_allclose(
+            gp.derivative_kernel(m32, 1)(x, y),
+            -3 * var / ell**2 * d * math.exp(-b),
+            rtol=1e-10,
+            atol=1e-14,
+        )
+
+
+def test_kernel_bad_scales():
+    with pytest.raises(ValueError, match="lengthscale"):
+        gp.SquaredExponential(0.0)
+    with pytest.raises(ValueError, match="variance"):
+        gp.Matern52(1.0, -1.0)
+    with pytest.raises(ValueError, match="scales"):
+        gp.SpectralMixture(1.0, [1.0, 2.0], [1.0, -1.0])
+    with pytest.raises(ValueError, match="weights"):
+        gp.StudentTMixture([0.0, 1.0], [1.0, 2.0], 1.0)
+    with pytest.raises(TypeError, match="kernels"):
+        gp.Product([])
+
+
+def test_kernel_jit_vmap_grad():
+    k = gp.SpectralMixture([1.0, 0.5], [0.0, 2.0], [1.5, 0.8])
+    x = jnp.linspace(0, 1, 5)
+    K1 = eqx.filter_jit(gp.gram)(k, x, x)
+    np.testing.assert_allclose(K1, gp.gram(k, x, x), rtol=1e-6)
+    g = eqx.filter_grad(lambda kk: jnp.sum(gp.gram(kk, x, x)))(k)
+    assert jnp.all(jnp.isfinite(g.frequencies))
+
+
+@pytest.mark.x64
+def test_kronecker_equals_dense(getkey):
+    x, y = jnp.linspace(0, 1, 7), jnp.linspace(-1, 2, 5)
+    k1, k2 = gp.SpectralMixture([1.0, 0.3], [0.0, 1.5], 2.0), gp.Matern52(0.5)
+    A, B = gp.gram(k1, x, x), gp.gram(k2, y, y)
+    v = jax.random.normal(getkey(), (35,), jnp.float64)
+    dense = jnp.kron(A, B)
+    np.testing.assert_allclose(gp.kron_matvec([A, B], v), dense @ v, atol=1e-10)
+    R = gp.gram(k2, y, y, 2)  # non-square and non-symmetric factors too
+    np.testing.assert_allclose(gp.kron_matvec([A[:4], R], v), jnp.kron(A[:4], R) @ v, atol=1e-10)
+    jit = 1e-6
+    eig = gp.KroneckerEig([A, B], jitter=jit)
+    lam = jnp.linalg.eigvalsh(dense)
+    full = dense + jit * lam.max() * jnp.eye(35)
+    np.testing.assert_allclose(eig.solve(v), jnp.linalg.solve(full, v), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(eig.logdet(), jnp.linalg.slogdet(full)[1], rtol=1e-10)
+    # Laplacian factor by factor: K1'' (x) K2 + K1 (x) K2''
+    op = pde.LinearOperator.laplacian(2)
+    grams = lambda i, a: gp.gram([k1, k2][i], [x, y][i], [x, y][i], a)  # noqa: E731
+    terms = gp.operator_factors(op.orders, op.coefficients, grams)
+    lap = sum(c * gp.kron_dense(f) for c, f in terms)
+    prod = gp.Product([k1, k2])
+    pts = jnp.stack(jnp.meshgrid(x, y, indexing="ij"), -1).reshape(-1, 2)
+    direct = jax.vmap(lambda p: jax.vmap(lambda q: pde.laplacian(lambda z: prod(z, q), p))(pts))(
+        pts
+    )
+    np.testing.assert_allclose(lap, direct, atol=1e-10)
+
+
+def _p1_low():
+    # P1 at a lower frequency, small grid: same code path as P1, seconds instead of tens
+    exact = lambda x, p: jnp.sin(30 * x[0])  # noqa: E731
+    dom = pde.Interval(0.0, 2 * math.pi)
+    op = pde.LinearOperator.laplacian(1)
+    return pde.Problem(
+        dom,
+        operator=op,
+        source=lambda x, p: op(lambda y: exact(y, p), x),
+        conditions=[pde.Dirichlet(exact)],
+        exact=exact,
+        name="p1_low",
+    )
+
+
+@pytest.mark.x64
+def test_solve_linear_1d_exact_and_spectrum():
+    sol = gp.solve(_p1_low(), grid=150, envelope=6.0)  # few periods: a narrower envelope
+    # the frequency 30 / (2 pi) was found from the source alone
+    assert np.min(np.abs(sol.stats["frequencies"][0] - 30 / (2 * math.pi))) < 0.1
+    assert float(sol.error()) < 1e-5
+    x = jnp.linspace(0.1, 6.0, 11)[:, None]
+    np.testing.assert_allclose(sol(x), jnp.sin(30 * x[:, 0]), atol=1e-4)
+    assert sol.points.shape == (150, 1) and sol.stats["wall_s"] > 0
+
+
+@pytest.mark.x64
+def test_solve_nonlinear_1d():
+    def exact(x, p):
+        return jnp.sin(8 * x[0])
+
+    dom = pde.Interval(0.0, 2.0)
+
+    def source(x, p):
+        u = lambda y: exact(y, p)  # noqa: E731
+        return pde.laplacian(u, x) + u(x) * (u(x) ** 2 - 1)
+
+    prob = pde.Problem(
+        dom,
+        residual=lambda u, x, p: pde.laplacian(u, x) + u(x) * (u(x) ** 2 - 1) - source(x, p),
+        source=source,
+        conditions=[pde.Dirichlet(exact)],
+        exact=exact,
+    )
+    sol = gp.solve(prob, grid=60, steps=6, envelope=6.0)
+    assert float(sol.error()) < 1e-4
+    assert sol.history["residual"][-1] < 1e-3 * sol.history["residual"][0]
+    with pytest.raises(ValueError, match="nonlinear"):
+        gp.solve(prob, grid=60, method="linear")
+
+
+@pytest.mark.x64
+def test_solve_2d_small_dense():
+    exact = lambda x, p: jnp.sin(3 * x[0]) * jnp.cos(2 * x[1])  # noqa: E731
+    op = pde.LinearOperator.laplacian(2)
+    prob = pde.Problem(
+        pde.Box([0.0, 0.0], [2.0, 2.0]),
+        operator=op,
+        source=lambda x, p: op(lambda y: exact(y, p), x),
+        conditions=[pde.Dirichlet(exact)],
+        exact=exact,
+    )
+    sol = gp.solve(prob, gp.SquaredExponential(0.5), grid=(16, 14))
+    assert float(sol.error(prob.domain.grid((40, 40), jnp.float64))) < 1e-3
+
+
+@pytest.mark.x64
+def test_solve_2d_kronecker_path():
+    # a Q2-like problem at lower frequency: the Kronecker path (forced by `max_points`) against
+    # the exact solution, and against the dense path on the same grid
+    def exact(x, p):
+        return jnp.sin(2 * x[0]) * jnp.cos(5 * x[0]) + jnp.sin(2 * x[1]) * jnp.cos(5 * x[1])
+
+    op = pde.LinearOperator.laplacian(2)
+    prob = pde.Problem(
+        pde.Box([0.0, 0.0], [2.0, 2.0]),
+        operator=op,
+        source=lambda x, p: op(lambda y: exact(y, p), x),
+        conditions=[pde.Dirichlet(exact)],
+        exact=exact,
+    )
+    kron = gp.solve(prob, grid=40, max_points=100, envelope=6.0)
+    assert kron.stats["method"] == "kronecker"
+    assert float(kron.error()) < 1e-3
+    # the default error (Kronecker prediction on a tensor test grid) equals pointwise evaluation
+    pts = prob.domain.grid((300, 300), jnp.float64)
+    np.testing.assert_allclose(kron.error(), kron.error(pts[::37]), rtol=0.5)
+    dense = gp.solve(prob, grid=30, envelope=6.0)
+    assert dense.stats["method"] == "linear" and float(dense.error()) < 1e-2
+
+
+@pytest.mark.x64
+def test_plot_solution(tmp_path):
+    from jaxsci.pinn import plot_solution
+
+    sol = gp.solve(_p1_low(), grid=100)
+    assert plot_solution(sol, tmp_path / "p.png").exists()
+
+
+@pytest.mark.x64
+def test_bad_input():
+    prob = _p1_low()
+    with pytest.raises(ValueError, match="grid"):
+        gp.solve(prob, grid=(10, 10))
+    with pytest.raises(ValueError, match="method"):
+        gp.solve(prob, grid=10, method="adam")
+    with pytest.raises(ValueError, match="kernel"):
+        gp.solve(prob, gp.Product([gp.Matern52(), gp.Matern52()]), grid=10)
+    with pytest.raises(TypeError, match="problem"):
+        gp.solve("p1", grid=10)
+
+
+def test_float32_warns():
+    with pytest.warns(UserWarning, match="float64"):
+        gp.solve(_p1_low(), gp.SquaredExponential(0.3), grid=20)
+
+
+def test_catalogue_registered():
+    for name in ["gp_p1", "gp_a1", "gp_q1", "gp_ac2", "gp_advection"]:
+        prob = pde.get_problem(name)
+        x = jnp.full((prob.dim,), 0.3)
+        r = prob.residual(lambda y, q=prob: q.exact(y, q.params), x, prob.params)
+        assert abs(float(r)) < 1e-2
+
+
+@pytest.mark.slow
+@pytest.mark.x64
+@pytest.mark.parametrize(
+    "name,n,published",
+    [
+        ("gp_p1", 400, 4.0e-7),
+        ("gp_p3", 400, 1.5e-6),
+        ("gp_a1", 400, 7.7e-7),
+        ("gp_q2", 200, 1.0e-3),
+    ],
+)
+def test_published_rows(name, n, published):
+    sol = gp.solve(pde.get_problem(name), grid=n)
+    assert float(sol.error()) <= published
