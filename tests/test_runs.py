@@ -124,11 +124,30 @@ def test_pinn_rerun_from_run_directory_and_load(tmp_path):
         assert err == pytest.approx(m1["runs"][i]["rel_l2"], rel=1e-6)
 
 
+def test_gp_run_from_config_beats_the_published_error(tmp_path):
+    out = tmp_path / "gp"
+    assert _cli(os.path.join(CONFIGS, "gp_p3.toml"), out, []) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    # u = sin(6x) cos(100x), 400 points: published 1.5e-6 (best seen in training)
+    assert m["solver"] == "gp" and m["rel_l2"] < 1.5e-6, m["rel_l2"]
+    assert (out / "solution.png").stat().st_size > 10_000
+    with jax.enable_x64(True):
+        sol = runs.load(str(out))
+        assert sol.error() == pytest.approx(m["rel_l2"], rel=1e-9)
+    with pytest.raises(ValueError, match=r"gp\.grid: expected 1 or 1 sizes"):
+        cfg = runs.load_config(os.path.join(CONFIGS, "gp_p3.toml"), ["gp.grid=[20, 20]"])
+        runs.run(cfg, str(tmp_path / "bad"))
+
+
 def test_bad_configs_name_the_problem(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"solver: unknown solver 'fem'"):
         runs.load_config({"solver": "fem"})
     with pytest.raises(ValueError, match=r"system: a section of a 'koopman' config.*'pinn'"):
         runs.load_config({"system": {"name": "Duffing"}})
+    with pytest.raises(ValueError, match=r"gp: a section of a 'gp' config.*'pinn'"):
+        runs.load_config({"gp": {"grid": [10]}})
+    with pytest.raises(ValueError, match=r"field\.width: unknown key \(a setting of kind 'mlp'"):
+        runs.load_config({"field": {"kind": "pig", "width": 8}})
     with pytest.raises(ValueError, match=r"field\.kind: unknown kind 'kan'"):
         runs.load_config({"field": {"kind": "kan"}})
     with pytest.raises(ValueError, match=r"train\.seeds: must not be empty"):

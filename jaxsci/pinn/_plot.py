@@ -1,14 +1,18 @@
-"""Plots of a PINN solution against the truth (matplotlib, imported lazily)."""
+"""Plots of a solution (PINN, PIG, GP) against the truth (matplotlib, imported lazily)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def plot_solution(solution, path, per_axis: int | None = None):
+_LABELS = {"PINNSolution": "PINN", "GPSolution": "GP"}
+
+
+def plot_solution(solution, path, per_axis: int | None = None, label: str | None = None):
     """Write a PNG comparing `solution` with the problem's truth: curves in 1D, images of the
     prediction, truth and pointwise error in 2D (space x time included), and the slice at the
-    middle of the last axis in 3D. Returns the path."""
+    middle of the last axis in 3D. `label` names the prediction (default: the solver, "PINN" or
+    "GP"). Returns the path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,11 +45,12 @@ def plot_solution(solution, path, per_axis: int | None = None):
         and np.sum((pred + true) ** 2) < np.sum((pred - true) ** 2)
     ):
         pred = -pred
+    label = label or _LABELS.get(type(solution).__name__, "prediction")
     labels = ["x", "y"] if not dom.time_dependent else (["x", "t"] if dim == 2 else ["x", "y"])
     if dim == 1:
         fig, axes = plt.subplots(1, 2 if has_truth else 1, figsize=(10, 3.6), squeeze=False)
         x = pts[:, 0]
-        axes[0, 0].plot(x, pred, label="PINN")
+        axes[0, 0].plot(x, pred, label=label)
         if has_truth:
             axes[0, 0].plot(x, true, "--", label="exact")
             axes[0, 1].semilogy(x, np.abs(pred - true) + 1e-16)
@@ -53,7 +58,7 @@ def plot_solution(solution, path, per_axis: int | None = None):
         axes[0, 0].legend()
         axes[0, 0].set_title(problem.name)
     else:
-        panels = [("PINN", pred)]
+        panels = [(label, pred)]
         if has_truth:
             panels += [("exact", true), ("|error|", np.abs(pred - true))]
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
@@ -66,7 +71,7 @@ def plot_solution(solution, path, per_axis: int | None = None):
                 aspect="auto",
                 cmap="magma" if title == "|error|" else "RdBu_r",
             )
-            a.set_title(f"{problem.name}: {title}" if title == "PINN" else title)
+            a.set_title(f"{problem.name}: {title}" if title == label else title)
             a.set_xlabel(labels[0])
             a.set_ylabel(labels[1])
             fig.colorbar(im, ax=a)

@@ -38,10 +38,27 @@ class MLPFieldConfig:
 
 
 @dataclass
+class PIGFieldConfig:
+    """Physics-Informed Gaussians (`pinn.PIG`): `n_gaussians` per channel feeding a tiny MLP."""
+
+    kind: str = "pig"
+    n_gaussians: int = setting(400, "positive")
+    channels: int = setting(4, "positive")
+    hidden: int = setting(16, "positive")
+    activation: str = setting("tanh", ("tanh", "sin"))
+    scale: float = setting(0.05, "positive")  # initial sigma, a fraction of the domain's side
+    covariance: str = setting("diagonal", ("diagonal", "full"))
+    init: str = setting("uniform", ("uniform", "grid"))
+    weight_std: float = setting(0.01, "positive")
+    cutoff: float = setting(0.0, "non-negative")  # in units of sigma; 0: dense evaluation
+    hard_dirichlet: bool = False
+
+
+@dataclass
 class FieldConfig:
     """The `[field]` section: its settings depend on `kind`."""
 
-    KINDS = {"mlp": MLPFieldConfig}
+    KINDS = {"mlp": MLPFieldConfig, "pig": PIGFieldConfig}
 
 
 @dataclass
@@ -94,6 +111,25 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
     """The field a config describes, initialised from `key`."""
     fc = cfg.field
     kemb, kmlp = jax.random.split(key)
+    out = "scalar" if problem.n_outputs == 0 else problem.n_outputs
+    if fc.kind == "pig":
+        field = pinn.PIG(
+            problem.domain,
+            fc.n_gaussians,
+            fc.channels,
+            fc.hidden,
+            fc.activation,
+            fc.scale,
+            fc.covariance,
+            fc.init,
+            fc.weight_std,
+            out,
+            fc.cutoff or None,
+            key=kmlp,
+        )
+        if fc.hard_dirichlet:
+            field = pinn.Constrained(field, pinn.dirichlet_transform(problem.domain))
+        return field
     embedding = None
     if fc.fourier_features and fc.periodic_axes:
         raise ValueError("field: use either `fourier_features` or `periodic_axes`, not both")
@@ -104,7 +140,6 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
     if fc.periodic_axes:
         periods = [problem.domain.upper[a] - problem.domain.lower[a] for a in fc.periodic_axes]
         embedding = pinn.PeriodicEmbedding(problem.dim, fc.periodic_axes, periods)
-    out = "scalar" if problem.n_outputs == 0 else problem.n_outputs
     field = pinn.MLP(
         problem.dim,
         out,

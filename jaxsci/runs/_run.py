@@ -6,10 +6,10 @@ import glob
 import os
 import time
 
-from . import _koopman, _pinn, _rundir, _ssm
+from . import _gp, _koopman, _pinn, _rundir, _ssm
 from ._config import load_config
 
-_RUNNERS = {"pinn": _pinn, "koopman": _koopman, "ssm": _ssm}
+_RUNNERS = {"pinn": _pinn, "gp": _gp, "koopman": _koopman, "ssm": _ssm}
 
 
 def run(cfg, out_dir: str | None = None, *, progress: bool = True) -> dict:
@@ -33,6 +33,7 @@ def load(run_dir: str, seed: int | None = None):
     """The trained model of a run directory, ready for the user's own jitted code.
 
     - PINN runs: the `PINNSolution` (`sol(points)`, `sol.error()`, `sol.field`).
+    - GP runs: the `GPSolution` (`sol(points)`, `sol.error()`; float64).
     - SSM runs: the trained `SequenceModel`.
     - Koopman runs: the fitted `KoopmanModel`.
 
@@ -45,8 +46,9 @@ def load(run_dir: str, seed: int | None = None):
             f"load: {run_dir!r} is not a run directory (no {_rundir.CONFIG_FILE})"
         )
     cfg = load_config(path)
-    seeds = cfg.data.seed if cfg.solver == "koopman" else cfg.train.seeds
-    seeds = [seeds] if isinstance(seeds, int) else seeds
+    seeds = {"koopman": lambda: [cfg.data.seed], "gp": lambda: [0]}.get(
+        cfg.solver, lambda: cfg.train.seeds
+    )()
     seed = seeds[0] if seed is None else seed
     if seed not in seeds:
         raise ValueError(f"load: `seed` {seed} was not run; the config's seeds are {seeds}")
@@ -66,7 +68,7 @@ def catalogue(configs_dir: str | None = None) -> str:
     under `experiments/configs/` (or `configs_dir`), as text."""
     from .. import pde
 
-    lines = ['problems (solver = "pinn", [problem] name = ...):']
+    lines = ['problems (solver = "pinn" or "gp", [problem] name = ...):']
     for name, make in sorted(pde.PROBLEMS.items()):
         doc = (make.__doc__ or "").strip().splitlines()
         lines.append(f"  {name:24s} {doc[0] if doc else ''}")
