@@ -124,6 +124,24 @@ def test_pinn_rerun_from_run_directory_and_load(tmp_path):
         assert err == pytest.approx(m1["runs"][i]["rel_l2"], rel=1e-6)
 
 
+def test_pig_run_from_config(tmp_path):
+    out = tmp_path / "pig"
+    small = [
+        "field.n_gaussians=64",
+        "train.steps=30",
+        "train.n_interior=128",
+        "train.chunk_size=15",
+    ]
+    assert _cli(os.path.join(CONFIGS, "pig_helmholtz_2d.toml"), out, small) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["field"] == "pig" and np.isfinite(m["rel_l2"])
+    sol = runs.load(str(out))
+    from jaxsci import pinn
+
+    assert isinstance(sol.field, pinn.PIG) and sol.field.cutoff == 5.0
+    assert sol.error() == pytest.approx(m["rel_l2"], rel=1e-5)
+
+
 def test_gp_run_from_config_beats_the_published_error(tmp_path):
     out = tmp_path / "gp"
     assert _cli(os.path.join(CONFIGS, "gp_p3.toml"), out, []) == 0

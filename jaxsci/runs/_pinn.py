@@ -51,6 +51,7 @@ class PIGFieldConfig:
     init: str = setting("uniform", ("uniform", "grid"))
     weight_std: float = setting(0.01, "positive")
     cutoff: float = setting(0.0, "non-negative")  # in units of sigma; 0: dense evaluation
+    max_scale: float = setting(0.0, "non-negative")  # cap on sigma; 0: 4 x scale
     hard_dirichlet: bool = False
 
 
@@ -73,6 +74,7 @@ class TrainConfig:
     n_boundary: int = setting(256, "positive")
     sampler: str = setting("uniform", ("uniform", "halton", "latin", "grid"))
     resample_every: int = setting(0, "non-negative")
+    residual_weight: float = setting(1.0, "positive")  # weight of the residual term
     adaptive_every: int = setting(0, "non-negative")  # 0: no residual-based adaptive resampling
     adaptive_candidates: int = setting(10000, "positive")
     adaptive_replace: int = setting(200, "positive")
@@ -116,15 +118,16 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
         field = pinn.PIG(
             problem.domain,
             fc.n_gaussians,
-            fc.channels,
-            fc.hidden,
-            fc.activation,
-            fc.scale,
-            fc.covariance,
-            fc.init,
-            fc.weight_std,
-            out,
-            fc.cutoff or None,
+            channels=fc.channels,
+            hidden=fc.hidden,
+            activation=fc.activation,
+            scale=fc.scale,
+            covariance=fc.covariance,
+            init=fc.init,
+            weight_std=fc.weight_std,
+            out_size=out,
+            cutoff=fc.cutoff or None,
+            max_scale=fc.max_scale or None,
             key=kmlp,
         )
         if fc.hard_dirichlet:
@@ -222,6 +225,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 key=ks,
                 steps=tc.steps,
                 resample_every=tc.resample_every,
+                residual_weight=tc.residual_weight,
                 balancing=pinn.GradientBalancing() if tc.balancing else None,
                 causal=pinn.CausalWeighting(tc.causal_chunks, tc.causal_tolerance)
                 if tc.causal_chunks
