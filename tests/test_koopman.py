@@ -379,7 +379,8 @@ def test_public_api():
     nystroem_features
     polynomial_kernel AbstractKoopmanModel KoopmanModel GeneratorModel MPEDMD MPEDMDModel
     ResidualData residual_data residuals pseudospectrum spectrum_estimates verified_eigenpairs
-    DeepKoopman InformationKoopmanLoss fit_deep_koopman info_nce von_neumann_entropy""".split()
+    DeepKoopman InformationKoopmanLoss fit_deep_koopman info_nce von_neumann_entropy
+    GramMatrices gram_matrices fit_gram blocks_of""".split()
     assert [n for n in names if not hasattr(kp, n)] == []
     public = {n for n in dir(kp) if not n.startswith("_") and not inspect.ismodule(getattr(kp, n))}
     assert public <= set(names), public - set(names)

@@ -86,7 +86,8 @@ class DeepKoopman(eqx.Module):
         return jax.vmap(self.decode)(zs)
 
     def eigenvalues(self):
-        """Eigenvalues of the learned Koopman matrix (host `eig`; not differentiable)."""
+        """Eigenvalues of the learned Koopman matrix (host `eig`; differentiable where they
+        are distinct)."""
         return eig(self.koopman)[0]
 
 

@@ -76,6 +76,14 @@ class _OrthogonalPolynomials(AbstractDictionary):
     def __check_init__(self):
         if jnp.shape(self.lower) != jnp.shape(self.upper) or jnp.ndim(self.lower) != 1:
             raise ValueError("`lower` and `upper` must be 1-d arrays of the same shape.")
+        if isinstance(self.lower, jax.core.Tracer) or isinstance(self.upper, jax.core.Tracer):
+            return  # built inside a transform: the bounds are checked where they are concrete
+        lo, hi = np.asarray(self.lower), np.asarray(self.upper)
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all() and (lo < hi).all()):
+            raise ValueError(
+                f"{type(self).__name__}: need finite bounds with `lower` < `upper` in every "
+                f"coordinate, got lower={lo.tolist()}, upper={hi.tolist()}."
+            )
 
     def _basis_1d(self, t, degree):  # t in [-1, 1]; returns (degree + 1,)
         raise NotImplementedError

@@ -4,11 +4,23 @@
 here are small (N x N, N <= a few thousand) and need float64 LAPACK `geev`. We therefore send the
 N x N matrix to the host with `jax.pure_callback` and call LAPACK there (NumPy / SciPy): one
 O(N^2) transfer against the O(M N^2) Gram work that stays on the accelerator. This works under
-`jit` and `vmap` (a batch is one host call on a stacked array), but is not differentiable.
+`jit` and `vmap` (a batch is one host call on a stacked array).
+
+Derivatives (`eig`) come from first-order perturbation theory through a `jax.custom_jvp`, so
+`jax.grad` and `jax.jvp` see through the host call (and through every estimator built on it).
+With A V = V diag(lambda) and W^H = V^{-1} (rows: left eigenvectors scaled so w_j^H v_j = 1),
+dlambda_j = (V^{-1} dA V)_jj = w_j^H dA v_j / (w_j^H v_j), and dV = V (F o V^{-1} dA V) + V diag(c)
+with F_ij = 1 / (lambda_j - lambda_i) off the diagonal (distinct eigenvalues). The free diagonal
+c fixes the normalisation convention of `eig`'s eigenvectors: unit 2-norm columns whose
+largest-modulus component is real and positive (LAPACK's convention, made deterministic),
+so Re(v_j^H dv_j) = 0 and Im(dv_kj / v_kj) = 0 at that component k. Where two eigenvalues
+coincide the derivative is undefined, and differentiating raises an error instead of returning
+a wrong number.
 """
 
 import warnings
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,7 +65,12 @@ def _host_call(host, matrix, out_shapes):
         a = np.ascontiguousarray(raw).view(real)[..., 0]
         if is_complex:
             a = (a[..., 0] + 1j * a[..., 1]).astype(npdt)
-        outs = host(a)
+        if not np.isfinite(a).all():
+            # never let LAPACK raise inside the callback: the device-side `eqx.error_if` checks
+            # (in `eig` and `koopman.fit`) then report the real cause, not "CpuCallback error"
+            outs = tuple(np.full((*a.shape[:-2], *s), np.nan, npdt) for s in out_shapes)
+        else:
+            outs = host(a)
         return tuple(
             np.ascontiguousarray(np.asarray(o, npdt))
             .view(real)
@@ -76,20 +93,93 @@ def _check_square(matrix):
         raise ValueError(f"`matrix` must be square, got shape {matrix.shape}.")
 
 
+def _lapack_eig(matrix):
+    n = matrix.shape[0]
+    return _host_call(lambda a: np.linalg.eig(a), matrix, ((n,), (n, n)))
+
+
+def _normalised_eig(matrix):
+    """Host eigenpairs, columns rescaled to unit norm with the largest-modulus entry real > 0.
+
+    Returns the index of that entry per column as well (the JVP's phase constraint uses it)."""
+    lam, v = _lapack_eig(matrix)
+    v = v / jnp.linalg.norm(v, axis=0, keepdims=True)
+    k = jnp.argmax(jnp.abs(v), axis=0)
+    pivot = jnp.take_along_axis(v, k[None, :], axis=0)
+    v = v * (jnp.conj(pivot) / jnp.abs(pivot))
+    return lam, v, k
+
+
+def _repeated_gap(lam, matrix):
+    """True where two eigenvalues are too close for a first-order derivative to exist."""
+    n = lam.shape[0]
+    eps = jnp.finfo(lam.dtype).eps
+    # computed copies of a repeated eigenvalue differ by ~eps ||A|| (semisimple) up to
+    # ~sqrt(eps) ||A|| (defective): anything within 10 sqrt(eps) ||A|| counts as repeated
+    tol = 10 * jnp.sqrt(eps) * jnp.linalg.norm(matrix)
+    gaps = jnp.abs(lam[:, None] - lam[None, :]) + jnp.where(jnp.eye(n, dtype=bool), jnp.inf, 0)
+    return jnp.min(gaps, initial=jnp.inf) <= tol
+
+
+@jax.custom_jvp
+def _eig(matrix):
+    lam, v, _ = _normalised_eig(matrix)
+    return lam, v
+
+
+@_eig.defjvp
+def _eig_jvp(primals, tangents):
+    (matrix,), (dmatrix,) = primals, tangents
+    lam, v, k = _normalised_eig(matrix)
+    n = lam.shape[0]
+    v = eqx.error_if(
+        v,
+        _repeated_gap(lam, matrix),
+        "koopman.eig: the matrix has repeated eigenvalues, where eigenvalue and eigenvector "
+        "derivatives are not defined; differentiate through a matrix with distinct eigenvalues "
+        "(e.g. lower the rank of the estimator), or wrap the fit in `jax.lax.stop_gradient`.",
+    )
+    vinv = jnp.linalg.inv(v)
+    coupled = vinv @ dmatrix.astype(v.dtype) @ v  # V^{-1} dA V
+    dlam = jnp.diagonal(coupled)
+    off = ~jnp.eye(n, dtype=bool)
+    denom = jnp.where(off, lam[None, :] - lam[:, None], 1)
+    dv = v @ jnp.where(off, coupled / denom, 0)
+    # normalisation: unit norm (real part of v^H dv) and fixed phase of the pivot entry
+    real_part = jnp.real(jnp.sum(jnp.conj(v) * dv, axis=0))
+    pivot = jnp.take_along_axis(v, k[None, :], axis=0)[0]
+    dpivot = jnp.take_along_axis(dv, k[None, :], axis=0)[0]
+    imag_part = jnp.imag(dpivot / pivot)
+    dv = dv - v * (real_part + 1j * imag_part)[None, :]
+    return (lam, v), (dlam, dv)
+
+
 def eig(
     matrix: Inexact[Array, "n n"],
 ) -> tuple[Complex[Array, " n"], Complex[Array, "n n"]]:
-    """Eigenvalues and right eigenvectors (unit 2-norm columns) of a square matrix, on the host.
+    """Eigenvalues and right eigenvectors of a square matrix, on the host, differentiable.
 
     **Arguments:** `matrix`, shape `(n, n)`, real or complex.
 
     **Returns:** `(eigenvalues, eigenvectors)` with `matrix @ eigenvectors = eigenvectors *
-    eigenvalues`, complex, in the input's precision. `vmap` sends the whole batch to one
+    eigenvalues`, complex, in the input's precision. Each eigenvector column has unit 2-norm and
+    its largest-modulus component real and positive. `vmap` sends the whole batch to one
     LAPACK-backed `numpy.linalg.eig` call.
+
+    Differentiable (`jax.grad`, `jax.jvp`) by first-order perturbation theory (see the module
+    docstring), consistent with the normalisation above. Derivatives exist only for distinct
+    eigenvalues: differentiating at a matrix with repeated eigenvalues raises an error (an
+    `equinox` runtime error under `jit`). Where two largest-modulus components of an
+    eigenvector tie, the phase convention (and so the eigenvector derivative) is discontinuous.
     """
     _check_square(matrix)
-    n = matrix.shape[0]
-    return _host_call(lambda a: np.linalg.eig(a), matrix, ((n,), (n, n)))
+    matrix = eqx.error_if(
+        matrix,
+        ~jnp.isfinite(matrix).all(),
+        "koopman.eig: `matrix` has NaN or inf entries (check the snapshots and the dictionary "
+        "features for non-finite values).",
+    )
+    return _eig(matrix)
 
 
 def unitary_eig(
@@ -100,8 +190,15 @@ def unitary_eig(
     The complex Schur form of a normal matrix is diagonal, so `scipy.linalg.schur` gives
     orthonormal eigenvectors even for repeated eigenvalues, where `geev`'s are merely independent.
     Runs on the host like `eig`; eigenvalues are normalised to modulus one (rounding only).
+    Not differentiable (the Schur basis of a repeated eigenvalue has no derivative):
+    differentiating raises a `TypeError` rather than returning zeros.
     """
     _check_square(matrix)
+    return _unitary_eig(matrix)
+
+
+@jax.custom_jvp
+def _unitary_eig(matrix):
     n = matrix.shape[0]
 
     def host(a):
@@ -117,3 +214,12 @@ def unitary_eig(
         return np.stack(ws).reshape(*batch, n), np.stack(zs).reshape(*batch, n, n)
 
     return _host_call(host, matrix, ((n,), (n, n)))
+
+
+@_unitary_eig.defjvp
+def _unitary_eig_jvp(primals, tangents):
+    raise TypeError(
+        "koopman.unitary_eig (and so `MPEDMD`) is not differentiable: its orthonormal Schur "
+        "eigenbasis has no derivative at repeated eigenvalues. Use `eig` (e.g. `EDMD`) inside "
+        "a differentiated loss, or wrap the fit in `jax.lax.stop_gradient`."
+    )

@@ -249,7 +249,10 @@ def fit(
 
     **Returns:** a `KoopmanModel` (`MPEDMDModel`, `GeneratorModel` for those estimators).
     Float64 input is expected (float32 warns). Works under `eqx.filter_jit` and `jax.vmap`
-    (e.g. over seeds); not differentiable (the small eigenproblem runs on the host, see `eig`).
+    (e.g. over seeds), and differentiable through `eig` (distinct eigenvalues; see `eig`).
+    Non-finite data are checked on the device before the host eigensolver runs; under
+    `eqx.filter_jit` the check's message is the error raised, under plain `jax.jit` JAX wraps it
+    (`INTERNAL: CpuCallback error ...`, the message on its last line).
     """
     if not isinstance(estimator, AbstractEstimator):
         raise TypeError(

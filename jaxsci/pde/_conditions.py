@@ -250,8 +250,19 @@ class Normalisation(AbstractCondition):
         return (integral - self.value) ** 2
 
 
-def check_conditions(conditions: Sequence[AbstractCondition]) -> tuple[AbstractCondition, ...]:
-    conditions = tuple(conditions)
+def check_conditions(
+    conditions: AbstractCondition | Sequence[AbstractCondition],
+) -> tuple[AbstractCondition, ...]:
+    """The conditions as a tuple; a single condition is accepted and wrapped."""
+    if isinstance(conditions, AbstractCondition):
+        conditions = (conditions,)
+    try:
+        conditions = tuple(conditions)
+    except TypeError:
+        raise TypeError(
+            f"`conditions` must be a condition or a sequence of conditions, got "
+            f"{type(conditions).__name__}"
+        ) from None
     for i, c in enumerate(conditions):
         if not isinstance(c, AbstractCondition):
             raise TypeError(f"`conditions[{i}]` must be a condition, got {type(c).__name__}")

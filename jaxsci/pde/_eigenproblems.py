@@ -42,7 +42,7 @@ def infinite_well(level: int = 1, energy_guess: float | None = None) -> Problem:
         params={"energy": jnp.asarray(0.8 * e_n if energy_guess is None else energy_guess)},
         eigenvalue="energy",
         exact_eigenvalue=e_n,
-        name=f"infinite_well_{level}",
+        name="infinite_well" if level == 1 else f"infinite_well_level{level}",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,7 +46,7 @@ class Problem(eqx.Module):
 
     - `domain`: an `Interval`, `Box` or `SpaceTime`.
     - `residual`: `residual(u, x, params)`; optional when `operator` is given.
-    - `conditions`: sequence of conditions.
+    - `conditions`: a sequence of conditions (or one condition).
     - `exact`: `exact(x, params)`, the solution at one point, if known.
     - `params`: PyTree of parameters (a dict is usual).
     - `operator`, `source`: the linear form `L u = f`, if the PDE has one.
@@ -74,7 +75,7 @@ class Problem(eqx.Module):
         self,
         domain: AbstractDomain,
         residual: Residual | None = None,
-        conditions: Sequence[AbstractCondition] = (),
+        conditions: AbstractCondition | Sequence[AbstractCondition] = (),
         exact: Callable | None = None,
         params: PyTree = None,
         operator: LinearOperator | None = None,
@@ -99,6 +100,7 @@ class Problem(eqx.Module):
                 )
             if residual is None:
                 residual = LinearResidual(operator, source)
+        _check_residual(residual)
         if not (isinstance(n_outputs, int) and n_outputs >= 0):
             raise ValueError(f"Problem: `n_outputs` must be a non-negative int, got {n_outputs!r}")
         self.domain = domain
@@ -159,6 +161,28 @@ class Problem(eqx.Module):
         new = dict(self.params)
         new.update({k: jnp.asarray(v) for k, v in updates.items()})
         return eqx.tree_at(lambda p: p.params, self, new)
+
+
+def _check_residual(residual):
+    """`residual` must be callable as `residual(u, x, params)`: refuse anything else here, not
+    deep inside `vmap` on first use."""
+    expected = "`residual(u, x, params)` (the field, one point, the problem's params)"
+    if not callable(residual):
+        raise TypeError(
+            f"Problem: `residual` must be a function {expected}, got {type(residual).__name__} "
+            f"{residual!r}"
+        )
+    try:
+        sig = inspect.signature(residual)
+    except (TypeError, ValueError):  # builtins and some C callables: nothing to check
+        return
+    try:
+        sig.bind(None, None, None)
+    except TypeError as e:
+        raise TypeError(
+            f"Problem: `residual` must take three arguments, {expected}; "
+            f"`{getattr(residual, '__name__', type(residual).__name__)}{sig}` cannot ({e})"
+        ) from None
 
 
 class LinearResidual(eqx.Module):

@@ -29,9 +29,19 @@ class PINNSolution(eqx.Module):
     - `field`: the trained field (final iterate, or the last finite one if training failed).
     - `params`: the problem parameters after training (learned entries updated).
     - `problem`: the problem solved, with `params` in place.
-    - `history`: per-step `loss` and each loss term (NumPy arrays).
+    - `history`: per-step `loss`, each loss term and each learned scalar parameter (its
+      trajectory, under the parameter's name; `name[i]` per entry of a small array parameter),
+      as NumPy arrays.
     - `stats`: `steps`, `wall_s`, `steps_per_s`, `compile_s`, `failed_step`.
     - `points`: the interior collocation points at the end (moved by adaptive resampling).
+    - `members`: the number of ensemble members (`solve(..., ensemble=True)`), else `None`.
+      Every array of an ensemble solution carries a leading member axis; `sol(points)` and
+      `sol.error()` then give one result per member, and `sol.member(i)` the single solution
+      of member `i`.
+
+    A solution is an `equinox.Module` holding arrays, so it is not a hashable static argument:
+    jit code that takes it (or `sol.field`) as an argument, `eqx.filter_jit(lambda s, x: s(x))`,
+    rather than `jax.jit(sol)`.
     """
 
     field: AbstractField
@@ -40,20 +50,62 @@ class PINNSolution(eqx.Module):
     points: Array
     history: dict[str, np.ndarray]
     stats: dict[str, Any]
+    learned: tuple[str, ...] = eqx.field(static=True, default=())
+    members: int | None = eqx.field(static=True, default=None)
 
     def __call__(self, points: ArrayLike) -> Array:
-        """The field at `points`, shape `(n, dim)` (any array-like)."""
+        """The field at `points`, shape `(n, dim)` (any array-like): shape `(n, ...)`, or
+        `(members, n, ...)` for an ensemble."""
         self.problem.domain.check_points(points, "points")
-        return jax.vmap(self.field)(jnp.asarray(points))
+        points = jnp.asarray(points)
+        if self.members is not None:
+            return eqx.filter_vmap(lambda f: jax.vmap(f)(points))(self.field)
+        return jax.vmap(self.field)(points)
+
+    def member(self, i: int) -> PINNSolution:
+        """The single-field `PINNSolution` of ensemble member `i` (history and stats included)."""
+        if self.members is None:
+            raise ValueError(
+                "member: this solution is not an ensemble (`solve(..., ensemble=True)`)"
+            )
+        if (
+            isinstance(i, bool)
+            or not isinstance(i, (int, np.integer))
+            or not -self.members <= i < self.members
+        ):
+            raise ValueError(f"member: `i` must be an int in [0, {self.members}), got {i!r}")
+        take = lambda a: a[i] if eqx.is_array(a) else a  # noqa: E731
+        params = dict(self.params) if isinstance(self.params, dict) else self.params
+        if self.learned:
+            params.update({n: params[n][i] for n in self.learned})
+        problem = (
+            self.problem
+            if not self.learned
+            else eqx.tree_at(lambda p: p.params, self.problem, params)
+        )
+        history = {k: np.asarray(v)[i] for k, v in self.history.items()}
+        return PINNSolution(
+            jax.tree_util.tree_map(take, self.field),
+            params,
+            problem,
+            self.points[i],
+            history,
+            dict(self.stats),
+            self.learned,
+            None,
+        )
 
     def evaluation_points(self, per_axis: int | None = None) -> Array:
         dim = self.problem.dim
         per_axis = per_axis or {1: 1001, 2: 201, 3: 41}.get(dim, 11)
         return self.problem.domain.grid((per_axis,) * dim)
 
-    def error(self, points: ArrayLike | None = None) -> float:
+    def error(self, points: ArrayLike | None = None) -> float | np.ndarray:
         """Relative L2 error of the field against the problem's exact (or reference) solution on
-        `points` (default: a uniform grid). For an eigenproblem, up to the sign of `u`."""
+        `points` (default: a uniform grid). For an eigenproblem, up to the sign of `u`. An
+        ensemble gives a NumPy array of one error per member."""
+        if self.members is not None:
+            return np.asarray([self.member(i).error(points) for i in range(self.members)])
         points = self.evaluation_points() if points is None else points
         pred = self(points)
         true = self.problem.exact_values(points, self.params).reshape(pred.shape)
@@ -79,6 +131,29 @@ class PINNSolution(eqx.Module):
         hu = jax.vmap(lambda x: self.problem.residual(self.field, x, params))(pts)
         u = jax.vmap(self.field)(pts)
         return float(jnp.sum(u * hu) / jnp.sum(u * u))
+
+
+def _check_key(key, ensemble):
+    """Refuse what is not a PRNG key (e.g. `key=0`) before JAX's "invalid PRNG key data"."""
+    is_typed = hasattr(key, "dtype") and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    is_raw = (
+        hasattr(key, "dtype") and key.dtype == jnp.uint32 and key.ndim >= 1 and key.shape[-1] == 2
+    )
+    if not (is_typed or is_raw):
+        got = (
+            f"{type(key).__name__} {key!r}"
+            if not hasattr(key, "shape")
+            else (f"an array of dtype {key.dtype} and shape {key.shape}")
+        )
+        raise TypeError(
+            f"solve: `key` must be a PRNG key, e.g. `key=jax.random.key(0)` (for an ensemble, "
+            f"a batch of keys: `jax.random.split(jax.random.key(0), n)`); got {got}"
+        )
+    if ensemble and jnp.ndim(key) == (0 if is_typed else 1):
+        raise ValueError(
+            "solve: `ensemble=True` needs a batch of keys for `key`, one per member "
+            "(`jax.random.split(jax.random.key(0), n)`), got a single key"
+        )
 
 
 def _check_positive(n, name, allow_zero=False):
@@ -137,7 +212,18 @@ class _Objective(eqx.Module):
 
     def __call__(self, trainable, extra, key):
         t = self.terms(trainable, extra)
-        return jnp.sum(extra["weights"] * t), dict(zip(self.names, t, strict=True))
+        metrics = dict(zip(self.names, t, strict=True))
+        # the trajectory of each learned parameter (inverse problems, eigenvalues) goes into the
+        # history with the loss terms: scalars under their name, small arrays entry by entry
+        for name, value in trainable[1].items():
+            value = jax.lax.stop_gradient(value)
+            if name in metrics or name == "loss":  # never shadow the loss or a loss term
+                name = f"param_{name}"
+            if value.ndim == 0:
+                metrics[name] = value
+            elif value.size <= 16:
+                metrics.update({f"{name}[{i}]": v for i, v in enumerate(value.ravel())})
+        return jnp.sum(extra["weights"] * t), metrics
 
     def point_residuals(self, trainable, points):
         u, learned = trainable
@@ -282,6 +368,7 @@ def solve(
             f"solve: `field` takes points of dim {in_size}, but problem {problem.name!r} has dim "
             f"{problem.dim}"
         )
+    _check_key(key, ensemble)
     for n, name in [(steps, "steps")]:
         _check_positive(n, name, allow_zero=True)
     _check_positive(n_interior, "n_interior")
@@ -346,4 +433,13 @@ def solve(
     params = objective.all_params(learned)
     solved = problem if not learn else eqx.tree_at(lambda p: p.params, problem, params)
     points = result.state.extra["interior"]
-    return PINNSolution(trained_field, params, solved, points, result.history, result.stats)
+    return PINNSolution(
+        trained_field,
+        params,
+        solved,
+        points,
+        result.history,
+        result.stats,
+        learn,
+        int(kx.shape[0]) if ensemble else None,
+    )

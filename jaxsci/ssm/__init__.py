@@ -62,8 +62,8 @@ from ._recurrence import dplr_recurrence as dplr_recurrence
 from ._scan import parallel_scan as parallel_scan
 from ._scan import s5_ssm as s5_ssm
 from ._scan import sequential_scan as sequential_scan
+from ._tasks import copying_batch as copying_batch
+from ._tasks import digits_split as digits_split
 from ._transfer import transfer_function as transfer_function
 from ._transfer import transfer_function_diagonal as transfer_function_diagonal
 from ._transfer import transfer_function_dplr as transfer_function_dplr
-from ._tasks import copying_batch as copying_batch
-from ._tasks import digits_split as digits_split

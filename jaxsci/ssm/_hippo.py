@@ -34,8 +34,10 @@ def _check_measure(measure):
 
 
 def _check_size(n, name="n", *, even=False):
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise TypeError(f"`{name}` must be a positive int, got {n!r}.")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"`{name}` must be a positive int, got {type(n).__name__} {n!r}.")
+    if n < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {n!r}.")
     if even and n % 2:
         raise ValueError(f"`{name}` must be even (conjugate pairs are halved), got {n}.")
     return int(n)

@@ -37,8 +37,13 @@ def s4d_init(
     - `"lin"`: `-1/2 + i pi k`, FouT's frequencies; `B = 1`.
     - `"real"`: `-(k+1)`, real, `B = 1` (each stored mode counts twice under `2 Re`).
 
+    `dtype`: the real precision (`float32`/`float64`) or the complex one of the result
+    (`complex64`/`complex128`); default JAX's default float.
+
     **Returns:** `(eigenvalues, b)`, both `(n/2,)` complex.
     """
+    if dtype is not None and jnp.issubdtype(jnp.dtype(dtype), jnp.complexfloating):
+        dtype = jnp.finfo(jnp.dtype(dtype)).dtype  # complex128 -> float64: the result's precision
     if name not in S4D_INITS:
         raise ValueError(f"`name` must be one of {S4D_INITS}, got {name!r}.")
     n = _check_size(n, even=True)
