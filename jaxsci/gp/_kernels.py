@@ -124,7 +124,25 @@ def _mixture_args(weights, frequencies, scales, where):
     )
 
 
-class SpectralMixture(AbstractKernel):
+class _AbstractMixture(AbstractKernel):
+    """`k(d) = sum_q w_q envelope_q(d) cos(2 pi mu_q d)`: a spectral mixture whose components
+    differ only in the envelope (the Fourier transform of each spectral peak's shape)."""
+
+    log_weights: eqx.AbstractVar[Float[Array, " q"]]
+    frequencies: eqx.AbstractVar[Float[Array, " q"]]
+    log_scales: eqx.AbstractVar[Float[Array, " q"]]
+
+    def _envelope(self, d, rho):
+        raise NotImplementedError
+
+    def __call__(self, x, y):
+        d = x - y
+        rho = jnp.exp(self.log_scales)
+        terms = self._envelope(d, rho) * jnp.cos(2 * jnp.pi * self.frequencies * d)
+        return jnp.dot(jnp.exp(self.log_weights), terms)
+
+
+class SpectralMixture(_AbstractMixture):
     """Gaussian spectral mixture `k(d) = sum_q w_q exp(-rho_q^2 d^2) cos(2 pi mu_q d)`
     (Wilson & Adams 2013; Fang et al. 2024, eq. 7). `weights` `w_q > 0`, `frequencies`
     `mu_q >= 0` (cycles per unit length), `scales` `rho_q > 0` (scalars broadcast)."""
@@ -138,14 +156,11 @@ class SpectralMixture(AbstractKernel):
             weights, frequencies, scales, "SpectralMixture"
         )
 
-    def __call__(self, x, y):
-        d = x - y
-        rho = jnp.exp(self.log_scales)
-        terms = jnp.exp(-(rho**2) * d**2) * jnp.cos(2 * jnp.pi * self.frequencies * d)
-        return jnp.dot(jnp.exp(self.log_weights), terms)
+    def _envelope(self, d, rho):
+        return jnp.exp(-(rho**2) * d**2)
 
 
-class StudentTMixture(AbstractKernel):
+class StudentTMixture(_AbstractMixture):
     """Student-t spectral mixture, the Matern-envelope form of Fang et al. (2024, eq. 8):
     `k(d) = sum_q w_q Matern52(|d|; lengthscale 1/rho_q) cos(2 pi mu_q d)` (the inverse Fourier
     transform of a mixture of Student-t densities with 5 degrees of freedom)."""
@@ -159,11 +174,8 @@ class StudentTMixture(AbstractKernel):
             weights, frequencies, scales, "StudentTMixture"
         )
 
-    def __call__(self, x, y):
-        d = x - y
-        rho = jnp.exp(self.log_scales)
-        terms = _matern52(_abs(d), 1.0 / rho) * jnp.cos(2 * jnp.pi * self.frequencies * d)
-        return jnp.dot(jnp.exp(self.log_weights), terms)
+    def _envelope(self, d, rho):
+        return _matern52(_abs(d), 1.0 / rho)
 
 
 class Product(AbstractKernel):
