@@ -46,9 +46,12 @@ def load(run_dir: str, seed: int | None = None):
             f"load: {run_dir!r} is not a run directory (no {_rundir.CONFIG_FILE})"
         )
     cfg = load_config(path)
-    seeds = {"koopman": lambda: [cfg.data.seed], "gp": lambda: [0]}.get(
-        cfg.solver, lambda: cfg.train.seeds
-    )()
+    if cfg.solver == "koopman":
+        seeds = [cfg.data.seed]
+    elif cfg.solver == "gp":
+        seeds = [0]  # a deterministic solve: one model
+    else:
+        seeds = cfg.train.seeds
     seed = seeds[0] if seed is None else seed
     if seed not in seeds:
         raise ValueError(f"load: `seed` {seed} was not run; the config's seeds are {seeds}")
