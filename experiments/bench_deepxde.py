@@ -7,9 +7,8 @@ float32 on the same machine, in this one process. Each rate is the steady state 
 warm-up excluded), the median of `--repeats` interleaved timings so that a load change on the
 machine hits both libraries alike. The jaxsci error after the timed steps is printed beside it.
 
-`--accuracy` runs both libraries on the main job's whole recipe instead (hard Dirichlet, Adam
-then L-BFGS; `--set` overrides the jaxsci config) and reports the final-iterate error and the
-wall time per seed.
+Errors at equal recipes (final iterates, 3 seeds, six problems) are measured by
+`experiments/bench_deepxde_accuracy.py`.
 
 DeepXDE is a peer for benchmarks only; install it in a separate environment:
 
@@ -95,86 +94,13 @@ def deepxde_rate(n_points: int, steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - t)
 
 
-def deepxde_helmholtz(seed: int, adam_steps: int, lbfgs_steps: int) -> tuple[float, float]:
-    """DeepXDE on the recipe of experiments/configs/helmholtz_2d.toml: hard Dirichlet
-    (1 - x^2)(1 - y^2) N(x), 4096 interior points (DeepXDE's default Hammersley), Adam 1e-3
-    decaying 0.9 every 1000 steps, then L-BFGS (PyTorch's, history 100, strong Wolfe).
-    Returns the final-iterate relative L2 error on a 201 x 201 grid and the wall time."""
-    import deepxde as dde
-
-    dde.config.set_random_seed(seed)
-    geom = dde.geometry.Rectangle([-1.0, -1.0], [1.0, 1.0])
-
-    data = dde.data.PDE(geom, residual, [], num_domain=4096, num_boundary=0, num_test=256)
-    net = dde.nn.FNN([2] + [WIDTH] * DEPTH + [1], "tanh", "Glorot normal")
-    net.apply_output_transform(lambda x, u: (1 - x[:, 0:1] ** 2) * (1 - x[:, 1:2] ** 2) * u)
-    model = dde.Model(data, net)
-    t = time.perf_counter()
-    model.compile("adam", lr=LR, decay=("step", 1000, 0.9))
-    model.train(iterations=adam_steps, display_every=10**9, verbose=0)
-    if lbfgs_steps:
-        dde.optimizers.config.set_LBFGS_options(maxiter=lbfgs_steps)
-        model.compile("L-BFGS")
-        model.train(display_every=10**9, verbose=0)
-    wall = time.perf_counter() - t
-    g = np.linspace(-1, 1, 201)
-    xx, yy = np.meshgrid(g, g, indexing="ij")
-    pts = np.stack([xx.ravel(), yy.ravel()], -1).astype(np.float32)
-    pred = model.predict(pts).ravel()
-    true = np.sin(A1 * np.pi * pts[:, 0]) * np.sin(A2 * np.pi * pts[:, 1])
-    return float(np.linalg.norm(pred - true) / np.linalg.norm(true)), wall
-
-
-def accuracy(args):
-    """Both libraries on the main job's recipe, seed by seed, interleaved (same run)."""
-    import tempfile
-
-    import deepxde
-
-    from jaxsci import runs
-
-    config = os.path.join(HERE, "configs", "helmholtz_2d.toml")
-    rows = []
-    for seed in [int(s) for s in args.seeds.split(",")]:
-        cfg = runs.load_config(config, [f"train.seeds=[{seed}]", *args.set])
-        with tempfile.TemporaryDirectory() as tmp:
-            m = runs.run(cfg, tmp, progress=False)
-        ours = (m["runs"][0]["rel_l2"], m["runs"][0]["wall_s"])
-        theirs = deepxde_helmholtz(seed, cfg.train.steps, args.deepxde_lbfgs)
-        rows.append({"seed": seed, "jaxsci": ours, "deepxde": theirs, "jaxsci_overrides": args.set})
-        print(
-            f"seed {seed}: jaxsci {ours[0]:.2e} in {ours[1]:.0f} s, "
-            f"DeepXDE {theirs[0]:.2e} in {theirs[1]:.0f} s",
-            flush=True,
-        )
-    summary = {
-        lib: {
-            "rel_l2_mean": float(np.mean([r[lib][0] for r in rows])),
-            "rel_l2_std": float(np.std([r[lib][0] for r in rows])),
-            "wall_s_mean": float(np.mean([r[lib][1] for r in rows])),
-        }
-        for lib in ("jaxsci", "deepxde")
-    }
-    print(json.dumps(summary, indent=1))
-    out = args.out.replace(".json", "_accuracy.json")
-    with open(out, "w") as f:
-        json.dump({"deepxde": deepxde.__version__, "summary": summary, "rows": rows}, f, indent=2)
-    print(f"wrote {out}")
-
-
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--accuracy", action="store_true", help="error and wall time, main recipe")
-    ap.add_argument("--seeds", default="0,1,2", help="accuracy mode: seeds")
-    ap.add_argument("--deepxde-lbfgs", type=int, default=500, help="accuracy mode: iterations")
-    ap.add_argument("--set", action="append", default=[], help="accuracy mode: jaxsci overrides")
     ap.add_argument("--points", default="1024,4096")
     ap.add_argument("--steps", type=int, default=200, help="timed steps per repeat")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(HERE, "results", "pinn_vs_deepxde_cpu.json"))
     args = ap.parse_args()
-    if args.accuracy:
-        return accuracy(args)
     import deepxde
     import torch
 

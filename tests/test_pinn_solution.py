@@ -10,7 +10,7 @@ import pytest
 
 from jaxsci import pde, pinn
 
-SMALL = dict(steps=20, n_interior=32, n_boundary=8, chunk_size=10)
+SMALL = dict(steps=20, lbfgs_steps=0, n_interior=32, n_boundary=8, chunk_size=10)
 
 
 @pytest.fixture(scope="module")

@@ -203,20 +203,29 @@ class Constrained(AbstractField):
         return self.transform(x, self.field(x))
 
 
-def dirichlet_transform(domain, axes: Sequence[int] | None = None):
-    """Output transform `v -> v * prod_i (x_i - a_i)(b_i - x_i) / ((b_i - a_i)/2)^2` that makes a
-    field vanish on the faces of the given spatial `axes` of `domain` (default: all)."""
-    axes = domain.spatial_axes if axes is None else tuple(axes)
-    lo = [domain.lower[a] for a in axes]
-    hi = [domain.upper[a] for a in axes]
+class _DirichletTransform(eqx.Module):
+    """`(x, v) -> v * prod_i (x_i - a_i)(b_i - x_i) / ((b_i - a_i)/2)^2`. A module of static
+    numbers, not a closure: equal transforms compare equal, so repeated solves share their
+    compiled step."""
 
-    def transform(x, v):
+    axes: tuple[int, ...] = eqx.field(static=True)
+    lower: tuple[float, ...] = eqx.field(static=True)
+    upper: tuple[float, ...] = eqx.field(static=True)
+
+    def __call__(self, x, v):
         d = jnp.ones((), x.dtype)
-        for a, a_lo, a_hi in zip(axes, lo, hi, strict=True):
+        for a, a_lo, a_hi in zip(self.axes, self.lower, self.upper, strict=True):
             d = d * (x[a] - a_lo) * (a_hi - x[a]) / ((a_hi - a_lo) / 2) ** 2
         return d * v
 
-    return transform
+
+def dirichlet_transform(domain, axes: Sequence[int] | None = None):
+    """Output transform `v -> v * prod_i (x_i - a_i)(b_i - x_i) / ((b_i - a_i)/2)^2` that makes a
+    field vanish on the faces of the given spatial `axes` of `domain` (default: all)."""
+    axes = tuple(int(a) for a in (domain.spatial_axes if axes is None else axes))
+    return _DirichletTransform(
+        axes, tuple(domain.lower[a] for a in axes), tuple(domain.upper[a] for a in axes)
+    )
 
 
 def _check_size(n, name):

@@ -69,10 +69,10 @@ class TrainConfig:
     decay_rate: float = setting(0.9, "positive")
     decay_steps: int = setting(1000, "positive")
     lbfgs_steps: int = setting(0, "non-negative")  # L-BFGS refinement after Adam
-    lbfgs_memory: int = setting(10, "positive")  # pairs (s, y) kept by L-BFGS
+    lbfgs_memory: int = setting(100, "positive")  # pairs (s, y) kept by L-BFGS (as pinn.solve)
     n_interior: int = setting(2000, "positive")
     n_boundary: int = setting(256, "positive")
-    sampler: str = setting("uniform", ("uniform", "halton", "latin", "grid"))
+    sampler: str = setting("halton", ("halton", "uniform", "latin", "grid"))  # as pinn.solve
     resample_every: int = setting(0, "non-negative")
     residual_weight: float = setting(1.0, "positive")  # weight of the residual term
     adaptive_every: int = setting(0, "non-negative")  # 0: no residual-based adaptive resampling
@@ -224,6 +224,9 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 optax.adam(schedule),
                 key=ks,
                 steps=tc.steps,
+                lbfgs_steps=tc.lbfgs_steps,
+                lbfgs_memory=tc.lbfgs_memory,
+                hard_dirichlet=False,  # the config's field.hard_dirichlet built it already
                 resample_every=tc.resample_every,
                 residual_weight=tc.residual_weight,
                 balancing=pinn.GradientBalancing() if tc.balancing else None,
@@ -238,22 +241,9 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
                 **common,
             )
-            phases = {"adam": sol.stats}
-            history = dict(sol.history)
+            phases = {("adam" if p == "first" else p): st for p, st in sol.stats["phases"].items()}
+            history = sol.history
             failed = sol.stats["failed_step"]
-            if tc.lbfgs_steps and failed is None:
-                sol = pinn.solve(
-                    sol.problem,
-                    sol.field,
-                    optax.lbfgs(memory_size=tc.lbfgs_memory),
-                    key=ks,
-                    steps=tc.lbfgs_steps,
-                    checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}_lbfgs.eqx"),
-                    **common,
-                )
-                phases["lbfgs"] = sol.stats
-                history = {k: np.concatenate([history[k], sol.history[k]]) for k in sol.history}
-                failed = sol.stats["failed_step"]
             wall = time.perf_counter() - t0
             err = sol.error() if problem.has_truth else float("nan")
             steps = sum(s["steps"] for s in phases.values())

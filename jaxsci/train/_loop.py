@@ -168,6 +168,7 @@ def fit(
     progress: bool = True,
     ensemble: bool = False,
     mesh: Mesh | None = None,
+    callback: Callable[[int, PyTree], None] | None = None,
 ) -> TrainResult:
     """Minimise `loss_fn` over `params` with an optax optimiser, in scanned jitted chunks.
 
@@ -192,6 +193,8 @@ def fit(
       parameters replicated, the leading axis of `extra`'s arrays split across the devices
       (the members, for an ensemble); see `shard_state`. Same result as one device up to the
       order of reductions.
+    - `callback`: `callback(steps_done, params)`, called on the host after every chunk (e.g. to
+      record a test error along training; its time counts in `stats["wall_s"]`).
 
     Calling `fit` again with the same `loss_fn`, `optimizer` and `update_extra` objects and
     the same shapes reuses the compiled chunk (no retracing); so does every chunk of a run.
@@ -242,6 +245,8 @@ def fit(
             bar.set_postfix_str(_loss_text(np.asarray(metrics["loss"])[-1]), refresh=True)
         if checkpoint is not None and jax.process_index() == 0:
             save_checkpoint(checkpoint, to_local(state), history)
+        if callback is not None:
+            callback(done, to_local(state.params))
         if failed is not None:
             break
     if bar is not None:
