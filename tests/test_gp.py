@@ -257,3 +257,125 @@ def test_catalogue_registered():
 def test_published_rows(name, n, published):
     sol = gp.solve(pde.get_problem(name), grid=n)
     assert float(sol.error()) <= published
+
+
+def _allen_cahn_2d(a, b):
+    # an AC2-like problem at lower frequency: Lap u + u(u^2 - 1) = f, u = g(x) g(y)
+    def exact(x, p):
+        return (jnp.sin(x[0]) + jnp.cos(a * x[0])) * (jnp.sin(x[1]) + jnp.cos(b * x[1]))
+
+    def source(x, p):
+        u = lambda y: exact(y, p)  # noqa: E731
+        return pde.laplacian(u, x) + u(x) * (u(x) ** 2 - 1)
+
+    return pde.Problem(
+        pde.Box([0.0, 0.0], [1.0, 1.0]),
+        residual=lambda u, x, p: pde.laplacian(u, x) + u(x) * (u(x) ** 2 - 1) - source(x, p),
+        source=source,
+        conditions=[pde.Dirichlet(exact)],
+        exact=exact,
+    )
+
+
+@pytest.mark.x64
+def test_newton_krylov_step_equals_dense(getkey):
+    # the GMRES step with the fast-diagonalisation preconditioner against the dense solve of
+    # the same linearised operator s1 (A1 (x) I) + s2 (I (x) A2) + diag(c), formed explicitly
+    from jaxsci.gp._newton_krylov import fast_diagonalisation, newton_step, sylvester_inverse
+    from jaxsci.gp._sylvester import dim_operator
+
+    k = gp.SpectralMixture([1.0, 1.0], [0.0, 2.0], 6.0)
+    x1, x2 = jnp.linspace(0.0, 1.0, 14), jnp.linspace(0.0, 1.0, 12)
+    a1 = jnp.asarray(dim_operator(k, x1, [(2, 1.0)], 1e-13)[0])
+    a2 = jnp.asarray(dim_operator(k, x2, [(2, 1.0)], 1e-13)[0])
+    fd = fast_diagonalisation(a1, a2)
+    m1, m2 = a1.shape[0], a2.shape[0]
+    r = jax.random.normal(getkey(), (m1, m2), jnp.float64)
+    c = 3 * jax.random.uniform(getkey(), (m1, m2), jnp.float64) ** 2 - 1
+    dense = 1.5 * jnp.kron(a1, jnp.eye(m2)) + 0.7 * jnp.kron(jnp.eye(m1), a2)
+    d_dense = jnp.linalg.solve(dense + jnp.diag(c.reshape(-1)), -r.reshape(-1))
+    d, krylov = newton_step(a1, a2, fd, r, c, 1.5, 0.7, tol=1e-14)
+    scale = float(jnp.linalg.norm(d_dense))
+    assert float(jnp.linalg.norm(d.reshape(-1) - d_dense)) <= 1e-10 * scale
+    assert float(krylov) < 1e-10
+    # the preconditioner alone is the exact constant-coefficient solve
+    p = sylvester_inverse(fd, r, 1.5, 0.7, 0.3)
+    np.testing.assert_allclose(
+        p.reshape(-1), jnp.linalg.solve(dense + 0.3 * jnp.eye(m1 * m2), r.reshape(-1)), rtol=1e-9
+    )
+
+
+@pytest.mark.x64
+def test_solve_2d_nonlinear_kronecker_path():
+    prob = _allen_cahn_2d(20.0, 12.0)
+    sol = gp.solve(prob, grid=(50, 40), max_points=100, envelope=5.0)  # few periods
+    assert sol.stats["method"] == "newton_krylov"
+    assert float(sol.error()) < 1e-3  # 1.2e-4 measured
+    res = sol.history["residual"]
+    assert res[-1] < 1e-6 * res[0] and len(res) <= 8  # Newton: a few steps
+    # a residual with a first-derivative term is refused with a message
+    bad = pde.Problem(
+        prob.domain,
+        residual=lambda u, x, p: pde.laplacian(u, x) + jax.grad(u)(x)[0] - prob.source(x, p),
+        source=prob.source,
+        conditions=prob.conditions,
+        exact=prob.exact,
+    )
+    with pytest.raises(ValueError, match="first or mixed"):
+        gp.solve(bad, grid=30, max_points=100)
+
+
+@pytest.mark.x64
+def test_sylvester_first_order_equals_dense_and_conditioning():
+    # advection's operator on values, beta A_x (x) I + I (x) A_t, non-symmetric factors: the
+    # fast-diagonalisation solve against the dense solve of the formed Kronecker sum
+    from jaxsci.gp._sylvester import dim_operator, sylvester_solve
+
+    # (first-order square collocation is fragile on coarse grids: at 20 points and envelope 5
+    # the formed matrix has condition 2e5; at 30-40 points up to 8e11)
+    kx = gp.SpectralMixture(1.0, 0.0, 5.0)
+    kt = gp.SpectralMixture([1.0, 1.0], [0.0, 20.0 / (2 * math.pi)], 5.0)
+    x = t = np.linspace(0.0, 1.0, 20)
+    a1, e1, _ = dim_operator(kx, jnp.asarray(x), [(1, 20.0)], 1e-13)
+    a2, e2, _ = dim_operator(kt, jnp.asarray(t), [(1, 1.0)], 1e-13)
+    assert np.abs(a1 - a1.T).max() > 1e-3 * np.abs(a1).max()  # really non-normal
+    # the data of the advection problem u = sin(x - 20 t): random data would excite the
+    # near-null (odd-even) modes of the collocation operator and measure its condition number
+    g = np.sin(x[:, None] - 20.0 * t[None, :])
+    rhs = np.zeros((18, 18))
+    got = sylvester_solve(a1, e1, a2, e2, rhs, g)
+    r = rhs - e1 @ g[[0, -1], 1:-1] - g[1:-1][:, [0, -1]] @ e2.T
+    dense = np.kron(a1, np.eye(18)) + np.kron(np.eye(18), a2)
+    want = np.linalg.solve(dense, r.reshape(-1)).reshape(18, 18)
+    assert np.linalg.norm(got - want) <= 1e-10 * np.linalg.norm(want)
+    np.testing.assert_allclose(got, g[1:-1, 1:-1], atol=1e-2)  # and near the truth
+    # a singular Sylvester map (eigenvalue sums reaching zero) is refused
+    with pytest.raises(ValueError, match="ill-conditioned"):
+        sylvester_solve(
+            np.diag([1.0, 2.0]),
+            np.zeros((2, 2)),
+            np.diag([-1.0, 5.0]),
+            np.zeros((2, 2)),
+            np.ones((2, 2)),
+            np.zeros((4, 4)),
+        )
+
+
+@pytest.mark.x64
+def test_solve_advection_kronecker_path():
+    # ADV at beta = 20 on a 60 x 60 grid: the source is zero, so the frequencies come from the
+    # boundary data (20 / (2 pi) = 3.18 cycles per unit in t)
+    beta = 20.0
+    exact = lambda x, p: jnp.sin(x[0] - beta * x[1])  # noqa: E731
+    op = pde.LinearOperator([(0, 1), (1, 0)], jnp.asarray([1.0, beta]))
+    prob = pde.Problem(
+        pde.SpaceTime(pde.Interval(0.0, 1.0), 0.0, 1.0),
+        operator=op,
+        source=lambda x, p: op(lambda y: exact(y, p), x),
+        conditions=[pde.Dirichlet(exact)],
+        exact=exact,
+    )
+    sol = gp.solve(prob, grid=60, max_points=100, envelope=5.0)  # ~3 periods: wide envelope
+    assert sol.stats["method"] == "kronecker"
+    assert np.min(np.abs(sol.stats["frequencies"][1] - beta / (2 * math.pi))) < 0.2
+    assert float(sol.error()) < 1e-3  # 2.5e-4 measured

@@ -9,10 +9,14 @@ Gram matrices, one term of `problem.operator` at a time. It is solved with a Tik
 SVD in float64 (`regularisation`, relative to the largest singular value), which is what the
 published Adam training converges towards for fixed kernel parameters, in one step. A nonlinear
 problem is solved by Gauss-Newton on `alpha`, each step the same filtered least squares on the
-linearised residual (forward-mode Jacobian).
+linearised residual (forward-mode Jacobian). 2D grids past `max_points` never form the
+matrix: linear operators whose terms each differentiate one dimension (Laplacian, advection) go
+through a Sylvester solve (`_sylvester.py`), nonlinear ones through Newton-Krylov on grid values
+(`_newton_krylov.py`).
 
 Frequencies are not hand-set: each dimension's mixture takes the strongest peaks of the
-(zero-padded) spectrum of the source term sampled on the grid, plus a zero-frequency component.
+(zero-padded) spectrum of the source term sampled on the grid (of the boundary data where the
+source vanishes, as for advection), plus a zero-frequency component.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..pde._conditions import Dirichlet
 from ..pde._problem import Problem, relative_l2
 from ._kernels import AbstractKernel, Product, SpectralMixture, gram
 from ._kronecker import kron_dense, kron_matvec, operator_factors
+from ._newton_krylov import newton_krylov
 from ._sylvester import dim_operator, sylvester_solve
 
 _gram = eqx.filter_jit(gram)
@@ -152,7 +157,8 @@ def spectral_frequencies(values: np.ndarray, axes: Sequence[np.ndarray], compone
 
 
 def default_kernel(problem: Problem, axes, components: int = 4, envelope: float = 10.0) -> Product:
-    """Per dimension a `SpectralMixture` with frequencies from the source's spectrum, a
+    """Per dimension a `SpectralMixture` with frequencies from the source's spectrum (from the
+    Dirichlet data on the faces where the source vanishes to rounding, as for advection), a
     zero-frequency component, unit weights and envelope `rho = envelope / (domain length)`."""
     if problem.source is None:
         raise ValueError(
@@ -162,7 +168,22 @@ def default_kernel(problem: Problem, axes, components: int = 4, envelope: float 
     mesh = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(axes))
     f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(mesh))
     f = f.reshape(tuple(len(a) for a in axes))
-    found = spectral_frequencies(f, [np.asarray(a) for a in axes], components)
+    np_axes = [np.asarray(a) for a in axes]
+    g = np.asarray(_boundary_values(problem, mesh)).reshape(f.shape) if len(axes) > 1 else None
+    # a source at rounding level (1e-14 for advection, from autodiff of the exact solution)
+    if g is None or np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g)))):
+        found = spectral_frequencies(f, np_axes, components)
+    else:
+        # a homogeneous equation (advection): the solution's frequencies are those of its
+        # boundary data; per dimension, the data on the faces along which that dimension varies
+        found = []
+        for i in range(len(axes)):
+            lines = np.moveaxis(g, i, -1).reshape(-1, f.shape[i])
+            on_face = np.asarray(_boundary_mask([a for j, a in enumerate(axes) if j != i]))
+            rows = lines[on_face]
+            found.append(
+                spectral_frequencies(rows, [np.arange(len(rows)), np_axes[i]], components)[1]
+            )
     kernels = []
     for ax, mu in zip(axes, found, strict=True):
         length = float(ax[-1] - ax[0])
@@ -229,8 +250,11 @@ def solve(
       singular value.
     - `steps`, `tol`: Gauss-Newton iterations and stopping tolerance on the step norm ratio.
     - `max_points`: the largest grid the dense path takes in 2D and above; larger 2D grids of
-      linear problems whose terms each differentiate one dimension to an even order go through
-      the Kronecker (fast-diagonalisation) path, `_sylvester.py`.
+      linear problems whose terms each differentiate one dimension go through
+      the Kronecker (fast-diagonalisation) path, `_sylvester.py`, and those of nonlinear
+      problems `s1 u_xx + s2 u_yy + F(x, u) = 0` through Newton-Krylov on grid values with the
+      fast-diagonalisation preconditioner, `_newton_krylov.py` (`steps`, `tol` as for
+      Gauss-Newton).
     - `nugget`: relative nugget of the values-to-coefficients interpolation of that path.
 
     **Returns:** a `GPSolution`. Float64 is required for accuracy (float32 warns).
@@ -265,12 +289,14 @@ def solve(
     kron_terms = _sylvester_terms(problem) if method == "linear" and dim == 2 else None
     if dim > 1 and n_total > max_points and kron_terms is not None:
         return _solve_kronecker(problem, kernel, axes, kron_terms, regularisation, nugget)
+    if dim == 2 and n_total > max_points and method == "gauss_newton":
+        return _solve_newton_kronecker(problem, kernel, axes, regularisation, nugget, steps, tol)
     if dim > 1 and n_total > max_points:
         raise ValueError(
             f"solve: `grid` has {n_total} points; the dense path takes at most `max_points`="
-            f"{max_points} in {dim}-D; the Kronecker path takes linear 2D operators whose "
-            "terms are of even order in one dimension each (Laplacian, Helmholtz), not this "
-            "problem"
+            f"{max_points} in {dim}-D; the Kronecker paths take 2D problems whose linear terms "
+            "each differentiate one dimension (Laplacian, Helmholtz, advection, Allen-Cahn), "
+            "not this problem"
         )
     t0 = time.perf_counter()
     pts = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, dim)
@@ -338,13 +364,14 @@ def solve(
 
 def _sylvester_terms(problem):
     """Per dimension `[(order, coefficient)]` if every term of the operator differentiates at
-    most one dimension to an even order (zero-order terms go to dimension 0), else None."""
+    most one dimension (zero-order terms go to dimension 0), else None. Odd orders (advection)
+    give non-normal one-dimensional operators; `sylvester_solve` checks the conditioning."""
     terms = [[] for _ in range(problem.dim)]
     for a, c in zip(
         problem.operator.orders, np.asarray(problem.operator.coefficients), strict=True
     ):
         nz = [i for i, o in enumerate(a) if o]
-        if len(nz) > 1 or any(o % 2 for o in a):
+        if len(nz) > 1:
             return None
         terms[nz[0] if nz else 0].append((max(a), float(c)))
     return terms
@@ -373,3 +400,32 @@ def _solve_kronecker(problem, kernel, axes, terms, regularisation, nugget):
         "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
     }
     return GPSolution(kernel, alpha, pts, shape, problem, problem.params, {}, stats)
+
+
+def _solve_newton_kronecker(problem, kernel, axes, regularisation, nugget, steps, tol):
+    t0 = time.perf_counter()
+    ops = [
+        dim_operator(k, ax, [(2, 1.0)], regularisation, nugget)
+        for k, ax in zip(kernel.kernels, axes, strict=True)
+    ]
+    shape = tuple(len(a) for a in axes)
+    grid = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1)
+    pts = grid.reshape(-1, 2)
+    bmask = np.asarray(_boundary_mask(axes)).reshape(shape)
+    g = np.zeros(shape)
+    g[bmask] = np.asarray(_boundary_values(problem, pts[bmask.reshape(-1)]))
+    interior = grid[1:-1, 1:-1].reshape(-1, 2)
+    f = jax.vmap(lambda x: problem.source(x, problem.params))(interior)
+    x, history = newton_krylov(problem, interior, ops, g, float(jnp.linalg.norm(f)), steps, tol)
+    u = g.copy()
+    u[1:-1, 1:-1] = np.asarray(x)
+    alpha = jnp.asarray((ops[0][2] @ u @ ops[1][2].T).reshape(-1), pts.dtype)
+    stats = {
+        "wall_s": time.perf_counter() - t0,
+        "steps": len(history["krylov_residual"]),
+        "points": int(np.prod(shape)),
+        "method": "newton_krylov",
+        "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
+    }
+    history = {k: np.asarray(v) for k, v in history.items()}
+    return GPSolution(kernel, alpha, pts, shape, problem, problem.params, history, stats)

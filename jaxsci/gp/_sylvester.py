@@ -30,7 +30,9 @@ def _filtered_pinv(a, regularisation):
 
 def dim_operator(kernel, axis, terms, regularisation, nugget=1e-8):
     """`(A, E, P)` of one dimension: the interior collocation operator on values `A`, its
-    boundary-data columns `E` (two end points), and the filtered pseudo-inverse `P` of `K`."""
+    boundary-data columns `E` (two end points), and the filtered pseudo-inverse `P` of `K`. The
+    same construction serves first-order terms (advection): `A` is then non-normal, and
+    `sylvester_solve` checks the conditioning of its eigenvectors."""
     n = axis.shape[0]
     k = np.asarray(_gram(kernel, axis, axis, 0, 0))
     lk = sum(c * np.asarray(_gram(kernel, axis, axis, o, 0)) for o, c in terms)
@@ -49,7 +51,7 @@ def dim_operator(kernel, axis, terms, regularisation, nugget=1e-8):
     return a, -a @ h, (v / (w + nugget * w.max())) @ v.T
 
 
-def sylvester_solve(a1, e1, a2, e2, rhs, boundary):
+def sylvester_solve(a1, e1, a2, e2, rhs, boundary, max_condition=1e8):
     """Interior values `X` with `A1 X + X A2^T + E1 Gx + Gy E2^T = rhs` for full-grid
     `boundary` values (interior entries ignored)."""
     gx = boundary[[0, -1], 1:-1]
@@ -57,6 +59,16 @@ def sylvester_solve(a1, e1, a2, e2, rhs, boundary):
     r = rhs - e1 @ gx - gy @ e2.T
     l1, w1 = np.linalg.eig(a1)
     l2, w2 = np.linalg.eig(a2)
+    # non-symmetric factors (first-order terms): the solve loses cond(W_1) cond(W_2) and
+    # max|l| / min|l_1,i + l_2,j| in accuracy; refuse what float64 cannot carry
+    cond = np.linalg.cond(w1) * np.linalg.cond(w2)
+    gap = np.abs(l1[:, None] + l2[None, :])
+    if not np.isfinite(cond) or cond > max_condition or gap.min() < 1e-14 * gap.max():
+        raise ValueError(
+            f"solve: the Kronecker (fast-diagonalisation) solve is ill-conditioned: eigenvector "
+            f"condition {cond:.1e} (limit {max_condition:.0e}), smallest eigenvalue sum "
+            f"{gap.min():.1e} of largest {gap.max():.1e}"
+        )
     z = np.linalg.solve(w1, r)
     z = np.linalg.solve(w2, z.T).T
     z = z / (l1[:, None] + l2[None, :])
