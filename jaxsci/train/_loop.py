@@ -148,6 +148,12 @@ def init_state(params, optimizer, *, key: Keys, extra: PyTree = None) -> TrainSt
     opt_state = optax.with_extra_args_support(optimizer).init(
         eqx.filter(params, eqx.is_inexact_array)
     )
+    # strongly typed leaves: a weakly typed scalar in the initial state (optax.lbfgs's line
+    # search info) comes back strongly typed from the first step, and would recompile the
+    # second chunk
+    opt_state = jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x, opt_state
+    )
     return TrainState(
         params, opt_state, extra, jnp.asarray(0, jnp.int32), jnp.asarray(-1, jnp.int32), key
     )
