@@ -248,6 +248,28 @@ def test_repeated_solves_do_not_recompile(getkey):
     assert len(traces) == 1
 
 
+def test_lbfgs_chunks_share_one_compilation(getkey):
+    """optax.lbfgs's initial state has weakly typed scalars; the first step returns them strongly
+    typed. A run of three chunks must trace the residual as often as a run of one."""
+    base = pde.poisson_1d()
+
+    def traced_solve(chunks):
+        traces = []
+
+        def residual(u, x, params):
+            traces.append(1)
+            return base.residual(u, x, params)
+
+        p = pde.Problem(base.domain, residual, base.conditions, exact=base.exact)
+        f = pinn.MLP(1, width=8, depth=2, key=jr.key(0))
+        pinn.solve(
+            p, f, optax.lbfgs(), key=jr.key(1), steps=5 * chunks, n_interior=32, chunk_size=5
+        )
+        return len(traces)
+
+    assert traced_solve(3) == traced_solve(1)
+
+
 def test_rayleigh_quotient_of_exact_state(getkey):
     """For psi = sqrt(2) sin(pi x) the Rayleigh quotient is pi^2 whatever the trained energy."""
     p = infinite_well()
