@@ -380,7 +380,7 @@ def test_public_api():
     polynomial_kernel AbstractKoopmanModel KoopmanModel GeneratorModel MPEDMD MPEDMDModel
     ResidualData residual_data residuals pseudospectrum spectrum_estimates verified_eigenpairs
     DeepKoopman InformationKoopmanLoss fit_deep_koopman info_nce von_neumann_entropy
-    GramMatrices gram_matrices fit_gram blocks_of""".split()
+    GramMatrices gram_matrices fit_gram blocks_of gram_products""".split()
     assert [n for n in names if not hasattr(kp, n)] == []
     public = {n for n in dir(kp) if not n.startswith("_") and not inspect.ismodule(getattr(kp, n))}
     assert public <= set(names), public - set(names)

@@ -32,6 +32,7 @@ from ._estimators import ReducedRank as ReducedRank
 from ._estimators import fit as fit
 from ._generator import GeneratorEDMD as GeneratorEDMD
 from ._generator import generator_from_koopman as generator_from_koopman
+from ._gram import gram_products as gram_products
 from ._information import info_nce as info_nce
 from ._information import von_neumann_entropy as von_neumann_entropy
 from ._kernel import AbstractKernel as AbstractKernel

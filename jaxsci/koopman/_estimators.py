@@ -16,6 +16,7 @@ from jaxtyping import Array, Float
 
 from ._dictionaries import AbstractDictionary, features
 from ._eig import eig, warn_if_single
+from ._gram import gram_products
 from ._model import AbstractKoopmanModel, KoopmanModel
 
 
@@ -56,8 +57,9 @@ class EDMD(AbstractEstimator):
     - `dictionary`: any `AbstractDictionary`.
     - `rcond`: relative cut-off for small singular values of W^{1/2} Psi_X (default N eps).
     - `method`: `"qr"` (default) solves the least-squares problem from the QR of W^{1/2} Psi_X,
-      accurate to ~eps cond(Psi); `"gram"` forms G and A by matrix products (one GEMM, the
-      fastest path for M >> N) and is accurate only to ~eps cond(Psi)^2.
+      accurate to ~eps cond(Psi); `"gram"` forms G and A by matrix products (`gram_products`:
+      the host BLAS on the CPU backend; the fastest path for M >> N) and is accurate only to
+      ~eps cond(Psi)^2.
     - `rank`: if given, the projected (principal-component) estimator: K is restricted to the
       `rank` leading right singular vectors V_r of W^{1/2} Psi_X and the `rank` eigenpairs come
       from the small matrix V_r^* K V_r. This is the regularisation PyDMD (`svd_rank`) and
@@ -82,10 +84,8 @@ class EDMD(AbstractEstimator):
         if self.rank is not None and self.rank > min(m, n):
             raise ValueError(f"`rank` must be <= min(m, N) = {min(m, n)}, got {self.rank}.")
         if self.method == "gram":
-            w = weights.astype(psi_x.dtype)[:, None]
-            g = jnp.conj(psi_x.T) @ (w * psi_x)
-            a = jnp.conj(psi_x.T) @ (w * psi_y)
-            ax = jnp.conj(psi_x.T) @ (w * x.astype(psi_x.dtype))
+            # the O(M N^2) work: host BLAS on the CPU backend, XLA elsewhere (`gram_products`)
+            g, a, ax = gram_products(psi_x, psi_y, x.astype(psi_x.dtype), weights=weights)
             return gram_model(self.dictionary, g, a, ax, rank=self.rank, rcond=self.rcond)
         # K from the QR of W^{1/2} Psi_X rather than from G^+ A: forming G squares the condition
         # number of the dictionary, QR does not (this is what reaches 1e-10 on invariant subspaces).
@@ -183,10 +183,7 @@ class ReducedRank(AbstractEstimator):
         psi_x, psi_y = features(self.dictionary, x), features(self.dictionary, y)
         if self.rank > psi_x.shape[1]:
             raise ValueError(f"`rank` must be <= N = {psi_x.shape[1]}, got {self.rank}.")
-        w = weights.astype(psi_x.dtype)[:, None]
-        g = jnp.conj(psi_x.T) @ (w * psi_x)
-        a = jnp.conj(psi_x.T) @ (w * psi_y)
-        ax = jnp.conj(psi_x.T) @ (w * x.astype(psi_x.dtype))
+        g, a, ax = gram_products(psi_x, psi_y, x.astype(psi_x.dtype), weights=weights)
         evals, evecs = jnp.linalg.eigh(g + self.regularisation * jnp.eye(g.shape[0], dtype=g.dtype))
         isqrt = (evecs / jnp.sqrt(evals)[None]) @ jnp.conj(evecs.T)
         p = jnp.linalg.svd(isqrt @ a)[0][:, : self.rank]
@@ -215,17 +212,20 @@ def validate_pairs(x, y, weights=None, *, names=("x", "y")):
     for name, arr in ((nx, x), (ny, y)):
         if not jnp.issubdtype(arr.dtype, jnp.floating):
             raise TypeError(f"`{name}` must be floating point, got {arr.dtype}.")
-    msg = f"`{nx}` and `{ny}` must be finite (found NaN or inf)."
-    if isinstance(x, jax.core.Tracer) or isinstance(y, jax.core.Tracer):
-        x = eqx.error_if(x, ~(jnp.isfinite(x).all() & jnp.isfinite(y).all()), msg)
-    elif not (bool(jnp.isfinite(x).all()) and bool(jnp.isfinite(y).all())):
-        raise ValueError(msg)
     m = x.shape[0]
     if weights is None:
         weights = jnp.full((m,), 1.0 / m, x.dtype)  # Monte Carlo quadrature
     weights = jnp.asarray(weights, x.dtype)
     if weights.shape != (m,):
         raise ValueError(f"`weights` must have shape ({m},), got {weights.shape}.")
+    msg = f"`{nx}` and `{ny}` must be finite (found NaN or inf)."
+    if isinstance(x, jax.core.Tracer) or isinstance(y, jax.core.Tracer):
+        # the check is attached to the (m,) weights, which every estimator reads before its
+        # host eigensolver: attached to `x` it would copy the (m, dim) data through the check
+        ok = jnp.isfinite(x).all() & jnp.isfinite(y).all()
+        weights = eqx.error_if(weights, ~ok, msg)
+    elif not (bool(jnp.isfinite(x).all()) and bool(jnp.isfinite(y).all())):
+        raise ValueError(msg)
     warn_if_single(x, nx)
     return x, y, weights
 

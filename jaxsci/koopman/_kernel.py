@@ -10,6 +10,7 @@ from jaxtyping import Array, Float
 from ._dictionaries import AbstractDictionary
 from ._eig import eig
 from ._estimators import EDMD, AbstractEstimator, gram_model, warn_if_underdetermined
+from ._gram import gram_products
 from ._model import KoopmanModel
 
 
@@ -133,12 +134,11 @@ class KernelEDMD(AbstractEstimator):
             # Gram route without forming the M x rank features: G = P^T (K_XL^T W K_XL) P etc.,
             # two M x n_landmarks^2 products instead of four
             warn_if_underdetermined(m, self.rank)
-            w = weights[:, None]
             kxl, kyl = self.kernel.gram(x, landmarks), self.kernel.gram(y, landmarks)
-            wkxl = w * kxl
-            g = projection.T @ (kxl.T @ wkxl) @ projection
-            a = projection.T @ (wkxl.T @ kyl) @ projection
-            ax = projection.T @ (wkxl.T @ x)
+            gl, al, axl = gram_products(kxl, kyl, x.astype(kxl.dtype), weights=weights)
+            g = projection.T @ gl @ projection
+            a = projection.T @ al @ projection
+            ax = projection.T @ axl
             return gram_model(dictionary, g, a, ax)
         if self.rank > m:
             raise ValueError(f"`rank` must be <= m = {m}, got {self.rank}.")

@@ -4,9 +4,10 @@ The Gram path of EDMD needs only G = Psi_X^* W Psi_X, A = Psi_X^* W Psi_Y and Ps
 sums over snapshots. `gram_matrices` streams blocks of snapshot pairs from the host (an
 iterable, or a function `block(i)` that generates block `i`, e.g. trajectories from their
 initial states), evaluates the dictionary on each block on the device and adds the block's
-products: memory O(block N + N^2), whatever the number of snapshots M. With a `mesh`, each
-block's rows are split across the mesh's devices and XLA sums the per-device products (an
-all-reduce): the same numbers up to the order of the sums.
+products (`gram_products`: the host BLAS on the CPU backend, XLA's dot elsewhere): memory
+O(block N + N^2), whatever the number of snapshots M. With a `mesh`, each block's rows are split
+across the mesh's devices, each device forms the products of its rows (`jax.shard_map`) and a
+`psum` adds them (an all-reduce): the same numbers up to the order of the sums.
 
 The accuracy is the Gram path's (~eps cond(Psi)^2, see `EDMD`); the blocks' sums are added in
 the data's precision (use float64).
@@ -25,6 +26,7 @@ from jaxtyping import Array, Inexact
 
 from ._dictionaries import AbstractDictionary, features
 from ._estimators import gram_model
+from ._gram import gram_products
 from ._model import KoopmanModel
 
 
@@ -38,12 +40,30 @@ class GramMatrices(eqx.Module):
     total: Array
 
 
+def _local_sums(dictionary, x, y, w):
+    psi_x, psi_y = features(dictionary, x), features(dictionary, y)
+    g, a, ax = gram_products(psi_x, psi_y, x.astype(psi_x.dtype), weights=w)
+    return g, a, ax, jnp.sum(w)
+
+
 @eqx.filter_jit
 def _block_sums(dictionary, x, y, w):
-    psi_x, psi_y = features(dictionary, x), features(dictionary, y)
-    wc = w.astype(psi_x.dtype)[:, None]
-    ph = jnp.conj(psi_x.T)
-    return ph @ (wc * psi_x), ph @ (wc * psi_y), ph @ (wc * x.astype(psi_x.dtype)), jnp.sum(w)
+    return _local_sums(dictionary, x, y, w)
+
+
+@eqx.filter_jit
+def _sharded_block_sums(dictionary, x, y, w, mesh):
+    # each device forms the products of its own rows (a host callback under SPMD partitioning
+    # would gather the block onto one device); `psum` adds the per-device products
+    axis = mesh.axis_names[0]
+
+    def local(xs, ys, ws):
+        return jax.lax.psum(_local_sums(dictionary, xs, ys, ws), axis)
+
+    rows = PartitionSpec(axis)
+    return jax.shard_map(local, mesh=mesh, in_specs=(rows, rows, rows), out_specs=PartitionSpec())(
+        x, y, w
+    )
 
 
 def gram_matrices(
@@ -95,7 +115,10 @@ def gram_matrices(
         w = jnp.ones(x.shape[0], x.dtype) if len(block) == 2 else jnp.asarray(block[2], x.dtype)
         if sharding is not None:
             x, y, w = (jax.device_put(v, sharding) for v in (x, y, w))
-        part = _block_sums(dictionary, x, y, w)
+        if sharding is None:
+            part = _block_sums(dictionary, x, y, w)
+        else:
+            part = _sharded_block_sums(dictionary, x, y, w, mesh)
         sums = part if sums is None else tuple(s + p for s, p in zip(sums, part, strict=True))
     if sums is None:
         raise ValueError("gram_matrices: `blocks` gave no block")
