@@ -372,11 +372,13 @@ def solve(
     - `callback`: `callback(steps_done, field)`, called on the host after every chunk of
       either phase (e.g. to record the error along training).
 
-    Why these defaults (BENCHMARKS.md, "pinn.solve defaults"): on the catalogue's Poisson 2D
-    and Helmholtz problems the exact Dirichlet condition lowers the error ~100x (the soft one
-    leaves a boundary-limited error at weight 1), Halton points beat i.i.d. uniform ones at the
-    same count, and an L-BFGS phase with PyTorch's history of 100 pairs keeps lowering the loss
-    after Adam has stalled (optax's default history of 10 gains ~3x less in the same steps).
+    Why these defaults (measured in BENCHMARKS.md, "What a bare `pinn.solve` gives"): on Poisson
+    2D the exact Dirichlet condition alone lowers the error 120x (a soft one at weight 1 leaves
+    a boundary-limited error); Halton points lowered the Helmholtz error 3x against i.i.d.
+    uniform ones at the same count (and cost nothing on Poisson); an L-BFGS phase with
+    PyTorch's history of 100 pairs keeps lowering the loss after Adam has stalled (optax's
+    default history of 10 gains ~3x less in the same steps). An L-BFGS step costs a few Adam
+    steps (a line search), hence a phase of a quarter of the Adam steps.
 
     **Returns:** a `PINNSolution` (`stats["phases"]` holds each phase's own stats).
     """
