@@ -10,9 +10,8 @@ SVD in float64 (`regularisation`, relative to the largest singular value), which
 published Adam training converges towards for fixed kernel parameters, in one step. A nonlinear
 problem is solved by Gauss-Newton on `alpha`, each step the same filtered least squares on the
 linearised residual (forward-mode Jacobian). 2D grids past `max_points` never form the
-matrix: linear operators whose terms each differentiate one dimension (Laplacian, advection) go
-through a Sylvester solve (`_sylvester.py`), nonlinear ones through Newton-Krylov on grid values
-(`_newton_krylov.py`).
+matrix (`_kronecker_solve.py`). Kernel parameters can be trained first (`train_kernel=`,
+`_train.py`): the paper's joint Adam, or Adam on the kernel with the exact solve inside.
 
 Frequencies are not hand-set: each dimension's mixture takes the strongest peaks of the
 (zero-padded) spectrum of the source term sampled on the grid (of the boundary data where the
@@ -30,76 +29,16 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, PyTree
 
-from ..pde._conditions import Dirichlet
-from ..pde._problem import Problem, relative_l2
-from ._kernels import AbstractKernel, Product, SpectralMixture, gram
-from ._kronecker import kron_dense, kron_matvec, operator_factors
-from ._newton_krylov import newton_krylov
-from ._sylvester import dim_operator, sylvester_solve
+from ..pde._problem import Problem
+from ._grid import boundary_mask, boundary_values, grid_axes, mesh
+from ._kernels import AbstractKernel, Product, SpectralMixture, _AbstractMixture, gram
+from ._kronecker import kron_dense, operator_factors
+from ._kronecker_solve import solve_newton_krylov, solve_sylvester, sylvester_terms
+from ._solution import GPSolution
+from ._train import train_kernel as train_kernel_fn
 
 _gram = eqx.filter_jit(gram)
-
-
-class GPSolution(eqx.Module):
-    """The result of `solve`.
-
-    - `kernel`: the product kernel used.
-    - `coefficients`: `alpha`, one per grid point (the mean is `k(x, points) @ alpha`).
-    - `points`: the collocation grid, shape `(N, dim)`.
-    - `problem`, `params`: the problem solved and its parameters.
-    - `history`: per Gauss-Newton step `residual` (root mean square), NumPy arrays.
-    - `stats`: `wall_s`, `steps`, `points`, `frequencies` (per dimension), `method`.
-    """
-
-    kernel: Product
-    coefficients: Array
-    points: Array
-    shape: tuple[int, ...] = eqx.field(static=True)
-    problem: Problem
-    params: PyTree
-    history: dict[str, np.ndarray]
-    stats: dict[str, Any]
-
-    def __call__(self, points: ArrayLike) -> Array:
-        """The posterior mean at `points`, shape `(n, dim)`: shape `(n,)`."""
-        self.problem.domain.check_points(points, "points")
-        points = jnp.asarray(points, self.points.dtype)
-        return _mean(self.kernel, self.points, self.coefficients, points)
-
-    def error(self, points: ArrayLike | None = None) -> Array:
-        """Relative L2 error against the problem's truth, on a uniform grid of 300 points per
-        dimension by default."""
-        if points is None:
-            # tensor test grid: the mean is (K_test,1 (x) ... (x) K_test,d) alpha
-            dom, dtype = self.problem.domain, self.points.dtype
-            test = [
-                jnp.linspace(lo, hi, 300, dtype=dtype)
-                for lo, hi in zip(dom.lower, dom.upper, strict=True)
-            ]
-            grid = self.points.reshape(*self.shape, len(self.shape))
-            axes = [
-                grid[(0,) * i + (slice(None),) + (0,) * (len(self.shape) - i - 1)][:, i]
-                for i in range(len(self.shape))
-            ]
-            factors = [
-                _gram(k, t, a, 0, 0)
-                for k, t, a in zip(self.kernel.kernels, test, axes, strict=True)
-            ]
-            mean = kron_matvec(factors, self.coefficients)
-            points = dom.grid((300,) * len(self.shape), dtype)
-            return relative_l2(mean, self.problem.exact_values(points, self.params))
-        points = jnp.asarray(points, self.points.dtype)
-        return relative_l2(self(points), self.problem.exact_values(points, self.params))
-
-
-@eqx.filter_jit
-def _mean(kernel, grid, alpha, points):
-    def one(x):
-        return jax.vmap(lambda y: kernel(x, y))(grid) @ alpha
-
-    return jax.lax.map(one, points, batch_size=256)
 
 
 def warn_if_single(x, name):
@@ -112,23 +51,6 @@ def warn_if_single(x, name):
             UserWarning,
             stacklevel=3,
         )
-
-
-def _axes(problem: Problem, grid) -> list[Array]:
-    dim = problem.dim
-    if isinstance(grid, (int, np.integer)):
-        grid = (int(grid),) * dim
-    grid = tuple(grid)
-    if len(grid) != dim or not all(isinstance(n, (int, np.integer)) and n >= 3 for n in grid):
-        raise ValueError(
-            f"solve: `grid` must be an int or {dim} ints >= 3 (points per dimension of the "
-            f"{dim}-D problem {problem.name!r}), got {grid!r}"
-        )
-    dtype = jnp.result_type(float)
-    return [
-        jnp.linspace(lo, hi, n, dtype=dtype)
-        for lo, hi, n in zip(problem.domain.lower, problem.domain.upper, grid, strict=True)
-    ]
 
 
 def spectral_frequencies(values: np.ndarray, axes: Sequence[np.ndarray], components: int):
@@ -165,11 +87,11 @@ def default_kernel(problem: Problem, axes, components: int = 4, envelope: float 
             f"solve: problem {problem.name!r} has no `source` to read frequencies from; pass "
             "`kernel=`"
         )
-    mesh = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(axes))
-    f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(mesh))
+    pts = mesh(axes)
+    f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts))
     f = f.reshape(tuple(len(a) for a in axes))
     np_axes = [np.asarray(a) for a in axes]
-    g = np.asarray(_boundary_values(problem, mesh)).reshape(f.shape) if len(axes) > 1 else None
+    g = np.asarray(boundary_values(problem, pts)).reshape(f.shape) if len(axes) > 1 else None
     # a source at rounding level (1e-14 for advection, from autodiff of the exact solution)
     if g is None or np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g)))):
         found = spectral_frequencies(f, np_axes, components)
@@ -179,7 +101,7 @@ def default_kernel(problem: Problem, axes, components: int = 4, envelope: float 
         found = []
         for i in range(len(axes)):
             lines = np.moveaxis(g, i, -1).reshape(-1, f.shape[i])
-            on_face = np.asarray(_boundary_mask([a for j, a in enumerate(axes) if j != i]))
+            on_face = np.asarray(boundary_mask([a for j, a in enumerate(axes) if j != i]))
             rows = lines[on_face]
             found.append(
                 spectral_frequencies(rows, [np.arange(len(rows)), np_axes[i]], components)[1]
@@ -201,23 +123,7 @@ def _lstsq(a, b, regularisation):
     return vt.T @ (filt * (u.T @ b))
 
 
-def _boundary_mask(axes):
-    masks = [jnp.zeros(len(a), bool).at[0].set(True).at[-1].set(True) for a in axes]
-    m = masks[0]
-    for mi in masks[1:]:
-        m = (m[:, None] | mi[None, :]).reshape(-1)
-    return m
-
-
-def _boundary_values(problem, pts):
-    if problem.exact is not None:
-        return jax.vmap(lambda x: problem.exact(x, problem.params))(pts)
-    for cond in problem.conditions:
-        if isinstance(cond, Dirichlet):
-            # the residual of the zero field is minus the Dirichlet value
-            zero = lambda y: 0.0 * y[0]  # noqa: E731
-            return -jax.vmap(lambda x, c=cond, z=zero: c.residual(z, x, problem.params))(pts)
-    raise ValueError(f"solve: problem {problem.name!r} has no exact solution or Dirichlet data")
+_TRAIN_MODES = (None, "exact", "adam")
 
 
 def solve(
@@ -233,6 +139,11 @@ def solve(
     tol: float = 1e-12,
     max_points: int = 2500,
     nugget: float = 1e-8,
+    train_kernel: str | None = None,
+    kernel_steps: int = 200,
+    learning_rate: float | None = None,
+    fit_weight: float = 1e4,
+    jitter: float = 1e-10,
 ) -> GPSolution:
     """Solve `problem` with a GP (kernel-collocation) on a uniform tensor grid.
 
@@ -251,11 +162,20 @@ def solve(
     - `steps`, `tol`: Gauss-Newton iterations and stopping tolerance on the step norm ratio.
     - `max_points`: the largest grid the dense path takes in 2D and above; larger 2D grids of
       linear problems whose terms each differentiate one dimension go through
-      the Kronecker (fast-diagonalisation) path, `_sylvester.py`, and those of nonlinear
+      the Kronecker (fast-diagonalisation) path, `_kronecker_solve.py`, and those of nonlinear
       problems `s1 u_xx + s2 u_yy + F(x, u) = 0` through Newton-Krylov on grid values with the
-      fast-diagonalisation preconditioner, `_newton_krylov.py` (`steps`, `tol` as for
-      Gauss-Newton).
+      fast-diagonalisation preconditioner (`steps`, `tol` as for Gauss-Newton).
     - `nugget`: relative nugget of the values-to-coefficients interpolation of that path.
+    - `train_kernel`: `None` (keep the kernel), `"exact"` (linear problems: Adam on the kernel
+      parameters, the loss of Fang et al. evaluated at the exact collocation solve for those
+      parameters, then the final solve) or `"adam"` (the paper: Adam on the grid values and the
+      kernel parameters jointly, from the exact solve of the initial kernel). See `_train.py`.
+      Dense path only (1D, and 2D grids up to `max_points`).
+    - `kernel_steps`, `learning_rate`: Adam steps and initial step size (cosine decay to a
+      tenth) of that training (`jaxsci.train.fit`); the step size defaults to 5e-2 for
+      `"exact"` and 1e-3 for `"adam"` (whose grid values start at the exact solve).
+    - `fit_weight`, `jitter`: the weight of the boundary and equation fit against the GP and
+      Jeffreys priors (per grid point) in the training loss, and the relative jitter of `K`.
 
     **Returns:** a `GPSolution`. Float64 is required for accuracy (float32 warns).
     """
@@ -265,6 +185,14 @@ def solve(
         raise ValueError(
             f"solve: `method` must be None, 'linear' or 'gauss_newton', got {method!r}"
         )
+    if train_kernel not in _TRAIN_MODES:
+        raise ValueError(
+            f"solve: `train_kernel` must be None, 'exact' or 'adam', got {train_kernel!r}"
+        )
+    if train_kernel is not None and (
+        isinstance(kernel_steps, bool) or not isinstance(kernel_steps, int) or kernel_steps < 1
+    ):
+        raise ValueError(f"solve: `kernel_steps` must be a positive int, got {kernel_steps!r}")
     if method is None:
         method = "linear" if problem.operator is not None else "gauss_newton"
     if method == "linear" and problem.operator is None:
@@ -272,7 +200,12 @@ def solve(
             f"solve: problem {problem.name!r} is nonlinear (no `operator`); the linear path "
             "needs `operator`/`source`: use method='gauss_newton'"
         )
-    axes = _axes(problem, grid)
+    if train_kernel == "exact" and problem.operator is None:
+        raise ValueError(
+            f"solve: `train_kernel='exact'` solves the linear system for every kernel; problem "
+            f"{problem.name!r} is nonlinear (no `operator`): use train_kernel='adam'"
+        )
+    axes = grid_axes(problem, grid)
     warn_if_single(axes[0], "grid")
     dim = problem.dim
     if kernel is None:
@@ -285,12 +218,18 @@ def solve(
         kernel = Product(kernel)
     if kernel.dim != dim:
         raise ValueError(f"solve: `kernel` has {kernel.dim} factors, the problem has dim {dim}")
+    _check_kernel(kernel)
     n_total = int(np.prod([len(a) for a in axes]))
-    kron_terms = _sylvester_terms(problem) if method == "linear" and dim == 2 else None
+    kron_terms = sylvester_terms(problem) if method == "linear" and dim == 2 else None
+    if train_kernel is not None and dim > 1 and n_total > max_points:
+        raise ValueError(
+            f"solve: `train_kernel` takes the dense path only: `grid` has {n_total} points, "
+            f"more than `max_points`={max_points}"
+        )
     if dim > 1 and n_total > max_points and kron_terms is not None:
-        return _solve_kronecker(problem, kernel, axes, kron_terms, regularisation, nugget)
+        return solve_sylvester(problem, kernel, axes, kron_terms, regularisation, nugget)
     if dim == 2 and n_total > max_points and method == "gauss_newton":
-        return _solve_newton_kronecker(problem, kernel, axes, regularisation, nugget, steps, tol)
+        return solve_newton_krylov(problem, kernel, axes, regularisation, nugget, steps, tol)
     if dim > 1 and n_total > max_points:
         raise ValueError(
             f"solve: `grid` has {n_total} points; the dense path takes at most `max_points`="
@@ -299,56 +238,71 @@ def solve(
             "not this problem"
         )
     t0 = time.perf_counter()
-    pts = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, dim)
-    bmask = np.asarray(_boundary_mask(axes))
-    g = _boundary_values(problem, pts[bmask])
-    grams = lambda i, a: _gram(kernel.kernels[i], axes[i], axes[i], a, 0)  # noqa: E731
-    kfull = kron_dense([grams(i, 0) for i in range(dim)])
-    history: dict[str, list] = {"residual": []}
-    if method == "linear":
-        op = problem.operator
-        lk = sum(
-            c * kron_dense(fs) for c, fs in operator_factors(op.orders, op.coefficients, grams)
+    pts = mesh(axes)
+    bmask = np.asarray(boundary_mask(axes))
+    history: dict[str, Any] = {}
+    extra_stats: dict[str, Any] = {}
+    kernel_steps_done = 0
+    if train_kernel is not None:
+        init_values = None
+        if train_kernel == "adam":
+            # the paper starts the values anywhere; the exact solve of the initial kernel is
+            # where its Adam run would head for these kernel parameters
+            alpha0, _, _ = _dense_solve(problem, kernel, axes, pts, bmask, method, 1e-13, 20, tol)
+            init_values = _kfull(kernel, axes)
+            init_values = init_values @ alpha0
+        if learning_rate is None:
+            learning_rate = 5e-2 if train_kernel == "exact" else 1e-3
+        kernel, values, khist, kstats = train_kernel_fn(
+            problem,
+            kernel,
+            axes,
+            pts,
+            bmask,
+            train_kernel,
+            kernel_steps,
+            learning_rate,
+            fit_weight,
+            jitter,
+            init_values,
         )
-        f = jax.vmap(lambda x: problem.source(x, problem.params))(pts[~bmask])
-        a_int = lk[~bmask]
-        scale = jnp.max(jnp.abs(a_int))
-        a = jnp.concatenate([a_int / scale, kfull[bmask]])
-        b = jnp.concatenate([f / scale, g])
-        alpha = _lstsq(a, b, regularisation)
-        n_steps = 1
+        history["kernel_loss"] = khist["loss"]
+        for d, k in enumerate(kernel.kernels):
+            if isinstance(k, _AbstractMixture):
+                q = k.log_weights.shape[0]
+                history[f"weights_{d}"] = np.exp(
+                    np.stack([khist[f"log_weight_{d}_{j}"] for j in range(q)], -1)
+                )
+                history[f"frequencies_{d}"] = np.stack(
+                    [khist[f"frequency_{d}_{j}"] for j in range(q)], -1
+                )
+        kernel_steps_done = kstats["steps"]
+        extra_stats = {
+            "kernel_steps": kernel_steps_done,
+            "kernel_failed_step": kstats["failed_step"],
+            "weights": [np.exp(np.asarray(getattr(k, "log_weights", []))) for k in kernel.kernels],
+            "scales": [np.exp(np.asarray(getattr(k, "log_scales", []))) for k in kernel.kernels],
+        }
+    if train_kernel == "adam":
+        kfull = _kfull(kernel, axes)
+        chol = jnp.linalg.cholesky(kfull + jitter * jnp.max(jnp.diag(kfull)) * jnp.eye(n_total))
+        alpha = jax.scipy.linalg.cho_solve((chol, True), values)
+        n_steps = kernel_steps_done
     else:
-        interior = pts[~bmask]
-
-        def residual(alpha):
-            u = lambda x: jax.vmap(lambda y: kernel(x, y))(pts) @ alpha  # noqa: E731
-            r = jax.vmap(lambda x: problem.residual(u, x, problem.params))(interior)
-            return jnp.concatenate([r.reshape(-1), kfull[bmask] @ alpha - g])
-
-        res_jac = jax.jit(lambda al: (residual(al), jax.jacfwd(residual)(al)))
-        alpha = jnp.zeros(n_total, pts.dtype)
-        scale = None
-        n_steps = 0
-        for _ in range(steps):
-            r, j = res_jac(alpha)
-            n_int = r.shape[0] - int(bmask.sum())
-            if scale is None:
-                scale = jnp.max(jnp.abs(j[:n_int]))
-            w = jnp.concatenate([jnp.full(n_int, 1 / scale), jnp.ones(r.shape[0] - n_int)])
-            history["residual"].append(float(jnp.sqrt(jnp.mean((w * r) ** 2))))
-            delta = _lstsq(j * w[:, None], -(w * r), regularisation)
-            alpha = alpha + delta
-            n_steps += 1
-            if float(jnp.linalg.norm(delta)) <= tol * float(jnp.linalg.norm(alpha)):
-                break
+        alpha, n_steps, residuals = _dense_solve(
+            problem, kernel, axes, pts, bmask, method, regularisation, steps, tol
+        )
+        if residuals:
+            history["residual"] = residuals
     alpha = jax.block_until_ready(alpha)
     wall = time.perf_counter() - t0
     stats = {
         "wall_s": wall,
         "steps": n_steps,
         "points": n_total,
-        "method": method,
+        "method": method if train_kernel is None else f"{method}+{train_kernel}",
         "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
+        **extra_stats,
     }
     return GPSolution(
         kernel,
@@ -362,70 +316,67 @@ def solve(
     )
 
 
-def _sylvester_terms(problem):
-    """Per dimension `[(order, coefficient)]` if every term of the operator differentiates at
-    most one dimension (zero-order terms go to dimension 0), else None. Odd orders (advection)
-    give non-normal one-dimensional operators; `sylvester_solve` checks the conditioning."""
-    terms = [[] for _ in range(problem.dim)]
-    for a, c in zip(
-        problem.operator.orders, np.asarray(problem.operator.coefficients), strict=True
-    ):
-        nz = [i for i, o in enumerate(a) if o]
-        if len(nz) > 1:
-            return None
-        terms[nz[0] if nz else 0].append((max(a), float(c)))
-    return terms
+def _kfull(kernel, axes):
+    return kron_dense([_gram(k, a, a, 0, 0) for k, a in zip(kernel.kernels, axes, strict=True)])
 
 
-def _solve_kronecker(problem, kernel, axes, terms, regularisation, nugget):
-    t0 = time.perf_counter()
-    ops = [
-        dim_operator(k, ax, t, regularisation, nugget)
-        for k, ax, t in zip(kernel.kernels, axes, terms, strict=True)
-    ]
-    shape = tuple(len(a) for a in axes)
-    pts = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
-    bmask = np.asarray(_boundary_mask(axes)).reshape(shape)
-    g = np.zeros(shape)
-    g[bmask] = np.asarray(_boundary_values(problem, pts[bmask.reshape(-1)]))
-    f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts)).reshape(shape)
-    u = g.copy()
-    u[1:-1, 1:-1] = sylvester_solve(ops[0][0], ops[0][1], ops[1][0], ops[1][1], f[1:-1, 1:-1], g)
-    alpha = jnp.asarray((ops[0][2] @ u @ ops[1][2].T).reshape(-1), pts.dtype)
-    stats = {
-        "wall_s": time.perf_counter() - t0,
-        "steps": 1,
-        "points": int(np.prod(shape)),
-        "method": "kronecker",
-        "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
-    }
-    return GPSolution(kernel, alpha, pts, shape, problem, problem.params, {}, stats)
+def _check_kernel(kernel: Product):
+    # kernels built by the constructors are checked there; parameters set by hand
+    # (`eqx.tree_at`) or loaded are not
+    for i, k in enumerate(kernel.kernels):
+        for name in ("log_scales", "log_lengthscale", "log_weights", "log_variance"):
+            v = getattr(k, name, None)
+            if v is not None and not bool(jnp.all(jnp.isfinite(v))):
+                raise ValueError(
+                    f"solve: `kernel` factor {i} ({type(k).__name__}) has non-positive or "
+                    f"non-finite `{name.removeprefix('log_')}`: {np.exp(np.asarray(v))}"
+                )
+        freqs = getattr(k, "frequencies", None)
+        if freqs is not None and not bool(jnp.all(jnp.isfinite(freqs))):
+            raise ValueError(f"solve: `kernel` factor {i} has non-finite `frequencies`")
 
 
-def _solve_newton_kronecker(problem, kernel, axes, regularisation, nugget, steps, tol):
-    t0 = time.perf_counter()
-    ops = [
-        dim_operator(k, ax, [(2, 1.0)], regularisation, nugget)
-        for k, ax in zip(kernel.kernels, axes, strict=True)
-    ]
-    shape = tuple(len(a) for a in axes)
-    grid = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1)
-    pts = grid.reshape(-1, 2)
-    bmask = np.asarray(_boundary_mask(axes)).reshape(shape)
-    g = np.zeros(shape)
-    g[bmask] = np.asarray(_boundary_values(problem, pts[bmask.reshape(-1)]))
-    interior = grid[1:-1, 1:-1].reshape(-1, 2)
-    f = jax.vmap(lambda x: problem.source(x, problem.params))(interior)
-    x, history = newton_krylov(problem, interior, ops, g, float(jnp.linalg.norm(f)), steps, tol)
-    u = g.copy()
-    u[1:-1, 1:-1] = np.asarray(x)
-    alpha = jnp.asarray((ops[0][2] @ u @ ops[1][2].T).reshape(-1), pts.dtype)
-    stats = {
-        "wall_s": time.perf_counter() - t0,
-        "steps": len(history["krylov_residual"]),
-        "points": int(np.prod(shape)),
-        "method": "newton_krylov",
-        "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
-    }
-    history = {k: np.asarray(v) for k, v in history.items()}
-    return GPSolution(kernel, alpha, pts, shape, problem, problem.params, history, stats)
+def _dense_solve(problem, kernel, axes, pts, bmask, method, regularisation, steps, tol):
+    """Coefficients on the dense path: one filtered least-squares solve (linear) or
+    Gauss-Newton (nonlinear). Returns `(alpha, steps, residual history)`."""
+    dim = len(axes)
+    g = boundary_values(problem, pts[bmask])
+    grams = lambda i, a: _gram(kernel.kernels[i], axes[i], axes[i], a, 0)  # noqa: E731
+    kfull = kron_dense([grams(i, 0) for i in range(dim)])
+    if method == "linear":
+        op = problem.operator
+        lk = sum(
+            c * kron_dense(fs) for c, fs in operator_factors(op.orders, op.coefficients, grams)
+        )
+        f = jax.vmap(lambda x: problem.source(x, problem.params))(pts[~bmask])
+        a_int = lk[~bmask]
+        scale = jnp.max(jnp.abs(a_int))
+        a = jnp.concatenate([a_int / scale, kfull[bmask]])
+        b = jnp.concatenate([f / scale, g])
+        return _lstsq(a, b, regularisation), 1, []
+    interior = pts[~bmask]
+    n_total = pts.shape[0]
+
+    def residual(alpha):
+        u = lambda x: jax.vmap(lambda y: kernel(x, y))(pts) @ alpha  # noqa: E731
+        r = jax.vmap(lambda x: problem.residual(u, x, problem.params))(interior)
+        return jnp.concatenate([r.reshape(-1), kfull[bmask] @ alpha - g])
+
+    res_jac = jax.jit(lambda al: (residual(al), jax.jacfwd(residual)(al)))
+    alpha = jnp.zeros(n_total, pts.dtype)
+    scale = None
+    n_steps = 0
+    residuals = []
+    for _ in range(steps):
+        r, j = res_jac(alpha)
+        n_int = r.shape[0] - int(bmask.sum())
+        if scale is None:
+            scale = jnp.max(jnp.abs(j[:n_int]))
+        w = jnp.concatenate([jnp.full(n_int, 1 / scale), jnp.ones(r.shape[0] - n_int)])
+        residuals.append(float(jnp.sqrt(jnp.mean((w * r) ** 2))))
+        delta = _lstsq(j * w[:, None], -(w * r), regularisation)
+        alpha = alpha + delta
+        n_steps += 1
+        if float(jnp.linalg.norm(delta)) <= tol * float(jnp.linalg.norm(alpha)):
+            break
+    return alpha, n_steps, residuals

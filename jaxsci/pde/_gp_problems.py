@@ -132,6 +132,15 @@ def gp_advection(beta: float = 200.0) -> Problem:
     return _linear(domain, operator, exact, "gp_advection")
 
 
+def gp_unpicked() -> Problem:
+    """`u_xx = f` on `[0, 2 pi]`, `u = sin(37.3 x) + 0.3 cos(71.9 x)`: not in the paper's table,
+    non-integer frequencies (5.94 and 11.44 cycles per unit), for the check that the default
+    kernel finds them from the source alone."""
+    return _poisson_1d(
+        lambda x, p: jnp.sin(37.3 * x[0]) + 0.3 * jnp.cos(71.9 * x[0]), 2 * pi, "gp_unpicked"
+    )
+
+
 GP_PROBLEMS = {
     "gp_p1": gp_p1,
     "gp_p2": gp_p2,
@@ -144,4 +153,5 @@ GP_PROBLEMS = {
     "gp_q2": gp_q2,
     "gp_ac2": gp_ac2,
     "gp_advection": gp_advection,
+    "gp_unpicked": gp_unpicked,
 }

@@ -29,6 +29,8 @@ class GPConfig:
     steps: int = setting(20, "positive")  # Gauss-Newton iterations (nonlinear problems)
     tol: float = setting(1e-12, "positive")
     max_points: int = setting(2500, "positive")  # largest dense grid in 2D and above
+    train_kernel: str = setting("none", ("none", "exact", "adam"))  # kernel-parameter training
+    kernel_steps: int = setting(200, "positive")  # Adam steps of that training
 
 
 @dataclass
@@ -69,6 +71,8 @@ def _solve(cfg: GPRunConfig):
         steps=c.steps,
         tol=c.tol,
         max_points=c.max_points,
+        train_kernel=None if c.train_kernel == "none" else c.train_kernel,
+        kernel_steps=c.kernel_steps,
     )
 
 
@@ -80,8 +84,9 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> dict:
         wall = time.perf_counter() - t0
         err = float(sol.error()) if sol.problem.has_truth else float("nan")
         _rundir.save_model(_rundir.model_path(out_dir, 0), (sol.kernel, sol.coefficients))
-        if sol.history:
-            _rundir.write_history(out_dir, 0, {"loss": sol.history["residual"]})
+        loss = sol.history.get("kernel_loss", sol.history.get("residual"))
+        if loss is not None:
+            _rundir.write_history(out_dir, 0, {"loss": loss})
         metrics = {
             "solver": "gp",
             "problem": cfg.problem.name,
@@ -91,6 +96,7 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> dict:
             "method": sol.stats["method"],
             "points": int(np.prod(sol.shape)),
             "frequencies": [np.asarray(f).tolist() for f in sol.stats.get("frequencies", [])],
+            "weights": [np.asarray(w).tolist() for w in sol.stats.get("weights", [])],
             "runs": [{"seed": 0, "rel_l2": err, "wall_s": wall, "failed_step": None}],
         }
         outputs = {}

@@ -1,0 +1,130 @@
+"""`GPSolution`: the mean anywhere (Kronecker matvec on tensor grids), the error against the
+truth, and the GP posterior variance of linear problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, PyTree
+
+from ..pde._problem import Problem, relative_l2
+from ._grid import boundary_mask, collocation_axes, kron_mean, tensor_axes
+from ._kernels import Product, gram
+from ._kronecker import kron_dense
+
+
+class GPSolution(eqx.Module):
+    """The result of `solve`.
+
+    - `kernel`: the product kernel used (trained, when `solve` trained it).
+    - `coefficients`: `alpha`, one per grid point (the mean is `k(x, points) @ alpha`).
+    - `points`: the collocation grid, shape `(N, dim)`, C order.
+    - `problem`, `params`: the problem solved and its parameters.
+    - `history`: per Gauss-Newton step `residual` (root mean square); with kernel training,
+      per Adam step `kernel_loss`, `weights_<d>` and `frequencies_<d>` (of the mixture of
+      dimension `d`, one column per component), NumPy arrays.
+    - `stats`: `wall_s`, `steps`, `points`, `frequencies` (per dimension), `method`; with kernel
+      training also `weights`, `scales` (per dimension) and `kernel_steps`.
+    """
+
+    kernel: Product
+    coefficients: Array
+    points: Array
+    shape: tuple[int, ...] = eqx.field(static=True)
+    problem: Problem
+    params: PyTree
+    history: dict[str, np.ndarray]
+    stats: dict[str, Any]
+
+    def __call__(self, points: Float[ArrayLike, "n dim"]) -> Float[Array, " n"]:
+        """The posterior mean at `points`, shape `(n, dim)`: shape `(n,)`. Concrete points that
+        form a C-order tensor grid (`domain.grid(...)`) take the Kronecker path, O(n sum n_i);
+        other points (and traced ones, under `jit`) the dense one, O(n N)."""
+        self.problem.domain.check_points(points, "points")
+        eval_axes = tensor_axes(points)
+        if eval_axes is not None:
+            axes = collocation_axes(self.points, self.shape)
+            return kron_mean(self.kernel, eval_axes, axes, self.coefficients)
+        points = jnp.asarray(points, self.points.dtype)
+        return _mean(self.kernel, self.points, self.coefficients, points)
+
+    def error(self, points: ArrayLike | None = None) -> Array:
+        """Relative L2 error against the problem's truth, on a uniform grid of 300 points per
+        dimension by default."""
+        if points is None:
+            points = self.problem.domain.grid((300,) * len(self.shape), self.points.dtype)
+        points = jnp.asarray(points, self.points.dtype)
+        return relative_l2(self(points), self.problem.exact_values(points, self.params))
+
+    def variance(self, points: Float[ArrayLike, "n dim"], nugget: float = 1e-10) -> Array:
+        """The GP posterior variance of `u` at `points` (linear problems, grids of at most a few
+        thousand points).
+
+        Conditioned on the collocation observations, noise-free up to a nugget: `L u(x_j) =
+        f(x_j)` at the interior grid points and `u(x_j) = g(x_j)` at the boundary ones, under the
+        prior `u ~ GP(0, k)` with the solution's (trained) kernel. With `c(x)` the covariances of
+        `u(x)` with those observations and `S` their joint covariance,
+        `var(x) = k(x, x) - c(x)^T (S + nugget * max(S) I)^{-1} c(x)`. It does not depend on
+        the data, only on where and what was observed. (The mean of this conditional is the
+        symmetric collocation; `__call__` is the Kansa one, `u = sum_j alpha_j k(., x_j)`;
+        both interpolate the same observations.)"""
+        op = self.problem.operator
+        if op is None:
+            raise ValueError(
+                f"variance: problem {self.problem.name!r} is nonlinear (no `operator`); the "
+                "posterior variance is defined here for linear problems only"
+            )
+        self.problem.domain.check_points(points, "points")
+        points = jnp.asarray(points, self.points.dtype)
+        axes = collocation_axes(self.points, self.shape)
+        bmask = np.asarray(boundary_mask(axes))
+        return _variance(self.kernel, op.orders, op.coefficients, axes, bmask, points, nugget)
+
+
+@eqx.filter_jit
+def _mean(kernel, grid, alpha, points):
+    def one(x):
+        return jax.vmap(lambda y: kernel(x, y))(grid) @ alpha
+
+    return jax.lax.map(one, points, batch_size=256)
+
+
+def _rows(kernel, points, axes, a, b):
+    """`[d^a_x d^b_y k(p, x_j)]` for points `p` (rows) and the tensor grid (columns): per
+    dimension a `(n, n_i)` Gram, combined row by row (a Khatri-Rao product)."""
+    out = jnp.ones((points.shape[0], 1), points.dtype)
+    for i, (k, ax) in enumerate(zip(kernel.kernels, axes, strict=True)):
+        g = gram(k, points[:, i], ax, int(a[i]), int(b[i]))
+        out = (out[:, :, None] * g[:, None, :]).reshape(points.shape[0], -1)
+    return out
+
+
+def _variance(kernel, orders, coefficients, axes, bmask, points, nugget):
+    zero = (0,) * len(axes)
+    # the joint covariance of (L u on the grid, u on the grid): both arguments differentiated
+    pairs = list(zip(kernel.kernels, axes, strict=True))
+    grams = lambda a, b: kron_dense(  # noqa: E731
+        [gram(k, x, x, int(a[i]), int(b[i])) for i, (k, x) in enumerate(pairs)]
+    )
+    terms = list(zip(orders, coefficients, strict=True))
+    llk = sum(ca * cb * grams(a, b) for a, ca in terms for b, cb in terms)
+    lk = sum(c * grams(a, zero) for a, c in terms)  # L on the first argument
+    k = grams(zero, zero)
+    interior = ~bmask
+    s = jnp.block(
+        [
+            [llk[interior][:, interior], lk[interior][:, bmask]],
+            [lk[interior][:, bmask].T, k[bmask][:, bmask]],
+        ]
+    )
+    c_int = sum(cb * _rows(kernel, points, axes, zero, b) for b, cb in terms)
+    c = jnp.concatenate([c_int[:, interior], _rows(kernel, points, axes, zero, zero)[:, bmask]], 1)
+    # float64: S spans many orders of magnitude; the nugget (relative) is an observation noise
+    chol = jnp.linalg.cholesky(s + nugget * jnp.max(jnp.diag(s)) * jnp.eye(s.shape[0]))
+    z = jax.scipy.linalg.solve_triangular(chol, c.T, lower=True)
+    prior = jax.vmap(lambda x: kernel(x, x))(points)
+    return prior - jnp.sum(z**2, axis=0)
