@@ -346,6 +346,30 @@ def summarise(rows):
     return out
 
 
+def jaxsci_only(args):
+    """jaxsci's side alone with `--jaxsci-only` times the recipe's steps, 3 seeds."""
+    results = {}
+    for name in args.problems.split(","):
+        r = RECIPES[name]
+        f = args.jaxsci_only
+        r = dataclasses.replace(
+            r, adam_steps=int(r.adam_steps * f), lbfgs_steps=int(r.lbfgs_steps * f)
+        )
+        problem = getattr(pde, name)()
+        points = eval_points(problem, r.grid)
+        truth = np.asarray(problem.exact_values(points), np.float64).ravel()
+        rows = []
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            err, wall, trajectory = jaxsci_run(r, seed, points, truth, args.chunk)
+            rows.append({"seed": seed, "rel_l2": err, "wall_s": wall, "trajectory": trajectory})
+            print(f"{name} x{f:g} seed {seed}: jaxsci {err:.2e} in {wall:.1f} s", flush=True)
+        results[name] = {"recipe": dataclasses.asdict(r), "rows": rows}
+    out = args.out.replace(".json", f"_jaxsci_x{args.jaxsci_only:g}.json")
+    with open(out, "w") as fh:
+        json.dump({"args": vars(args), "results": results}, fh, indent=2)
+    print(f"wrote {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--problems", default=",".join(RECIPES))
@@ -353,9 +377,18 @@ def main():
     ap.add_argument("--chunk", type=int, default=250, help="jaxsci steps between error records")
     ap.add_argument("--quick", action="store_true", help="a few steps of every recipe")
     ap.add_argument(
+        "--jaxsci-only",
+        type=float,
+        default=None,
+        metavar="FACTOR",
+        help="jaxsci alone, Adam and L-BFGS steps times FACTOR (e.g. to DeepXDE's wall time)",
+    )
+    ap.add_argument(
         "--out", default=os.path.join(HERE, "results", "pinn_vs_deepxde_accuracy_cpu.json")
     )
     args = ap.parse_args()
+    if args.jaxsci_only is not None:
+        return jaxsci_only(args)
     import deepxde
     import torch
 
