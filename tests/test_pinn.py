@@ -98,10 +98,10 @@ def test_ensemble_lbfgs_phase_equals_separate_runs():
     with jax.enable_x64(True):
         p = pde.poisson_1d()
         keys = jr.split(jr.key(3), 2)
-        make = lambda k: pinn.MLP(1, width=16, depth=2, key=k)
-        common = dict(steps=50, lbfgs_steps=20, n_interior=64)
+        make = lambda k: pinn.MLP(1, width=8, depth=1, key=k)
+        common = dict(steps=20, lbfgs_steps=10, n_interior=32, chunk_size=30)
         batched = pinn.solve(p, eqx.filter_vmap(make)(keys), key=keys, ensemble=True, **common)
-        assert batched.history["loss"].shape == (2, 70)
+        assert batched.history["loss"].shape == (2, 30)
         for i in range(2):
             single = pinn.solve(p, make(keys[i]), key=keys[i], **common)
             leaves_b = jax.tree_util.tree_leaves(eqx.filter(batched.field, eqx.is_array))
