@@ -198,6 +198,8 @@ def _deepxde_problem(recipe: Recipe):
         dde.geometry.TimeDomain(0.0, 1.0),
     )
     kw = dict(num_domain=recipe.n_interior, num_test=256)
+    # points per soft boundary and initial condition (the recipes with soft conditions)
+    soft = dict(num_boundary=recipe.n_condition, num_initial=recipe.n_condition)
     if name == "klein_gordon_1d":
 
         def exact_np(x):
@@ -219,15 +221,7 @@ def _deepxde_problem(recipe: Recipe):
             ),  # u_t(x, 0) = 0
             dde.icbc.DirichletBC(geomtime, exact_np, lambda _, on_b: on_b),
         ]
-        data = dde.data.TimePDE(
-            geomtime,
-            residual,
-            conditions,
-            num_boundary=recipe.n_condition,
-            num_initial=recipe.n_condition,
-            **kw,
-        )
-        return data, None, None
+        return dde.data.TimePDE(geomtime, residual, conditions, **soft, **kw), None, None
     if name == "heat_1d":
         k = 0.1
 
@@ -253,15 +247,7 @@ def _deepxde_problem(recipe: Recipe):
             dde.icbc.IC(geomtime, lambda x: -np.sin(PI * x[:, 0:1]), lambda _, on: on),
             dde.icbc.DirichletBC(geomtime, lambda x: 0.0, lambda _, on_b: on_b),
         ]
-        data = dde.data.TimePDE(
-            geomtime,
-            residual,
-            conditions,
-            num_boundary=recipe.n_condition,
-            num_initial=recipe.n_condition,
-            **kw,
-        )
-        return data, None, None
+        return dde.data.TimePDE(geomtime, residual, conditions, **soft, **kw), None, None
     if name == "allen_cahn":
 
         def residual(x, u):
