@@ -146,3 +146,52 @@ def test_bad_input(getkey):
         train.fit(
             quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(), resume=True
         )
+
+
+def rosenbrock(params, extra, key):
+    """A deterministic, non-quadratic loss on which L-BFGS needs line searches."""
+    x = params["x"]
+    loss = jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    return loss, {"x0": x[0]}
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_reuse_linesearch_follows_the_same_iterates(getkey, ensemble):
+    """Taking the loss and gradient from the line search's state (one evaluation saved per
+    step) must give exactly the L-BFGS path of evaluating them again, across chunks, with the
+    same history; the first step of every `fit` call is primed."""
+    x0 = jnp.array([-1.2, 1.0, 0.5, -0.3])
+    params = {"x": jnp.stack([x0, jnp.array([0.5, 0.2, 0.4, 0.8])]) if ensemble else x0}
+    key = jnp.stack([getkey(), getkey()]) if ensemble else getkey()
+    run = partial(
+        train.fit,
+        rosenbrock,
+        params,
+        optax.lbfgs(memory_size=5),
+        steps=60,
+        key=key,
+        chunk_size=25,
+        progress=False,
+        ensemble=ensemble,
+    )
+    a, b = run(), run(reuse_linesearch=True)
+    assert tree_allclose(a.params, b.params, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-12)
+    np.testing.assert_allclose(a.history["x0"], b.history["x0"], rtol=1e-12)
+    assert float(np.max(a.history["loss"][..., -1])) < 1e-8  # it did converge
+
+
+def test_reuse_linesearch_checks_its_preconditions(getkey):
+    args = (rosenbrock, {"x": jnp.zeros(3)})
+    with pytest.raises(ValueError, match="reuse_linesearch.*line search's `value`"):
+        train.fit(*args, optax.adam(1e-2), steps=2, key=getkey(), reuse_linesearch=True)
+    with pytest.raises(ValueError, match="reuse_linesearch.*update_extra"):
+        train.fit(
+            *args,
+            optax.lbfgs(),
+            steps=2,
+            key=getkey(),
+            update_extra=lambda p, e, k, s: e,
+            reuse_linesearch=True,
+        )

@@ -487,6 +487,7 @@ def solve(
             checkpoint=None if checkpoint is None else _phase_path(checkpoint, "lbfgs"),
             resume=resume,
             callback=shifted,
+            reuse_linesearch=True,  # fixed points, deterministic loss: half the evaluations
             **common,
         )
         phases["lbfgs"] = result.stats

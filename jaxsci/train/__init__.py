@@ -8,6 +8,7 @@ from ._loop import fit as fit
 from ._loop import init_state as init_state
 from ._loop import load_checkpoint as load_checkpoint
 from ._loop import make_step as make_step
+from ._loop import prime_linesearch as prime_linesearch
 from ._loop import save_checkpoint as save_checkpoint
 from ._sharding import data_mesh as data_mesh
 from ._sharding import shard_state as shard_state
