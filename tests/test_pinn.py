@@ -270,6 +270,45 @@ def test_lbfgs_chunks_share_one_compilation(getkey):
     assert traced_solve(3) == traced_solve(1)
 
 
+@pytest.mark.parametrize(
+    "optimizer, resample_every, lbfgs_steps, expected",
+    [
+        ("adam", 0, 3, [False, True]),  # Adam, then the L-BFGS phase on fixed points
+        ("lbfgs", 0, 0, [True]),  # a user L-BFGS on fixed points
+        ("lbfgs", 2, 0, [False]),  # points redrawn: a stored value would be stale
+    ],
+)
+def test_solve_reuses_line_search_values_only_on_fixed_points(
+    monkeypatch, optimizer, resample_every, lbfgs_steps, expected
+):
+    """Each phase asks `train.fit` to reuse the line search's value and gradient exactly when
+    that is valid (a line-search optimiser on fixed points); `fit` itself is tested to follow
+    the same iterates either way (tests/test_train.py)."""
+    from jaxsci.pinn import _solve
+
+    seen = []
+    real_fit = _solve.fit
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("reuse_linesearch", False))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(_solve, "fit", spy)
+    opt = optax.adam(1e-3) if optimizer == "adam" else optax.lbfgs()
+    sol = pinn.solve(
+        pde.poisson_1d(),
+        pinn.MLP(1, width=8, depth=2, key=jr.key(0)),
+        opt,
+        key=jr.key(1),
+        steps=4,
+        lbfgs_steps=lbfgs_steps,
+        resample_every=resample_every,
+        n_interior=32,
+    )
+    assert seen == expected
+    assert np.all(np.isfinite(sol.history["loss"]))
+
+
 def test_rayleigh_quotient_of_exact_state(getkey):
     """For psi = sqrt(2) sin(pi x) the Rayleigh quotient is pi^2 whatever the trained energy."""
     p = infinite_well()

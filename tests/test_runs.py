@@ -128,6 +128,7 @@ def test_pig_run_from_config(tmp_path):
     out = tmp_path / "pig"
     small = [
         "field.n_gaussians=64",
+        "field.cutoff=5.0",
         "train.steps=30",
         "train.n_interior=128",
         "train.chunk_size=15",
@@ -135,6 +136,9 @@ def test_pig_run_from_config(tmp_path):
     assert _cli(os.path.join(CONFIGS, "pig_helmholtz_2d.toml"), out, small) == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["field"] == "pig" and np.isfinite(m["rel_l2"])
+    # the shipped recipe trains by L-BFGS on points redrawn every 20 iterations
+    assert "lbfgs_steps_per_s" in m["runs"][0] and "adam_steps_per_s" not in m["runs"][0]
+    assert m["runs"][0]["steps"] == 30
     sol = runs.load(str(out))
     from jaxsci import pinn
 

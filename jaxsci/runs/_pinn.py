@@ -64,6 +64,9 @@ class FieldConfig:
 
 @dataclass
 class TrainConfig:
+    # the first phase's optimiser: Adam (learning_rate decaying by decay_rate every decay_steps)
+    # or L-BFGS (history lbfgs_memory, zoom line search; the learning-rate settings unused)
+    optimizer: str = setting("adam", ("adam", "lbfgs"))
     steps: int = setting(5000, "non-negative")
     learning_rate: float = setting(1e-3, "positive")
     decay_rate: float = setting(0.9, "positive")
@@ -221,7 +224,9 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
             sol = pinn.solve(
                 problem,
                 field,
-                optax.adam(schedule),
+                optax.adam(schedule)
+                if tc.optimizer == "adam"
+                else optax.lbfgs(memory_size=tc.lbfgs_memory),
                 key=ks,
                 steps=tc.steps,
                 lbfgs_steps=tc.lbfgs_steps,
@@ -241,7 +246,11 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
                 **common,
             )
-            phases = {("adam" if p == "first" else p): st for p, st in sol.stats["phases"].items()}
+            names = {
+                "first": tc.optimizer,
+                "lbfgs": "lbfgs" if tc.optimizer == "adam" else "lbfgs_2",
+            }
+            phases = {names[p]: st for p, st in sol.stats["phases"].items()}
             history = sol.history
             failed = sol.stats["failed_step"]
             wall = time.perf_counter() - t0
