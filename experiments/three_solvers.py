@@ -84,6 +84,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--problems", default=",".join(r[0] for r in ROWS))
+    ap.add_argument("--solvers", default="GP,MLP PINN,PIG")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "three_solvers_cpu.json"))
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -92,6 +93,8 @@ def main():
         if problem not in args.problems.split(","):
             continue
         for solver, cfg in configs(problem, dim, grid, pig_n, pig_scale, seeds).items():
+            if solver not in args.solvers.split(","):
+                continue
             with tempfile.TemporaryDirectory() as out:
                 cfg = {**cfg, "plot": False}  # the wall time is the solve
                 metrics = runs.run(runs.load_config(cfg), out, progress=False)
