@@ -179,6 +179,30 @@ def test_strategies_run_and_adapt(getkey):
     assert sol.history["loss"][-1] < 0.2 * sol.history["loss"][0]
 
 
+@pytest.mark.parametrize("resample_boundary", [False, True])
+def test_resampling_redraws_boundary_points_only_when_asked(getkey, resample_boundary):
+    from jaxsci.pinn._solve import _Objective, _Update
+
+    problem = pde.poisson_2d()
+    weights = jnp.ones(1 + len(problem.conditions))
+    update = _Update(
+        _Objective(problem, (), None), 64, "uniform", 2, resample_boundary, 32, None, None, weights
+    )
+    extra = update.init_extra(getkey(), 32)
+    trainable = (pinn.MLP(2, width=4, depth=1, key=getkey()), {})
+    kept = update(trainable, extra, getkey(), jnp.asarray(0))  # not a redraw step
+    drawn = update(trainable, extra, getkey(), jnp.asarray(1))
+    leaves = jax.tree_util.tree_leaves
+    for a, b in zip(leaves(kept), leaves(extra), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(drawn["interior"], extra["interior"])
+    new, old = np.asarray(drawn["conditions"][0]), np.asarray(extra["conditions"][0])
+    assert (not np.array_equal(new, old)) == resample_boundary
+    # redrawn or not, the points lie on the boundary of the unit square
+    on_face = np.min(np.abs(np.concatenate([new, 1 - new], axis=1)), axis=1)
+    np.testing.assert_allclose(on_face, 0.0, atol=1e-6)
+
+
 def test_adaptive_resampling_moves_points_to_large_residual(getkey):
     """After refinement, the points where the field is wrong are over-represented."""
     dom = pde.Interval(0.0, 1.0)

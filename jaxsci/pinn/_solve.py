@@ -240,6 +240,8 @@ class _Update(eqx.Module):
     n_interior: int = eqx.field(static=True)
     sampler: str = eqx.field(static=True)
     resample_every: int = eqx.field(static=True)
+    resample_boundary: bool = eqx.field(static=True)
+    n_boundary: int = eqx.field(static=True)
     adaptive: AdaptiveResampling | None
     balancing: GradientBalancing | None
     base_weights: Array
@@ -261,10 +263,16 @@ class _Update(eqx.Module):
         k_res, k_rar = jr.split(key)
         extra = dict(extra)
         if self.resample_every:
+            due = (step + 1) % self.resample_every == 0
             fresh = domain.sample(k_res, self.n_interior, method=self.sampler)
-            extra["interior"] = jnp.where(
-                (step + 1) % self.resample_every == 0, fresh, extra["interior"]
-            )
+            extra["interior"] = jnp.where(due, fresh, extra["interior"])
+            conditions = self.objective.problem.conditions
+            if self.resample_boundary and conditions:  # fixed data: the same points back
+                keys = jr.split(jr.fold_in(k_res, 1), len(conditions))
+                extra["conditions"] = [
+                    jnp.where(due, c.sample(k, domain, self.n_boundary), pts)
+                    for c, k, pts in zip(conditions, keys, extra["conditions"], strict=True)
+                ]
         if self.adaptive is not None:
             extra["interior"] = jax.lax.cond(
                 (step + 1) % self.adaptive.every == 0,
@@ -319,6 +327,7 @@ def solve(
     n_boundary: int = 256,
     sampler: str = "halton",
     resample_every: int = 0,
+    resample_boundary: bool = False,
     residual_weight: float = 1.0,
     balancing: GradientBalancing | None = None,
     causal: CausalWeighting | None = None,
@@ -358,6 +367,9 @@ def solve(
     - `n_interior`, `n_boundary`: collocation points in the domain and per condition.
     - `sampler`: `"halton"` (default), `"uniform"`, `"latin"` or `"grid"` for interior points.
     - `resample_every`: draw fresh interior points every this many steps (0: fixed points).
+    - `resample_boundary`: redraw the points of every condition (boundary, initial) at the same
+      steps too (conditions with fixed data keep theirs). A local field (`PIG`) can fit fixed
+      boundary points exactly and be wrong between them; the published PIG code redraws all.
     - `residual_weight`: weight of the residual term.
     - `balancing`: `GradientBalancing()` to adapt the term weights by gradient norms.
     - `causal`: `CausalWeighting()` for evolution problems.
@@ -444,7 +456,15 @@ def solve(
     )
     objective = _Objective(problem, learn, causal)
     update = _Update(
-        objective, n_interior, sampler, resample_every, adaptive, balancing, base_weights
+        objective,
+        n_interior,
+        sampler,
+        resample_every,
+        bool(resample_boundary),
+        n_boundary,
+        adaptive,
+        balancing,
+        base_weights,
     )
     init_extra = update.init_extra
     learned0 = {n: jnp.asarray(problem.params[n], jnp.result_type(float)) for n in learn}

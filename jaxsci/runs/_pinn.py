@@ -77,6 +77,7 @@ class TrainConfig:
     n_boundary: int = setting(256, "positive")
     sampler: str = setting("halton", ("halton", "uniform", "latin", "grid"))  # as pinn.solve
     resample_every: int = setting(0, "non-negative")
+    resample_boundary: bool = False  # redraw the conditions' points too (pinn.solve)
     residual_weight: float = setting(1.0, "positive")  # weight of the residual term
     adaptive_every: int = setting(0, "non-negative")  # 0: no residual-based adaptive resampling
     adaptive_candidates: int = setting(10000, "positive")
@@ -233,6 +234,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 lbfgs_memory=tc.lbfgs_memory,
                 hard_dirichlet=False,  # the config's field.hard_dirichlet built it already
                 resample_every=tc.resample_every,
+                resample_boundary=tc.resample_boundary,
                 residual_weight=tc.residual_weight,
                 balancing=pinn.GradientBalancing() if tc.balancing else None,
                 causal=pinn.CausalWeighting(tc.causal_chunks, tc.causal_tolerance)
