@@ -13,8 +13,9 @@ bound the dense path's memory. "values" is
 the gradient with respect to every parameter. The reported `max |du|` is the largest
 difference of the two paths' `u` over the points, next to the stated bound on the embedding.
 
-Accuracy: final-iterate relative L2 on the 201 x 201 grid, wall time of each seed (compile
-included), through `pinn.solve` exactly as a user would call it.
+Accuracy: `experiments/configs/pig_helmholtz_2d.toml` (and the MLP main job's config) through
+`jaxsci.runs`, as `jaxsci run` trains them: final-iterate relative L2 on the evaluation grid,
+wall time of each seed (compile included).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-import optax
 
 from jaxsci import pde, pinn
 
@@ -127,96 +127,37 @@ def speed(args):
 
 # ---------------------------------------------------------------------------- accuracy
 
-HELMHOLTZ = {
-    "n_gaussians": 1600,
-    "scale": 0.03,
-    "cutoff": 5.0,
-    "learning_rate": 1e-2,
-    "decay_per_step": 0.999,
-    "steps": 1500,
-    "n_interior": 2048,
-    "residual_weight": 1e-3,
-    "resample_every": 1,
-    "lbfgs_steps": 0,
-}
 
+def _run_config(name, seeds, overrides):
+    from jaxsci import runs
 
-def train_pig(problem, cfg, seed):
-    kf, ks = jr.split(jr.key(seed))
-    field = pinn.PIG(
-        problem.domain, cfg["n_gaussians"], scale=cfg["scale"], cutoff=cfg["cutoff"], key=kf
-    )
-    opt = optax.adam(optax.exponential_decay(cfg["learning_rate"], 1, cfg["decay_per_step"]))
-    t0 = time.perf_counter()
-    sol = pinn.solve(
-        problem,
-        field,
-        opt,
-        key=ks,
-        steps=cfg["steps"],
-        n_interior=cfg["n_interior"],
-        residual_weight=cfg["residual_weight"],
-        resample_every=cfg["resample_every"],
-        chunk_size=250,
-    )
-    if cfg["lbfgs_steps"]:
-        sol = pinn.solve(
-            problem,
-            sol.field.with_capacity(),
-            optax.lbfgs(),
-            key=jr.fold_in(ks, 1),
-            steps=cfg["lbfgs_steps"],
-            n_interior=cfg["n_interior"],
-            residual_weight=cfg["residual_weight"],
-            chunk_size=250,
-        )
-    wall = time.perf_counter() - t0
+    path = os.path.join(HERE, "configs", f"{name}.toml")
+    conf = runs.load_config(path, [f"train.seeds={seeds}", "plot=false", *overrides])
+    m = runs.run(conf, os.path.join("runs", f"bench_pig_{name}"), progress=False)
     return {
-        "seed": seed,
-        "rel_l2": sol.error(),
-        "wall_s": wall,
-        "failed_step": sol.stats["failed_step"],
+        "config": runs.to_toml(conf),
+        "rel_l2_mean": m["rel_l2"],
+        "rel_l2_std": m["rel_l2_std"],
+        "wall_s_mean": float(np.mean([r["wall_s"] for r in m["runs"]])),
+        "runs": m["runs"],
     }
 
 
 def accuracy(args):
-    problem = pde.get_problem("helmholtz_2d")
-    cfg = dict(HELMHOLTZ)
-    for kv in args.set or []:
-        k, v = kv.split("=")
-        cfg[k] = type(HELMHOLTZ[k])(float(v)) if k != "cutoff" or v != "none" else None
+    """The shipped PIG config on Helmholtz (and with `--mlp` the MLP main job's config) through
+    `jaxsci.runs`, as `jaxsci run` trains them, same seeds, same run."""
     seeds = [int(s) for s in args.seeds.split(",")]
-    out = {"device": jax.devices()[0].device_kind, "problem": "helmholtz_2d", "pig": cfg}
-    runs = []
-    for s in seeds:
-        r = train_pig(problem, cfg, s)
-        print(f"  PIG seed {s}: rel L2 {r['rel_l2']:.3e}, {r['wall_s']:.1f} s", flush=True)
-        runs.append(r)
-    errs = np.asarray([r["rel_l2"] for r in runs])
-    out["pig_runs"] = runs
-    out["pig_rel_l2_mean"], out["pig_rel_l2_std"] = float(errs.mean()), float(errs.std())
-    out["pig_wall_s_mean"] = float(np.mean([r["wall_s"] for r in runs]))
+    out = {"device": jax.devices()[0].device_kind, "problem": "helmholtz_2d"}
+    rows = {"PIG": _run_config("pig_helmholtz_2d", seeds, args.set or [])}
     if args.mlp:
-        from jaxsci import runs as runs_
-
-        path = os.path.join(HERE, "configs", "helmholtz_2d.toml")
-        conf = runs_.load_config(path, [f"train.seeds={seeds}"])
-        m = runs_.run(conf, os.path.join("runs", "bench_pig_mlp"), progress=False)
-        out["mlp"] = {
-            "rel_l2_mean": m["rel_l2"],
-            "rel_l2_std": m["rel_l2_std"],
-            "wall_s_mean": m["wall_s"],
-            "runs": m["runs"],
-        }
-    print(
-        f"\n| field | rel. L2 (mean ± std) | wall s (mean) |\n|---|---|---|\n"
-        f"| PIG | {out['pig_rel_l2_mean']:.2e} ± {out['pig_rel_l2_std']:.1e} "
-        f"| {out['pig_wall_s_mean']:.1f} |"
-    )
-    if "mlp" in out:
+        rows["MLP (main job)"] = _run_config("helmholtz_2d", seeds, [])
+    out["rows"] = rows
+    print("\n| field | rel. L2 per seed | mean ± std | wall s (mean) |\n|---|---|---|---|")
+    for name, r in rows.items():
+        per = ", ".join(f"{x['rel_l2']:.2e}" for x in r["runs"])
         print(
-            f"| MLP (main job) | {out['mlp']['rel_l2_mean']:.2e} ± "
-            f"{out['mlp']['rel_l2_std']:.1e} | {out['mlp']['wall_s_mean']:.1f} |"
+            f"| {name} | {per} | {r['rel_l2_mean']:.2e} ± {r['rel_l2_std']:.1e} "
+            f"| {r['wall_s_mean']:.1f} |"
         )
     return out
 
@@ -229,7 +170,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--mlp", action="store_true", help="also run the MLP main job config")
-    ap.add_argument("--set", nargs="*", help="override PIG settings, e.g. steps=5000")
+    ap.add_argument("--set", nargs="*", help="PIG config overrides, e.g. train.steps=5000")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     result = speed(args) if args.what == "speed" else accuracy(args)
