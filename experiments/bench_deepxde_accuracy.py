@@ -116,8 +116,17 @@ class _InitialTransform(eqx.Module):
         return _u0_allen_cahn(x) + x[-1] * v
 
 
-def jaxsci_run(recipe: Recipe, seed: int, points, truth, chunk: int):
-    """Train with `pinn.solve`; the final error, the wall time and the error trajectory."""
+class _OutOfTime(Exception):
+    """Raised by the error-tracking callback to end a jaxsci run at its time budget."""
+
+
+def jaxsci_run(recipe: Recipe, seed: int, points, truth, chunk: int, budget_s=None, extend=1):
+    """Train with `pinn.solve`; the error trajectory `[(step, wall s, rel. L2)]`.
+
+    With `budget_s`, the L-BFGS phase is `extend` times the recipe's and the run stops at the
+    first record past both the recipe's end and `budget_s` seconds (the iterates up to the
+    recipe's end are the recipe's own: the trajectory holds the same-recipe result and the
+    result at equal wall time)."""
     problem = getattr(pde, recipe.problem)()
     key_f, key_s = jax.random.split(jax.random.key(seed))
     embedding = None
@@ -135,29 +144,47 @@ def jaxsci_run(recipe: Recipe, seed: int, points, truth, chunk: int):
     error_of = eqx.filter_jit(
         lambda f: jnp.linalg.norm(jax.vmap(f)(pts) - true) / jnp.linalg.norm(true)
     )
+    end = recipe.adam_steps + recipe.lbfgs_steps
+    if recipe.adam_steps % chunk or recipe.lbfgs_steps % chunk:
+        raise ValueError(f"--chunk {chunk} must divide both phases of {recipe}")
     trajectory = []
     t0 = time.perf_counter()
 
     def track(step, f):
         trajectory.append((step, time.perf_counter() - t0, float(error_of(f))))
+        if budget_s is not None and step >= end and trajectory[-1][1] > budget_s:
+            raise _OutOfTime
 
-    sol = pinn.solve(
-        problem,
-        field,
-        optax.adam(optax.exponential_decay(1e-3, 1000, 0.9)),
-        key=key_s,
-        steps=recipe.adam_steps,
-        lbfgs_steps=recipe.lbfgs_steps,
-        lbfgs_memory=100,
-        hard_dirichlet=hard,
-        n_interior=recipe.n_interior,
-        n_boundary=max(recipe.n_condition, 1),
-        sampler="halton",
-        chunk_size=chunk,
-        callback=track,
-    )
-    wall = time.perf_counter() - t0
-    return float(error_of(sol.field)), wall, trajectory
+    try:
+        pinn.solve(
+            problem,
+            field,
+            optax.adam(optax.exponential_decay(1e-3, 1000, 0.9)),
+            key=key_s,
+            steps=recipe.adam_steps,
+            lbfgs_steps=recipe.lbfgs_steps * (1 if budget_s is None else extend),
+            lbfgs_memory=100,
+            hard_dirichlet=hard,
+            n_interior=recipe.n_interior,
+            n_boundary=max(recipe.n_condition, 1),
+            sampler="halton",
+            chunk_size=chunk,
+            callback=track,
+        )
+    except _OutOfTime:
+        pass
+    return trajectory
+
+
+def at_step(trajectory, step):
+    """`(wall s, rel. L2)` of the record at `step`."""
+    return next((t, e) for s, t, e in trajectory if s == step)
+
+
+def at_time(trajectory, budget_s):
+    """`(step, wall s, rel. L2)` of the last record at or before `budget_s` seconds."""
+    within = [r for r in trajectory if r[1] <= budget_s]
+    return within[-1] if within else None
 
 
 # ----------------------------------------------------------------------------- DeepXDE
@@ -322,6 +349,15 @@ def summarise(rows):
             "rel_l2_max": float(errs.max()),
             "wall_s_mean": float(walls.mean()),
         }
+    equal = [r["jaxsci_equal_time"] for r in rows]
+    if all(e is not None for e in equal):
+        errs = np.array([e["rel_l2"] for e in equal])
+        out["jaxsci_equal_time"] = {
+            "rel_l2_mean": float(errs.mean()),
+            "rel_l2_std": float(errs.std()),
+            "rel_l2_max": float(errs.max()),
+            "steps": [e["steps"] for e in equal],
+        }
     reach = [r["jaxsci_time_to_deepxde_error"] for r in rows]
     out["jaxsci_time_to_deepxde_error"] = reach
     ratios = [
@@ -346,7 +382,8 @@ def jaxsci_only(args):
         truth = np.asarray(problem.exact_values(points), np.float64).ravel()
         rows = []
         for seed in [int(s) for s in args.seeds.split(",")]:
-            err, wall, trajectory = jaxsci_run(r, seed, points, truth, args.chunk)
+            trajectory = jaxsci_run(r, seed, points, truth, args.chunk)
+            wall, err = at_step(trajectory, r.adam_steps + r.lbfgs_steps)
             rows.append({"seed": seed, "rel_l2": err, "wall_s": wall, "trajectory": trajectory})
             print(f"{name} x{f:g} seed {seed}: jaxsci {err:.2e} in {wall:.1f} s", flush=True)
         results[name] = {"recipe": dataclasses.asdict(r), "rows": rows}
@@ -362,6 +399,13 @@ def main():
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--chunk", type=int, default=250, help="jaxsci steps between error records")
     ap.add_argument("--quick", action="store_true", help="a few steps of every recipe")
+    ap.add_argument(
+        "--extend",
+        type=int,
+        default=4,
+        help="jaxsci's L-BFGS phase may run this many times the recipe's steps, until "
+        "DeepXDE's wall time (its error at equal time); the recipe's own end is recorded",
+    )
     ap.add_argument(
         "--jaxsci-only",
         type=float,
@@ -384,30 +428,42 @@ def main():
         recipe = RECIPES[name]
         if args.quick:
             recipe = dataclasses.replace(
-                recipe, n_interior=64, adam_steps=20, lbfgs_steps=5, n_condition=16
+                recipe, n_interior=64, adam_steps=20, lbfgs_steps=10, n_condition=16
             )
         problem = getattr(pde, name)()
         points = eval_points(problem, recipe.grid)
         truth = np.asarray(problem.exact_values(points), np.float64).ravel()
         rows = []
         for seed in [int(s) for s in args.seeds.split(",")]:
-            ours, wall, trajectory = jaxsci_run(
-                recipe, seed, points, truth, 10 if args.quick else args.chunk
-            )
             theirs, theirs_wall = deepxde_run(recipe, seed, points, truth)
+            trajectory = jaxsci_run(
+                recipe,
+                seed,
+                points,
+                truth,
+                10 if args.quick else args.chunk,
+                budget_s=theirs_wall,
+                extend=args.extend,
+            )
+            wall, ours = at_step(trajectory, recipe.adam_steps + recipe.lbfgs_steps)
+            equal = at_time(trajectory, theirs_wall)
             reach = time_to_reach(trajectory, theirs)
             rows.append(
                 {
                     "seed": seed,
                     "jaxsci": {"rel_l2": ours, "wall_s": wall},
+                    "jaxsci_equal_time": None
+                    if equal is None
+                    else {"steps": equal[0], "wall_s": equal[1], "rel_l2": equal[2]},
                     "deepxde": {"rel_l2": theirs, "wall_s": theirs_wall},
                     "jaxsci_time_to_deepxde_error": reach,
                     "jaxsci_trajectory": trajectory,
                 }
             )
             print(
-                f"{name} seed {seed}: jaxsci {ours:.2e} in {wall:.1f} s, DeepXDE {theirs:.2e} "
-                f"in {theirs_wall:.1f} s; jaxsci reached DeepXDE's error after "
+                f"{name} seed {seed}: jaxsci {ours:.2e} in {wall:.1f} s "
+                f"({'-' if equal is None else f'{equal[2]:.2e}'} at DeepXDE's time), DeepXDE "
+                f"{theirs:.2e} in {theirs_wall:.1f} s; jaxsci reached DeepXDE's error after "
                 f"{'never' if reach is None else f'{reach:.1f} s'}",
                 flush=True,
             )
@@ -427,16 +483,19 @@ def main():
         "quick": args.quick,
     }
     print(
-        "\n| problem | jaxsci rel. L2 mean ± std | jaxsci wall s | DeepXDE rel. L2 mean ± std "
-        "| DeepXDE wall s | jaxsci time to DeepXDE's error / DeepXDE time |"
+        "\n| problem | jaxsci rel. L2 mean ± std | jaxsci wall s | jaxsci at DeepXDE's time "
+        "| DeepXDE rel. L2 mean ± std | DeepXDE wall s "
+        "| jaxsci time to DeepXDE's error / DeepXDE time |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, res in results.items():
         s = res["summary"]
         ratios = ", ".join("-" if r is None else f"{r:.2f}" for r in s["time_ratio_to_reach"])
+        eq = s.get("jaxsci_equal_time")
+        eq = "-" if eq is None else f"{eq['rel_l2_mean']:.2e} ± {eq['rel_l2_std']:.1e}"
         print(
             f"| {name} | {s['jaxsci']['rel_l2_mean']:.2e} ± {s['jaxsci']['rel_l2_std']:.1e} "
-            f"| {s['jaxsci']['wall_s_mean']:.1f} | {s['deepxde']['rel_l2_mean']:.2e} ± "
+            f"| {s['jaxsci']['wall_s_mean']:.1f} | {eq} | {s['deepxde']['rel_l2_mean']:.2e} ± "
             f"{s['deepxde']['rel_l2_std']:.1e} | {s['deepxde']['wall_s_mean']:.1f} | {ratios} |"
         )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
