@@ -299,16 +299,15 @@ def test_lbfgs_chunks_share_one_compilation(getkey):
     [
         ("adam", 0, 3, [False, True]),  # Adam, then the L-BFGS phase on fixed points
         ("lbfgs", 0, 0, [True]),  # a user L-BFGS on fixed points
-        ("lbfgs", 2, 0, [True]),  # points redrawn: fit evaluates afresh after each redraw
-        ("adam", 2, 0, [False]),  # no line search
+        ("lbfgs", 2, 0, [False]),  # points redrawn: a stored value would be stale
     ],
 )
 def test_solve_reuses_line_search_values_where_valid(
     monkeypatch, optimizer, resample_every, lbfgs_steps, expected
 ):
     """Each phase asks `train.fit` to reuse the line search's value and gradient exactly when
-    that is valid (a line-search optimiser; deterministic loss); `fit` itself is tested to
-    follow the same iterates either way, with and without redrawn points (tests/test_train.py)."""
+    that is valid (a line-search optimiser on fixed points); `fit` itself is tested to follow
+    the same iterates either way (tests/test_train.py)."""
     from jaxsci.pinn import _solve
 
     seen = []

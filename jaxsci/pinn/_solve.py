@@ -481,11 +481,9 @@ def solve(
         kx, kr = jr.split(key)
         extra = init_extra(kx, n_boundary)
     needs_update = bool(resample_every) or adaptive is not None or balancing is not None
-    # the loss is a deterministic function of the field and the points: a line-search
-    # optimiser's step can take the value and gradient its line search left at the accepted
-    # point, evaluating afresh after the points change (train.fit); not for an ensemble that
-    # resamples, where the vmapped lax.cond would run both branches
-    reuse = (not needs_update or not ensemble) and _stores_linesearch(optimizer, (field, learned0))
+    # the loss is deterministic: on fixed points, a line-search optimiser's step can take the
+    # value and gradient its line search left at the accepted point (train.fit)
+    reuse = not needs_update and _stores_linesearch(optimizer, (field, learned0))
     common = dict(key=kr, chunk_size=chunk_size, progress=progress, ensemble=ensemble, mesh=mesh)
     tracked = None if callback is None else (lambda n, p: callback(n, p[0]))
     result = fit(

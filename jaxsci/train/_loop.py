@@ -88,10 +88,8 @@ class Step(eqx.Module):
     from the optimiser's state, where its line search left them at the point it accepted
     (`optax.value_and_grad_from_state`; the metrics cost one forward pass), instead of
     evaluating them again: an L-BFGS step then costs its line search alone (about one
-    evaluation instead of two). Valid only for a loss that is a deterministic function of the
-    parameters and `extra`; when `update_extra` changes `extra` (resampled points), the stored
-    value is marked stale and the next step evaluates afresh (`lax.cond`; under `vmap` both
-    branches run). The state must hold the value at its parameters: `fit` primes it
+    evaluation instead of two). Valid only for a deterministic loss on a fixed `extra` (no
+    `update_extra`), and the state must hold the value at its parameters: `fit` primes it
     (`prime_linesearch`).
 
     A `Step` is a PyTree: jitted functions taking it recompile only when its static parts change
@@ -111,24 +109,12 @@ class Step(eqx.Module):
         def scalar_loss(p):
             return self.loss_fn(eqx.combine(p, static), state.extra, kloss)
 
-        evaluate = jax.value_and_grad(scalar_loss, has_aux=True)
         if self.reuse_linesearch:
-            stored = optax.tree.get(state.opt_state, "value")
-
-            def reuse(p):
-                value, metrics = scalar_loss(p)  # the metrics: one forward pass
-                return (stored.astype(value.dtype), metrics), optax.tree.get(
-                    state.opt_state, "grad"
-                )
-
-            if self.update_extra is None:
-                (loss, metrics), grads = reuse(params)
-            else:  # `extra` changed at the last step: the stored value is marked stale (inf)
-                (loss, metrics), grads = jax.lax.cond(
-                    jnp.isfinite(stored), reuse, lambda p: evaluate(p), params
-                )
+            loss = optax.tree.get(state.opt_state, "value")
+            grads = optax.tree.get(state.opt_state, "grad")
+            metrics = scalar_loss(params)[1]  # one forward pass
         else:
-            (loss, metrics), grads = evaluate(params)
+            (loss, metrics), grads = jax.value_and_grad(scalar_loss, has_aux=True)(params)
         updates, opt_state = optimizer.update(
             grads,
             state.opt_state,
@@ -146,24 +132,6 @@ class Step(eqx.Module):
         extra = state.extra
         if self.update_extra is not None:
             extra = pick(self.update_extra(full, state.extra, kextra, state.step), state.extra)
-            if self.reuse_linesearch:
-                changed = jnp.any(
-                    jnp.stack(
-                        [
-                            jnp.any(a != b)
-                            for a, b in zip(
-                                jax.tree_util.tree_leaves(extra),
-                                jax.tree_util.tree_leaves(state.extra),
-                                strict=True,
-                            )
-                        ]
-                        or [jnp.asarray(False)]
-                    )
-                )
-                value = optax.tree.get(opt_state, "value")
-                opt_state = optax.tree.set(
-                    opt_state, value=jnp.where(changed, jnp.inf, value).astype(value.dtype)
-                )
         failed = jnp.where((state.failed_step < 0) & ~ok, state.step, state.failed_step)
         new_state = TrainState(
             full, opt_state, extra, state.step + ok.astype(state.step.dtype), failed, state.key
@@ -266,12 +234,10 @@ def fit(
       order of reductions.
     - `callback`: `callback(steps_done, params)`, called on the host after every chunk (e.g. to
       record a test error along training; its time counts in `stats["wall_s"]`).
-    - `reuse_linesearch`: for an optimiser with a line search (`optax.lbfgs`) on a loss that is
-      a deterministic function of the parameters and `extra` (it may ignore `key`): each step
-      takes the loss and gradient the line search computed at the point it accepted instead of
-      evaluating them again (see `Step`; after a step whose `update_extra` changed `extra`, the
-      next one evaluates afresh), which halves the evaluations of an L-BFGS step. Same
-      iterates.
+    - `reuse_linesearch`: for an optimiser with a line search (`optax.lbfgs`) on a
+      deterministic loss with a fixed `extra` (no `update_extra`): each step takes the loss and
+      gradient the line search computed at the point it accepted instead of evaluating them
+      again (see `Step`), which halves the evaluations of an L-BFGS step. Same iterates.
 
     Calling `fit` again with the same `loss_fn`, `optimizer` and `update_extra` objects and
     the same shapes reuses the compiled chunk (no retracing); so does every chunk of a run.
@@ -285,6 +251,12 @@ def fit(
         raise ValueError(f"fit: `chunk_size` must be a positive int, got {chunk_size!r}")
     if resume and checkpoint is None:
         raise ValueError("fit: `resume=True` needs a `checkpoint` path")
+
+    if reuse_linesearch and update_extra is not None:
+        raise ValueError(
+            "fit: `reuse_linesearch=True` needs a fixed `extra` (no `update_extra`): a value "
+            "stored by the line search would be stale once `extra` changes"
+        )
 
     init = lambda p, e, k: init_state(p, optimizer, key=k, extra=e)
     step = Step(loss_fn, optimizer, update_extra, reuse_linesearch)
