@@ -50,7 +50,7 @@ def make_block(key, block: int, strength: float = 1.0):
         x = jax.random.uniform(jax.random.fold_in(key, i), (block, 2), jnp.float64, 0, 2 * np.pi)
         return x, step(x)
 
-    return lambda i: gen(i)
+    return gen
 
 
 def one_run(m: int, block: int, n_features: int, seed: int):

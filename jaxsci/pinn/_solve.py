@@ -17,7 +17,7 @@ from jaxtyping import Array, ArrayLike, PyTree
 
 from ..pde import Dirichlet, Problem, relative_l2
 from ..train import fit
-from ..train._loop import Keys
+from ..train._loop import Keys, holds_linesearch_values
 from ._fields import AbstractField, Constrained, dirichlet_transform
 from ._strategies import AdaptiveResampling, CausalWeighting, GradientBalancing
 
@@ -555,7 +555,7 @@ def _stores_linesearch(optimizer, params) -> bool:
     state = jax.eval_shape(
         optax.with_extra_args_support(optimizer).init, eqx.filter(params, eqx.is_inexact_array)
     )
-    return optax.tree.get(state, "value") is not None and optax.tree.get(state, "grad") is not None
+    return holds_linesearch_values(state)
 
 
 def _phase_path(checkpoint, phase: str) -> str:

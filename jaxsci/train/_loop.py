@@ -102,8 +102,7 @@ class Step(eqx.Module):
 
     def __call__(self, state: TrainState):
         optimizer = optax.with_extra_args_support(self.optimizer)
-        key = jr.fold_in(state.key, state.step)
-        kloss, kextra = jr.split(key)
+        kloss, kextra = _step_keys(state)
         params, static = eqx.partition(state.params, eqx.is_inexact_array)
 
         def scalar_loss(p):
@@ -139,6 +138,19 @@ class Step(eqx.Module):
         return new_state, {"loss": loss, **metrics}
 
 
+def _step_keys(state: TrainState):
+    """The keys of the loss and of the `extra` update at `state.step`."""
+    return jr.split(jr.fold_in(state.key, state.step))
+
+
+def holds_linesearch_values(opt_state) -> bool:
+    """Whether an optimiser state keeps its line search's `value` and `grad` (optax.lbfgs)."""
+    return (
+        optax.tree.get(opt_state, "value") is not None
+        and optax.tree.get(opt_state, "grad") is not None
+    )
+
+
 def make_step(loss_fn: LossFn, optimizer, update_extra: UpdateFn | None = None) -> Step:
     """The `Step` for a loss, optimiser and optional per-step update of `extra`."""
     return Step(loss_fn, optimizer, update_extra)
@@ -151,7 +163,7 @@ def prime_linesearch(step: Step, state: TrainState, ensemble: bool = False) -> T
 
     def one(s: TrainState) -> TrainState:
         params, static = eqx.partition(s.params, eqx.is_inexact_array)
-        kloss = jr.split(jr.fold_in(s.key, s.step))[0]
+        kloss = _step_keys(s)[0]
         value, grad = jax.value_and_grad(
             lambda p: step.loss_fn(eqx.combine(p, static), s.extra, kloss)[0]
         )(params)
@@ -261,10 +273,7 @@ def fit(
     init = lambda p, e, k: init_state(p, optimizer, key=k, extra=e)
     step = Step(loss_fn, optimizer, update_extra, reuse_linesearch)
     state = (eqx.filter_vmap(init) if ensemble else init)(params, extra, key)
-    if reuse_linesearch and (
-        optax.tree.get(state.opt_state, "value") is None
-        or optax.tree.get(state.opt_state, "grad") is None
-    ):
+    if reuse_linesearch and not holds_linesearch_values(state.opt_state):
         raise ValueError(
             "fit: `reuse_linesearch=True` needs an optimiser whose state stores the line "
             "search's `value` and `grad` (optax.lbfgs, optax.scale_by_zoom_linesearch)"
