@@ -63,12 +63,12 @@ out["fit_loss_change"] = float(runs[1].history["loss"][0] - runs[1].history["los
 problem = pde.poisson_1d()
 keys = jax.random.split(jax.random.key(2), 4)
 fields = eqx.filter_vmap(lambda k: pinn.MLP(1, width=8, depth=2, key=k))(keys)
-common = dict(key=keys, steps=20, n_interior=64, chunk_size=10, ensemble=True)
+common = dict(key=keys, steps=20, lbfgs_steps=0, n_interior=64, chunk_size=10, ensemble=True)
 plain = pinn.solve(problem, fields, **common)
 sharded = pinn.solve(problem, fields, mesh=train.data_mesh(4), **common)
 out["ensemble"] = max_diff(plain.field, sharded.field)
 
-# one PINN, its collocation points split over 1, 2 and 4 devices
+# one PINN (its default L-BFGS phase included), its collocation points split over 1 and 4 devices
 field = pinn.MLP(1, width=16, depth=2, key=jax.random.key(3))
 sols = {
     n: pinn.solve(
@@ -80,9 +80,9 @@ sols = {
         chunk_size=10,
         mesh=train.data_mesh(n),
     )
-    for n in (1, 2, 4)
+    for n in (1, 4)
 }
-out["pinn"] = max(max_diff(sols[1].field, sols[n].field) for n in (2, 4))
+out["pinn"] = max_diff(sols[1].field, sols[4].field)
 # Koopman: a streamed Gram fit with each block's rows split over 4 devices
 from jaxsci import dynamics as dy  # noqa: E402
 from jaxsci import koopman as kp  # noqa: E402
@@ -141,6 +141,7 @@ with tempfile.TemporaryDirectory() as tmp:
             "train.steps=30",
             "train.lbfgs_steps=0",
             "train.n_interior=128",
+            "train.seeds=[0]",
             f"mesh.data={n}",
         ):
             args += ["--set", o]
