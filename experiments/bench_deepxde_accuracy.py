@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsci import pde, pinn
+from jaxsci import pde, pinn, train
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PI = math.pi
@@ -120,7 +120,9 @@ class _OutOfTime(Exception):
     """Raised by the error-tracking callback to end a jaxsci run at its time budget."""
 
 
-def jaxsci_run(recipe: Recipe, seed: int, points, truth, chunk: int, budget_s=None, extend=1):
+def jaxsci_run(
+    recipe: Recipe, seed: int, points, truth, chunk: int, budget_s=None, extend=1, devices=1
+):
     """Train with `pinn.solve`; the error trajectory `[(step, wall s, rel. L2)]`.
 
     With `budget_s`, the L-BFGS phase is `extend` times the recipe's and the run stops at the
@@ -170,6 +172,7 @@ def jaxsci_run(recipe: Recipe, seed: int, points, truth, chunk: int, budget_s=No
             sampler="halton",
             chunk_size=chunk,
             callback=track,
+            mesh=train.data_mesh(devices) if devices > 1 else None,
         )
     except _OutOfTime:
         pass
@@ -414,9 +417,19 @@ def main():
         help="jaxsci alone, Adam and L-BFGS steps times FACTOR (e.g. to DeepXDE's wall time)",
     )
     ap.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="jaxsci splits its points over this many host devices (`jax_num_cpu_devices`): "
+        "both cores of a 2-core CPU at work, as PyTorch's 2 threads are; writes *_devicesN.json",
+    )
+    ap.add_argument(
         "--out", default=os.path.join(HERE, "results", "pinn_vs_deepxde_accuracy_cpu.json")
     )
     args = ap.parse_args()
+    if args.devices > 1:
+        jax.config.update("jax_num_cpu_devices", args.devices)  # before JAX's first operation
+        args.out = args.out.replace(".json", f"_devices{args.devices}.json")
     if args.jaxsci_only is not None:
         return jaxsci_only(args)
     import deepxde
@@ -444,6 +457,7 @@ def main():
                 10 if args.quick else args.chunk,
                 budget_s=theirs_wall,
                 extend=args.extend,
+                devices=args.devices,
             )
             wall, ours = at_step(trajectory, recipe.adam_steps + recipe.lbfgs_steps)
             equal = at_time(trajectory, theirs_wall)

@@ -3,16 +3,21 @@
     XLA_FLAGS=--xla_force_host_platform_device_count=4 python experiments/pinn_scaling.py
     python experiments/pinn_scaling.py --devices 1 2 4 8      # on a machine with 8 GPUs
 
-The README's Helmholtz network (2-[64]x4-1 tanh, hard Dirichlet), Adam, float32. Strong
+The README's Helmholtz network (2-[64]x4-1 tanh, hard Dirichlet), Adam only, float32. Strong
 scaling: 8192 points in total over 1, 2, 4 devices; weak scaling: 4096 points per device.
-Steps per second exclude the first (compiling) chunk. On forced host devices all "devices"
-share the same CPU cores, so these rows measure the overhead of the sharded step (partitioning,
-all-reduce), not a speed-up. Writes experiments/results/pinn_scaling_<backend>.json.
+Steps per second exclude the first (compiling) chunk. `--largest P` adds one row with P points
+over all devices (a few steps) and the process's peak resident memory after it (on CPU every
+device's buffers live in that one process; on a GPU the per-device peak from `memory_stats`).
+On forced host devices all "devices" share the same CPU cores, so these rows measure the
+sharded step's overhead against XLA's use of the cores: one CPU device runs its element-wise
+work on one core, so 2 host devices on 2 cores can be faster than 1. Writes
+experiments/results/pinn_scaling_<backend>.json.
 """
 
 import argparse
 import json
 import os
+import resource
 
 import equinox as eqx
 import jax
@@ -21,6 +26,7 @@ from jaxsci import pde, pinn, train
 
 
 def rate(n_points, n_devices, steps, chunk):
+    """Adam steps per second of `pinn.solve` on `n_points` split over `n_devices`."""
     problem = eqx.tree_at(lambda p: p.conditions, pde.helmholtz_2d(), ())
     field = pinn.Constrained(
         pinn.MLP(2, width=64, depth=4, key=jax.random.key(0)),
@@ -31,6 +37,7 @@ def rate(n_points, n_devices, steps, chunk):
         field,
         key=jax.random.key(1),
         steps=steps,
+        lbfgs_steps=0,
         n_interior=n_points,
         chunk_size=chunk,
         mesh=train.data_mesh(n_devices),
@@ -44,6 +51,7 @@ def main():
     p.add_argument("--total", type=int, default=8192, help="points, strong scaling")
     p.add_argument("--per-device", type=int, default=4096, help="points, weak scaling")
     p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--largest", type=int, default=0, help="points, one row on every device")
     p.add_argument("--out", default=None)
     a = p.parse_args()
     chunk = a.steps // 3
@@ -53,6 +61,21 @@ def main():
             r = rate(points, n, a.steps, chunk)
             rows.append(dict(scaling=kind, devices=n, points=points, steps_per_s=r))
             print(f"{kind:6s} devices {n}  points {points:6d}  {r:8.1f} steps/s", flush=True)
+    if a.largest:
+        n = max(a.devices)
+        r = rate(a.largest, n, 6, 3)
+        peak = [d.memory_stats() or {} for d in jax.devices()[:n]]
+        rows.append(
+            dict(
+                scaling="largest",
+                devices=n,
+                points=a.largest,
+                steps_per_s=r,
+                peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                peak_bytes_per_device=[m.get("peak_bytes_in_use") for m in peak],
+            )
+        )
+        print(f"largest devices {n}  points {a.largest}  {r:8.3f} steps/s  {rows[-1]}", flush=True)
     backend = jax.default_backend()
     out = dict(
         backend=backend,

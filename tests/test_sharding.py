@@ -86,3 +86,25 @@ def test_data_mesh_bad_input():
         train.data_mesh(0)
     with pytest.raises(TypeError, match="mesh"):
         train.shard_state(None, "data")
+
+
+def test_cli_splits_the_host_for_mesh_data(tmp_path):
+    """Importing jaxsci starts no JAX backend, so `jaxsci run ... --set mesh.data=2` on a CPU
+    can still split the host into 2 devices (a fresh process, no XLA_FLAGS)."""
+    config = os.path.join(HERE, "..", "experiments", "configs", "poisson_1d.toml")
+    code = f"""
+import json, jax
+import jaxsci.dynamics, jaxsci.gp, jaxsci.koopman, jaxsci.pinn, jaxsci.runs, jaxsci.ssm
+from jaxsci import cli
+args = ["run", {config!r}, "--quiet", "--out", {str(tmp_path)!r}]
+for o in ("train.steps=20", "train.lbfgs_steps=0", "train.seeds=[0]", "mesh.data=2"):
+    args += ["--set", o]
+assert cli.main(args) == 0
+print(json.dumps(json.load(open({str(tmp_path / "metrics.json")!r}))["versions"]))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["device_count"] == 2

@@ -6,6 +6,7 @@ define `step(x)` (one state in). Batching is `jax.vmap` outside.
 """
 
 import abc
+import math
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -161,7 +162,7 @@ class TorusRotation(AbstractMap):
     """(theta_1, theta_2) -> (theta_1 + omega_1, theta_2 + omega_2) (mod 2 pi)."""
 
     omega1: float = 1.0
-    omega2: float = jnp.sqrt(2.0).item()
+    omega2: float = math.sqrt(2.0)
     dim = 2
 
     def step(self, x):
