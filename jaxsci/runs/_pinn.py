@@ -199,22 +199,8 @@ def _saved(sol: pinn.PINNSolution, problem: pde.Problem):
     return sol.field, learned, sol.points
 
 
-def _host_devices(n: int) -> None:
-    """On a CPU, split the host into `n` devices if JAX has not started yet: XLA runs one CPU
-    device's element-wise work on one core, so points split over 2 host devices use both cores
-    of a 2-core machine (1.15x to 1.5x faster steps for 4096 points; slower for ~1000 points,
-    where the per-step exchange costs more than it saves). No effect on GPU or TPU devices, nor
-    across processes (there `mesh.data` counts the devices of every process)."""
-    if n > 1 and not jax.distributed.is_initialized():
-        try:
-            jax.config.update("jax_num_cpu_devices", n)
-        except RuntimeError:  # JAX already started: the devices it has are the ones there are
-            pass
-
-
 def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
     tc = cfg.train
-    _host_devices(cfg.mesh.data)
     with jax.enable_x64(tc.float64):
         problem = _problem(cfg)
         if cfg.mesh.data > jax.device_count():

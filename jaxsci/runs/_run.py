@@ -6,19 +6,38 @@ import glob
 import os
 import time
 
+import jax
+
 from . import _gp, _koopman, _pinn, _rundir, _ssm
 from ._config import load_config
 
 _RUNNERS = {"pinn": _pinn, "gp": _gp, "koopman": _koopman, "ssm": _ssm}
 
 
+def _host_devices(n: int) -> None:
+    """On a CPU, split the host into `n` devices if JAX has not started yet: XLA runs one CPU
+    device's element-wise work on one core, so points split over 2 host devices use both cores
+    of a 2-core machine (1.15x to 1.5x faster steps for 4096 points; slower for ~1000 points,
+    where the per-step exchange costs more than it saves). No effect on GPU or TPU devices, nor
+    across processes (there `mesh.data` counts the devices of every process)."""
+    if n > 1 and not jax.distributed.is_initialized():
+        try:
+            jax.config.update("jax_num_cpu_devices", n)
+        except RuntimeError:  # JAX already started: the devices it has are the ones there are
+            pass
+
+
 def run(cfg, out_dir: str | None = None, *, progress: bool = True) -> dict:
     """Run the experiment `cfg` describes (a config from `load_config`) and write its run
-    directory: `out_dir`, or `cfg.output_dir/NAME-TIME`.
+    directory: `out_dir`, or `cfg.output_dir/NAME-TIME`. A config with `mesh.data = n > 1` on a
+    CPU gets `n` host devices if JAX has not started yet (see `_host_devices`).
 
     **Returns:** the metrics written to `metrics.json`, with `out_dir`, a one-line `summary`
     and `ok` (false when training stopped at a non-finite step)."""
     runner = _RUNNERS[cfg.solver]
+    mesh = getattr(cfg, "mesh", None)
+    if mesh is not None:
+        _host_devices(mesh.data)
     if out_dir is None:
         out_dir = os.path.join(cfg.output_dir, f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out_dir, exist_ok=True)
