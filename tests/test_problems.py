@@ -15,6 +15,7 @@ CLOSED_FORM = [
     pde.helmholtz_2d,
     pde.klein_gordon_1d,
     pde.klein_gordon_2d,
+    lambda: pde.klein_gordon_2d(box=(-1.0, 1.0), t_end=10.0),  # the PIG paper's row
     pde.convection,
     pde.heat_1d,
     pde.wave_1d,
@@ -22,7 +23,11 @@ CLOSED_FORM = [
 
 
 @pytest.mark.x64
-@pytest.mark.parametrize("make", CLOSED_FORM, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "make",
+    CLOSED_FORM,
+    ids=lambda f: "klein_gordon_2d_pig" if f.__name__ == "<lambda>" else f.__name__,
+)
 def test_exact_solution_solves_problem(make, getkey):
     p = make()
     u = lambda x: p.exact(x, p.params)
@@ -35,6 +40,15 @@ def test_exact_solution_solves_problem(make, getkey):
     assert jnp.max(jnp.abs(r)) < 1e-10 * scale
     for c in p.conditions:
         assert c.loss(u, c.sample(getkey(), p.domain, 64), p.params) < 1e-20
+
+
+def test_klein_gordon_2d_domain_and_bad_input():
+    p = pde.klein_gordon_2d(box=(-1.0, 1.0), t_end=10.0)
+    assert p.domain.lower == (-1.0, -1.0, 0.0) and p.domain.upper == (1.0, 1.0, 10.0)
+    with raises(ValueError, "box"):
+        pde.klein_gordon_2d(box=(1.0, -1.0))
+    with raises(ValueError, "t_end"):
+        pde.klein_gordon_2d(t_end=0.0)
 
 
 @pytest.mark.x64

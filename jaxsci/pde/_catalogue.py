@@ -9,6 +9,7 @@ autodiff (exact to rounding), rather than transcribed by hand.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax.numpy as jnp
 
@@ -123,9 +124,16 @@ def klein_gordon_1d() -> Problem:
     )
 
 
-def klein_gordon_2d() -> Problem:
-    """`u_tt - Lap u + u^2 = f` on `[0,1]^2 x [0,1]`; `u = (x+y) cos(2t) + x y sin(2t)`."""
-    domain = SpaceTime(Box([0.0, 0.0], [1.0, 1.0]), 0.0, 1.0)
+def klein_gordon_2d(box: Sequence[float] = (0.0, 1.0), t_end: float = 1.0) -> Problem:
+    """`u_tt - Lap u + u^2 = f` on `box^2 x [0, t_end]` (default `[0,1]^2 x [0,1]`);
+    `u = (x+y) cos(2t) + x y sin(2t)`. The SPINN and PIG papers' (2+1)D row is
+    `klein_gordon_2d(box=(-1, 1), t_end=10)`."""
+    if len(box) != 2 or not float(box[0]) < float(box[1]):
+        raise ValueError(f"klein_gordon_2d: `box` must be (lower, upper), lower < upper; got {box}")
+    lo, hi = float(box[0]), float(box[1])
+    if not t_end > 0:
+        raise ValueError(f"klein_gordon_2d: `t_end` must be positive, got {t_end}")
+    domain = SpaceTime(Box([lo, lo], [hi, hi]), 0.0, float(t_end))
     exact = lambda x, p: (x[0] + x[1]) * jnp.cos(2 * x[2]) + x[0] * x[1] * jnp.sin(2 * x[2])
 
     def lhs(u, x, p):
