@@ -14,7 +14,7 @@ the unit disk).
 Blocks of snapshot pairs are generated on the fly from their index (`x` uniform from
 `fold_in(key, i)`, `y` the map of `x`), so M = 1e8 needs O(block x N) memory:
 
-    python experiments/koopman_streamed.py --m 1e8        # ~30 min on 2 cores
+    python experiments/koopman_streamed.py --m 1e8        # 29 min on 2 cores
     python experiments/koopman_streamed.py --m 1e6,1e7    # the scaling rows
 
 writes experiments/results/koopman_streamed_cpu.json. The work is 3 M N^2 flops (G by SYRK,
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 
 import jax
@@ -84,6 +85,8 @@ def one_run(m: int, block: int, n_features: int, seed: int):
         # the constant is an exact eigenfunction with eigenvalue 1
         "eig_one_error": float(np.min(np.abs(lam - 1))),
         "spectral_radius": float(np.max(np.abs(lam))),
+        # the process's peak so far (O(block N), whatever M): run one M per process to read it
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
     }
     return row
 
