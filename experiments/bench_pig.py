@@ -4,6 +4,8 @@ accuracy against the MLP PINN on Helmholtz (1, 4).
     python experiments/bench_pig.py speed                 # N = 4000, 2^15 points, 2-D and 3-D
     python experiments/bench_pig.py accuracy              # PIG on Helmholtz, seeds 0,1,2
     python experiments/bench_pig.py accuracy --mlp        # ... and the MLP main job, same run
+    python experiments/bench_pig.py accuracy --config pig_klein_gordon_2d_paper \
+        --mlp-config klein_gordon_2d_paper_mlp --set train.steps=5000 --mlp   # another row
 
 Speed: one field, evaluated at the same points by both paths, in the same process; each timing
 is the best of `--repeats` calls after a warm-up (compilation excluded). Points go through
@@ -13,9 +15,10 @@ bound the dense path's memory. "values" is
 the gradient with respect to every parameter. The reported `max |du|` is the largest
 difference of the two paths' `u` over the points, next to the stated bound on the embedding.
 
-Accuracy: `experiments/configs/pig_helmholtz_2d.toml` (and the MLP main job's config) through
-`jaxsci.runs`, as `jaxsci run` trains them: final-iterate relative L2 on the evaluation grid,
-wall time of each seed (compile included).
+Accuracy: a PIG config (`--config`, default `pig_helmholtz_2d`) and with `--mlp` an MLP config
+(`--mlp-config`, default the main job's) through `jaxsci.runs`, as `jaxsci run` trains them:
+final-iterate relative L2 on the evaluation grid, wall time of each seed (compile included).
+`--set` overrides apply to both configs (a reduced CPU size of a paper config, for example).
 """
 
 from __future__ import annotations
@@ -144,13 +147,15 @@ def _run_config(name, seeds, overrides):
 
 
 def accuracy(args):
-    """The shipped PIG config on Helmholtz (and with `--mlp` the MLP main job's config) through
-    `jaxsci.runs`, as `jaxsci run` trains them, same seeds, same run."""
+    """A PIG config (and with `--mlp` an MLP config) through `jaxsci.runs`, as `jaxsci run`
+    trains them, same seeds, same run."""
     seeds = [int(s) for s in args.seeds.split(",")]
-    out = {"device": jax.devices()[0].device_kind, "problem": "helmholtz_2d"}
-    rows = {"PIG": _run_config("pig_helmholtz_2d", seeds, args.set or [])}
+    out = {"device": jax.devices()[0].device_kind, "configs": [args.config, args.mlp_config]}
+    rows = {"PIG": _run_config(args.config, seeds, args.set or [])}
     if args.mlp:
-        rows["MLP (main job)"] = _run_config("helmholtz_2d", seeds, [])
+        # the default MLP config is the main job's own recipe: the PIG overrides do not apply
+        same = args.set if args.mlp_config != "helmholtz_2d" else []
+        rows[f"MLP ({args.mlp_config})"] = _run_config(args.mlp_config, seeds, same or [])
     out["rows"] = rows
     print("\n| field | rel. L2 per seed | mean ± std | wall s (mean) |\n|---|---|---|---|")
     for name, r in rows.items():
@@ -169,12 +174,15 @@ def main():
     ap.add_argument("--cutoff", type=float, default=5.0)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--mlp", action="store_true", help="also run the MLP main job config")
-    ap.add_argument("--set", nargs="*", help="PIG config overrides, e.g. train.steps=5000")
+    ap.add_argument("--mlp", action="store_true", help="also run an MLP config")
+    ap.add_argument("--config", default="pig_helmholtz_2d", help="the PIG config")
+    ap.add_argument("--mlp-config", default="helmholtz_2d", help="the MLP config (--mlp)")
+    ap.add_argument("--set", nargs="*", help="config overrides, e.g. train.steps=5000")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     result = speed(args) if args.what == "speed" else accuracy(args)
-    out = args.out or os.path.join(HERE, "results", f"pig_{args.what}_cpu.json")
+    tag = "" if args.what == "speed" or args.config == "pig_helmholtz_2d" else f"_{args.config}"
+    out = args.out or os.path.join(HERE, "results", f"pig_{args.what}{tag}_cpu.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(result, f, indent=2, default=float)
