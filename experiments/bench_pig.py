@@ -151,11 +151,14 @@ def accuracy(args):
     trains them, same seeds, same run."""
     seeds = [int(s) for s in args.seeds.split(",")]
     out = {"device": jax.devices()[0].device_kind, "configs": [args.config, args.mlp_config]}
-    rows = {"PIG": _run_config(args.config, seeds, args.set or [])}
+    overrides = args.set or []
+    rows = {"PIG": _run_config(args.config, seeds, overrides)}
     if args.mlp:
         # the default MLP config is the main job's own recipe: the PIG overrides do not apply
-        same = args.set if args.mlp_config != "helmholtz_2d" else []
-        rows[f"MLP ({args.mlp_config})"] = _run_config(args.mlp_config, seeds, same or [])
+        main_job = args.mlp_config == "helmholtz_2d"
+        rows[f"MLP ({args.mlp_config})"] = _run_config(
+            args.mlp_config, seeds, [] if main_job else overrides
+        )
     out["rows"] = rows
     print("\n| field | rel. L2 per seed | mean ± std | wall s (mean) |\n|---|---|---|---|")
     for name, r in rows.items():

@@ -45,8 +45,9 @@ def test_exact_solution_solves_problem(make, getkey):
 def test_klein_gordon_2d_domain_and_bad_input():
     p = pde.klein_gordon_2d(box=(-1.0, 1.0), t_end=10.0)
     assert p.domain.lower == (-1.0, -1.0, 0.0) and p.domain.upper == (1.0, 1.0, 10.0)
-    with raises(ValueError, "box"):
-        pde.klein_gordon_2d(box=(1.0, -1.0))
+    for box in [(1.0, -1.0), 1.0, (0.0, 1.0, 2.0)]:
+        with raises(ValueError, "box"):
+            pde.klein_gordon_2d(box=box)
     with raises(ValueError, "t_end"):
         pde.klein_gordon_2d(t_end=0.0)
 

@@ -128,9 +128,12 @@ def klein_gordon_2d(box: Sequence[float] = (0.0, 1.0), t_end: float = 1.0) -> Pr
     """`u_tt - Lap u + u^2 = f` on `box^2 x [0, t_end]` (default `[0,1]^2 x [0,1]`);
     `u = (x+y) cos(2t) + x y sin(2t)`. The SPINN and PIG papers' (2+1)D row is
     `klein_gordon_2d(box=(-1, 1), t_end=10)`."""
-    if len(box) != 2 or not float(box[0]) < float(box[1]):
+    try:
+        lo, hi = (float(b) for b in box)
+    except (TypeError, ValueError):
+        lo = hi = math.nan
+    if not lo < hi:
         raise ValueError(f"klein_gordon_2d: `box` must be (lower, upper), lower < upper; got {box}")
-    lo, hi = float(box[0]), float(box[1])
     if not t_end > 0:
         raise ValueError(f"klein_gordon_2d: `t_end` must be positive, got {t_end}")
     domain = SpaceTime(Box([lo, lo], [hi, hi]), 0.0, float(t_end))
