@@ -290,6 +290,32 @@ def test_bad_input(getkey):
         kp.eig(jnp.ones((2, 3)))
 
 
+@pytest.mark.x64
+def test_gram_products_carry_the_finiteness_check(getkey):
+    # EDMD(Identity, "gram") checks finiteness on G and A instead of a pass over the data: every
+    # NaN or inf, wherever it sits (also against zeros of the other factor), must still be
+    # caught, eagerly (ValueError) and under jit (runtime error)
+    x = jax.random.normal(getkey(), (40, 3)).at[:, 2].set(0.0)
+    y = 0.5 * x
+    est = kp.EDMD(kp.Identity(), method="gram")
+    assert est.checks_finite_products
+    assert not kp.EDMD(kp.Identity()).checks_finite_products  # QR: checked on the data
+    assert not kp.EDMD(kp.Fourier(3, 1), method="gram").checks_finite_products
+    fitted = eqx.filter_jit(lambda a, b: kp.fit(est, a, b).eigenvalues)
+    for bad in (jnp.nan, jnp.inf, -jnp.inf):
+        for which in ("x", "y"):
+            for i, j in ((0, 0), (39, 2), (7, 1)):
+                a, b = (x.at[i, j].set(bad), y) if which == "x" else (x, y.at[i, j].set(bad))
+                with raises(ValueError, match="must be finite"):
+                    kp.fit(est, a, b)
+                with pytest.raises(Exception, match="must be finite"):
+                    jax.block_until_ready(fitted(a, b))
+    # a dictionary that maps inf to finite features keeps the check on the data
+    rbf = kp.EDMD(kp.RadialBasis(jnp.zeros((2, 3)), 1.0), method="gram")
+    with raises(ValueError, match="must be finite"):
+        kp.fit(rbf, x, y.at[3, 1].set(jnp.inf))
+
+
 def test_float32_warns():
     with jax.enable_x64(False):
         x = jnp.ones((10, 2), jnp.float32) + jnp.arange(10.0)[:, None]

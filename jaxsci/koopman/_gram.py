@@ -67,9 +67,11 @@ def _host_callback(ctx, outs, x, others, w):
     x, w = np.asarray(x), np.asarray(w)
     others = [np.asarray(rhs) for rhs in others]
     outs = [np.asarray(out) for out in outs]
-    # under vmap ("broadcast_all") every operand carries the same leading batch axes
-    for i in np.ndindex(x.shape[:-2]):
-        _host_one(x[i], [rhs[i] for rhs in others], w[i], [out[i] for out in outs])
+    # under vmap ("broadcast_all") every operand carries the same leading batch axes; NaN or
+    # inf input is reported by the callers' checks on the products (no numpy warning here)
+    with np.errstate(all="ignore"):
+        for i in np.ndindex(x.shape[:-2]):
+            _host_one(x[i], [rhs[i] for rhs in others], w[i], [out[i] for out in outs])
 
 
 def _host_products(x, others, w):
