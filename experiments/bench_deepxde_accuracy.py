@@ -2,7 +2,8 @@
 
 For each problem both libraries train the same network (tanh MLP, Glorot-normal weights, zero
 biases), on the same number of low-discrepancy interior points (jaxsci: Halton with a random
-shift; DeepXDE: its default Hammersley set) and of points per boundary or initial condition,
+shift, or with `--sampler hammersley` DeepXDE's own set; DeepXDE: its default Hammersley set)
+and of points per boundary or initial condition (drawn by the same sampler),
 with the same constraints (hard where the recipe says so, as the same output transform), the
 same loss (sum of the mean squared residual and condition misfits, weight 1), the same
 optimiser (Adam with learning rate 1e-3 decaying by 0.9 every 1000 steps, then L-BFGS with a
@@ -121,7 +122,15 @@ class _OutOfTime(Exception):
 
 
 def jaxsci_run(
-    recipe: Recipe, seed: int, points, truth, chunk: int, budget_s=None, extend=1, devices=1
+    recipe: Recipe,
+    seed: int,
+    points,
+    truth,
+    chunk: int,
+    budget_s=None,
+    extend=1,
+    devices=1,
+    sampler="halton",
 ):
     """Train with `pinn.solve`; the error trajectory `[(step, wall s, rel. L2)]`.
 
@@ -169,7 +178,7 @@ def jaxsci_run(
             hard_dirichlet=hard,
             n_interior=recipe.n_interior,
             n_boundary=max(recipe.n_condition, 1),
-            sampler="halton",
+            sampler=sampler,
             chunk_size=chunk,
             callback=track,
             mesh=train.data_mesh(devices) if devices > 1 else None,
@@ -385,7 +394,7 @@ def jaxsci_only(args):
         truth = np.asarray(problem.exact_values(points), np.float64).ravel()
         rows = []
         for seed in [int(s) for s in args.seeds.split(",")]:
-            trajectory = jaxsci_run(r, seed, points, truth, args.chunk)
+            trajectory = jaxsci_run(r, seed, points, truth, args.chunk, sampler=args.sampler)
             wall, err = at_step(trajectory, r.adam_steps + r.lbfgs_steps)
             rows.append({"seed": seed, "rel_l2": err, "wall_s": wall, "trajectory": trajectory})
             print(f"{name} x{f:g} seed {seed}: jaxsci {err:.2e} in {wall:.1f} s", flush=True)
@@ -424,9 +433,17 @@ def main():
         "both cores of a 2-core CPU at work, as PyTorch's 2 threads are; writes *_devicesN.json",
     )
     ap.add_argument(
+        "--sampler",
+        default="halton",
+        help="jaxsci's points (`pinn.solve(sampler=...)`); `hammersley` is DeepXDE's own set, "
+        "the same points on both sides; writes *_SAMPLER.json unless halton",
+    )
+    ap.add_argument(
         "--out", default=os.path.join(HERE, "results", "pinn_vs_deepxde_accuracy_cpu.json")
     )
     args = ap.parse_args()
+    if args.sampler != "halton":
+        args.out = args.out.replace(".json", f"_{args.sampler}.json")
     if args.devices > 1:
         jax.config.update("jax_num_cpu_devices", args.devices)  # before JAX's first operation
         args.out = args.out.replace(".json", f"_devices{args.devices}.json")
@@ -458,6 +475,7 @@ def main():
                 budget_s=theirs_wall,
                 extend=args.extend,
                 devices=args.devices,
+                sampler=args.sampler,
             )
             wall, ours = at_step(trajectory, recipe.adam_steps + recipe.lbfgs_steps)
             equal = at_time(trajectory, theirs_wall)

@@ -14,7 +14,7 @@ DOMAINS = [
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
-@pytest.mark.parametrize("method", ["uniform", "halton", "latin"])
+@pytest.mark.parametrize("method", ["uniform", "halton", "hammersley", "latin"])
 def test_samples_fill_the_box(domain, method, getkey):
     x = domain.sample(getkey(), 4096, method)
     lo, hi = np.array(domain.lower), np.array(domain.upper)
@@ -32,6 +32,55 @@ def test_quasi_random_is_more_uniform_than_random(getkey):
     err_mc = np.mean([abs(f(dom.sample(getkey(), 1024)) - exact) for _ in range(8)])
     err_qmc = np.mean([abs(f(dom.sample(getkey(), 1024, "halton")) - exact) for _ in range(8)])
     assert err_qmc < err_mc / 3
+
+
+def test_hammersley_is_the_hammersley_set():
+    # points i = 1..n (DeepXDE's set): the first axis is the base-2 radical inverse of i (its
+    # binary digits mirrored about the point), the last i / (n + 1); every dyadic cell of area
+    # 1/n holds one point but for the last point's (i = n = 2^k mirrors to 2^-(k+1))
+    dom = pde.SpaceTime(pde.Interval(-1.0, 1.0), 0.0, 1.0)
+    x = np.asarray(dom.sample(None, 256, "hammersley"))
+    unit = (x - np.array(dom.lower)) / (np.array(dom.upper) - np.array(dom.lower))
+    mirrored = [int(bin(i)[2:][::-1], 2) / 2 ** len(bin(i)[2:]) for i in range(1, 257)]
+    np.testing.assert_allclose(unit[:, 0], mirrored, atol=1e-6)
+    np.testing.assert_allclose(unit[:, 1], np.arange(1, 257) / 257, atol=1e-6)
+    for k in range(9):  # cells of 2^-k by 2^-(8-k)
+        u = unit[:-1]
+        cells = np.floor(u[:, 0] * 2**k) * 2 ** (8 - k) + np.floor(
+            u[:, 1] * 257 / 256 * 2 ** (8 - k)
+        )
+        assert len(np.unique(cells)) == 255
+    # deterministic: the key does not matter
+    np.testing.assert_array_equal(x, dom.sample(jax.random.key(3), 256, "hammersley"))
+
+
+@pytest.mark.parametrize("method", ["halton", "hammersley"])
+def test_low_discrepancy_condition_points_cover_faces_evenly(method, getkey):
+    box = pde.SpaceTime(pde.Box([0.0, 0.0], [4.0, 1.0]), 0.0, 1.0)
+    b = np.asarray(box.sample_boundary(getkey(), 1000, method=method))
+    lo, hi = np.array(box.lower), np.array(box.upper)
+    assert np.all(b >= lo) and np.all(b <= hi)
+    # faces by area, deterministically: x-faces (1 x 1) get 100 each, y-faces (4 x 1) 400 each
+    for axis, count in ((0, 100), (1, 400)):
+        for value in (lo[axis], hi[axis]):
+            on = b[:, axis] == value
+            assert on.sum() == count
+            # on the face, the free coordinates are evenly spread: a 10 x 10 histogram is flat
+            free = [a for a in range(3) if a != axis]
+            h = np.histogram2d(
+                *(b[on][:, a] for a in free), bins=(2, 2), range=[(lo[a], hi[a]) for a in free]
+            )[0]
+            assert np.all(np.abs(h - count / 4) <= max(2, 0.06 * count)), h
+    i = np.asarray(box.sample_initial(getkey(), 64, method=method))
+    assert np.all(i[:, 2] == 0.0)
+    h = np.histogram2d(i[:, 0], i[:, 1], bins=2, range=[(0, 4), (0, 1)])[0]
+    assert np.all(np.abs(h - 16) <= 3), h
+    # 1-D space: the two end points equally
+    e = np.asarray(pde.Interval(0.0, 1.0).sample_boundary(getkey(), 7, method=method))
+    assert (
+        sorted(e.ravel().tolist()) == [0.0] * 4 + [1.0] * 3
+        or sorted(e.ravel().tolist()) == [0.0] * 3 + [1.0] * 4
+    )
 
 
 def test_grid_and_slices(getkey):

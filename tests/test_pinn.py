@@ -205,6 +205,38 @@ def test_resampling_redraws_boundary_points_only_when_asked(getkey, resample_bou
     np.testing.assert_allclose(on_face, 0.0, atol=1e-6)
 
 
+def test_sampler_draws_the_conditions_points_too(getkey):
+    # `sampler` covers the initial and boundary points as well as the interior (DeepXDE's
+    # Hammersley set: evenly spaced initial points, each end of the interval half the points)
+    from jaxsci.pinn._solve import _Objective, _Update
+
+    problem = pde.burgers()
+    weights = jnp.ones(3)
+    update = _Update(
+        _Objective(problem, (), None), 64, "hammersley", 0, False, 32, None, None, weights
+    )
+    extra = update.init_extra(getkey(), 32)
+    initial, boundary = (np.asarray(p) for p in extra["conditions"])
+    np.testing.assert_allclose(np.sort(initial[:, 0]), -1 + 2 * np.arange(1, 33) / 33, atol=1e-6)
+    assert np.sum(boundary[:, 0] == -1.0) == np.sum(boundary[:, 0] == 1.0) == 16
+    np.testing.assert_allclose(np.sort(boundary[:16, 1]), np.arange(1, 17) / 17, atol=1e-6)
+    uniform = _Update(_Objective(problem, (), None), 64, "grid", 0, False, 32, None, None, weights)
+    assert not np.allclose(
+        np.sort(uniform.init_extra(getkey(), 32)["conditions"][0][:, 0]),
+        np.sort(initial[:, 0]),
+        atol=1e-3,
+    )  # grid: i.i.d. condition points
+    with pytest.raises(ValueError, match="random `sampler`"):
+        pinn.solve(
+            problem,
+            pinn.MLP(2, width=4, depth=1, key=getkey()),
+            key=getkey(),
+            steps=2,
+            sampler="hammersley",
+            resample_every=1,
+        )
+
+
 def test_adaptive_resampling_moves_points_to_large_residual(getkey):
     """After refinement, the points where the field is wrong are over-represented."""
     dom = pde.Interval(0.0, 1.0)

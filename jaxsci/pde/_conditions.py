@@ -41,8 +41,11 @@ class AbstractCondition(eqx.Module):
     def name(self) -> str:
         return type(self).__name__.lower()
 
-    def sample(self, key: PRNGKeyArray, domain: AbstractDomain, n: int) -> Array:
-        """Points where the condition is enforced, shape `(n, dim)` (fixed data may ignore `n`)."""
+    def sample(
+        self, key: PRNGKeyArray, domain: AbstractDomain, n: int, method: str = "uniform"
+    ) -> Array:
+        """Points where the condition is enforced, shape `(n, dim)`, drawn with `method` (as
+        `AbstractDomain.sample`; fixed data may ignore `n` and `method`)."""
         raise NotImplementedError
 
     def loss(self, u, points: Array, params) -> Scalar:
@@ -76,8 +79,8 @@ class Dirichlet(AbstractPointCondition):
     component: int | None = eqx.field(static=True, default=None)
     weight: float = 1.0
 
-    def sample(self, key, domain, n):
-        return domain.sample_boundary(key, n, self.faces)
+    def sample(self, key, domain, n, method="uniform"):
+        return domain.sample_boundary(key, n, self.faces, method=method)
 
     def residual(self, u, x, params):
         return _select(u, self.component)(x) - _target(self.value, x, params)
@@ -100,8 +103,8 @@ class Neumann(AbstractPointCondition):
         if self.domain is None:
             raise ValueError("Neumann: pass `domain=` so the outward normal is known")
 
-    def sample(self, key, domain, n):
-        return domain.sample_boundary(key, n, self.faces)
+    def sample(self, key, domain, n, method="uniform"):
+        return domain.sample_boundary(key, n, self.faces, method=method)
 
     def residual(self, u, x, params):
         axes = jnp.asarray(self.domain.spatial_axes)
@@ -134,8 +137,8 @@ class Periodic(AbstractPointCondition):
                 f"got {self.axis}"
             )
 
-    def sample(self, key, domain, n):
-        return domain.sample_boundary(key, n, [(self.axis, 0)])
+    def sample(self, key, domain, n, method="uniform"):
+        return domain.sample_boundary(key, n, [(self.axis, 0)], method=method)
 
     def residual(self, u, x, params):
         f = _select(u, self.component)
@@ -167,8 +170,8 @@ class InitialValue(AbstractPointCondition):
     component: int | None = eqx.field(static=True, default=None)
     weight: float = 1.0
 
-    def sample(self, key, domain, n):
-        return domain.sample_initial(key, n)
+    def sample(self, key, domain, n, method="uniform"):
+        return domain.sample_initial(key, n, method=method)
 
     def residual(self, u, x, params):
         return _select(u, self.component)(x) - _target(self.value, x, params)
@@ -181,8 +184,8 @@ class InitialVelocity(AbstractPointCondition):
     component: int | None = eqx.field(static=True, default=None)
     weight: float = 1.0
 
-    def sample(self, key, domain, n):
-        return domain.sample_initial(key, n)
+    def sample(self, key, domain, n, method="uniform"):
+        return domain.sample_initial(key, n, method=method)
 
     def residual(self, u, x, params):
         return time_derivative(_select(u, self.component), x) - _target(self.value, x, params)
@@ -215,7 +218,7 @@ class Observations(AbstractPointCondition):
         self.points, self.values = points, values
         self.component, self.weight = component, weight
 
-    def sample(self, key, domain, n):
+    def sample(self, key, domain, n, method="uniform"):
         return self.points
 
     def loss(self, u, points, params):
@@ -240,7 +243,7 @@ class Normalisation(AbstractCondition):
         if self.domain is None:
             raise ValueError("Normalisation: pass `domain=` so the volume is known")
 
-    def sample(self, key, domain, n):
+    def sample(self, key, domain, n, method="uniform"):
         # Cell-centred grid: the midpoint rule, second-order accurate for smooth u.
         return domain.sample(key, n, method="grid")
 

@@ -17,7 +17,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-_METHODS = ("uniform", "halton", "latin", "grid")
+_METHODS = ("uniform", "halton", "hammersley", "latin", "grid")
 
 
 def _as_bounds(lower, upper, name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -77,7 +77,9 @@ class AbstractDomain(eqx.Module):
         - `key`: PRNG key (unused by `method="grid"`).
         - `n`: number of points (for `"grid"`, rounded down to a full tensor grid).
         - `method`: `"uniform"` (i.i.d.), `"halton"` (Halton sequence with a random
-          Cranley-Patterson shift), `"latin"` (Latin hypercube) or `"grid"` (cell-centred grid).
+          Cranley-Patterson shift), `"hammersley"` (the Hammersley set, deterministic: radical
+          inverses in bases 2, 3, ... on the first axes and i / (n + 1) on the last, i.e. time;
+          DeepXDE's default), `"latin"` (Latin hypercube) or `"grid"` (cell-centred grid).
         - `dtype`: floating dtype; defaults to JAX's default float.
         """
         n = _check_count(n, "n")
@@ -85,22 +87,7 @@ class AbstractDomain(eqx.Module):
         if method == "grid":
             per = max(int(math.floor(n ** (1.0 / self.dim) + 1e-9)), 1)
             return self.grid((per,) * self.dim, dtype=dtype, cell_centred=True)
-        if key is None:
-            raise ValueError(f"sample: `key` is required for method={method!r}")
-        if method == "uniform":
-            unit = jr.uniform(key, (n, self.dim), dtype)
-        elif method == "halton":
-            unit = (_halton(n, self.dim, dtype) + jr.uniform(key, (self.dim,), dtype)) % 1.0
-        elif method == "latin":
-            keys = jr.split(key, self.dim + 1)
-            cols = [
-                (jr.permutation(k, n).astype(dtype) + jr.uniform(keys[-1], (n,), dtype)) / n
-                for k in keys[:-1]
-            ]
-            unit = jnp.stack(cols, axis=-1)
-        else:
-            raise ValueError(f"sample: unknown `method` {method!r}; expected one of {_METHODS}")
-        return self._scale(unit)
+        return self._scale(_unit_points(key, n, self.dim, method, dtype))
 
     def grid(
         self, shape: Sequence[int], dtype=None, cell_centred: bool = False
@@ -125,13 +112,21 @@ class AbstractDomain(eqx.Module):
         return jnp.stack([m.reshape(-1) for m in mesh], axis=-1)
 
     def sample_boundary(
-        self, key: PRNGKeyArray, n: int, faces: Sequence[tuple[int, int]] | None = None, dtype=None
+        self,
+        key: PRNGKeyArray,
+        n: int,
+        faces: Sequence[tuple[int, int]] | None = None,
+        dtype=None,
+        method: str = "uniform",
     ) -> Float[Array, "n dim"]:
-        """`n` uniform points on the spatial boundary (for space-time: `x` on a face, `t` free).
+        """`n` points on the spatial boundary (for space-time: `x` on a face, `t` free).
 
         `faces` restricts to a list of `(axis, side)` pairs, `side` 0 for `lower` and 1 for
-        `upper`; by default every face of every spatial axis. Faces are chosen with probability
-        proportional to their area (in 1D, the two end points equally).
+        `upper`; by default every face of every spatial axis. With `method="uniform"` faces are
+        chosen at random with probability proportional to their area (in 1D, the two end
+        points equally); with any other `method` of `sample`, each face gets its share of `n`
+        by area (largest remainders) and its points come from that method on the face's free
+        coordinates, so a low-discrepancy set covers the boundary evenly.
         """
         n = _check_count(n, "n")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
@@ -144,6 +139,17 @@ class AbstractDomain(eqx.Module):
                 )
         widths = np.subtract(self.upper, self.lower)
         areas = np.array([np.prod(np.delete(widths, a)) if self.dim > 1 else 1.0 for a, _ in faces])
+        if method != "uniform":
+            share = n * areas / areas.sum()
+            counts = np.floor(share).astype(int)
+            counts[np.argsort(counts - share)[: n - counts.sum()]] += 1  # largest remainders
+            keys = jr.split(key, len(faces))
+            parts = [
+                self._on_slice(k, c, a, self.upper[a] if side else self.lower[a], method, dtype)
+                for (a, side), k, c in zip(faces, keys, counts, strict=True)
+                if c > 0
+            ]
+            return jnp.concatenate(parts)
         kface, kpts = jr.split(key)
         which = jr.choice(kface, len(faces), (n,), p=jnp.asarray(areas / areas.sum()))
         pts = self._scale(jr.uniform(kpts, (n, self.dim), dtype))
@@ -158,14 +164,30 @@ class AbstractDomain(eqx.Module):
     def boundary_faces(self) -> tuple[tuple[int, int], ...]:
         return tuple((a, s) for a in self.spatial_axes for s in (0, 1))
 
-    def sample_initial(self, key: PRNGKeyArray, n: int, dtype=None) -> Float[Array, "n dim"]:
-        """`n` uniform points on the initial slice `t = t0` (time-dependent domains only)."""
+    def sample_initial(
+        self, key: PRNGKeyArray, n: int, dtype=None, method: str = "uniform"
+    ) -> Float[Array, "n dim"]:
+        """`n` points on the initial slice `t = t0` (time-dependent domains only), drawn with
+        `method` (as `sample`) in the spatial coordinates."""
         if not self.time_dependent:
             raise ValueError("sample_initial: the domain is not time-dependent")
         n = _check_count(n, "n")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
-        pts = self._scale(jr.uniform(key, (n, self.dim), dtype))
-        return pts.at[:, -1].set(self.lower[-1])
+        if method == "uniform":
+            pts = self._scale(jr.uniform(key, (n, self.dim), dtype))
+            return pts.at[:, -1].set(self.lower[-1])
+        return self._on_slice(key, n, self.dim - 1, self.lower[-1], method, dtype)
+
+    def _on_slice(self, key, n, axis, value, method, dtype):
+        """`n` points with coordinate `axis` fixed at `value`, the others by `method`."""
+        if method == "grid":
+            raise ValueError(
+                "`method` 'grid' is for interior points; boundary and initial points take "
+                "'uniform', 'halton', 'hammersley' or 'latin'"
+            )
+        free = _unit_points(key, n, self.dim - 1, method, dtype)
+        unit = jnp.insert(free, axis, 0.0, axis=1)
+        return self._scale(unit).at[:, axis].set(value)
 
     def check_points(self, x, name: str = "x") -> None:
         """Raise a `ValueError` unless `x` has shape `(n, dim)` (static check)."""
@@ -225,6 +247,32 @@ def _check_count(n, name: str) -> int:
 
 
 _PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+
+
+def _unit_points(key, n: int, dim: int, method: str, dtype) -> Array:
+    """`n` points in [0, 1)^dim by `method` (every method of `sample` but "grid")."""
+    if method not in _METHODS or method == "grid":
+        raise ValueError(f"sample: unknown `method` {method!r}; expected one of {_METHODS}")
+    if dim == 0:  # the end points of an interval: nothing left to draw
+        return jnp.zeros((n, 0), dtype)
+    if method == "hammersley":
+        # radical inverses on the first dim - 1 axes, the evenly spaced i / (n + 1) on the last
+        even = jnp.arange(1, n + 1, dtype=dtype)[:, None] / (n + 1)
+        return jnp.concatenate([_halton(n, dim - 1, dtype), even], axis=1)
+    if key is None:
+        raise ValueError(f"sample: `key` is required for method={method!r}")
+    if method == "uniform":
+        return jr.uniform(key, (n, dim), dtype)
+    if method == "halton":
+        return (_halton(n, dim, dtype) + jr.uniform(key, (dim,), dtype)) % 1.0
+    if method == "latin":
+        keys = jr.split(key, dim + 1)
+        cols = [
+            (jr.permutation(k, n).astype(dtype) + jr.uniform(keys[-1], (n,), dtype)) / n
+            for k in keys[:-1]
+        ]
+        return jnp.stack(cols, axis=-1)
+    raise AssertionError(method)
 
 
 def _halton(n: int, dim: int, dtype) -> Array:

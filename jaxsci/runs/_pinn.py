@@ -75,7 +75,8 @@ class TrainConfig:
     lbfgs_memory: int = setting(100, "positive")  # pairs (s, y) kept by L-BFGS (as pinn.solve)
     n_interior: int = setting(2000, "positive")
     n_boundary: int = setting(256, "positive")
-    sampler: str = setting("halton", ("halton", "uniform", "latin", "grid"))  # as pinn.solve
+    # as pinn.solve
+    sampler: str = setting("halton", ("halton", "uniform", "hammersley", "latin", "grid"))
     resample_every: int = setting(0, "non-negative")
     resample_boundary: bool = False  # redraw the conditions' points too (pinn.solve)
     residual_weight: float = setting(1.0, "positive")  # weight of the residual term
