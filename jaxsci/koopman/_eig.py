@@ -212,9 +212,9 @@ def _eigh_jvp(primals, tangents):
     (matrix,), (dmatrix,) = primals, tangents
     lam, v = _eigh(matrix)
     coupled = jnp.conj(v.T) @ dmatrix.astype(v.dtype) @ v
-    n = lam.shape[0]
-    gaps = jnp.where(jnp.eye(n, dtype=bool), 1, lam[None, :] - lam[:, None])
-    dv = v @ jnp.where(jnp.eye(n, dtype=bool), 0, coupled / gaps)
+    diag = jnp.eye(lam.shape[0], dtype=bool)
+    gaps = jnp.where(diag, 1, lam[None, :] - lam[:, None])
+    dv = v @ jnp.where(diag, 0, coupled / gaps)
     return (lam, v), (jnp.real(jnp.diagonal(coupled)), dv)
 
 

@@ -173,7 +173,7 @@ class AbstractDomain(eqx.Module):
             raise ValueError("sample_initial: the domain is not time-dependent")
         n = _check_count(n, "n")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
-        if method == "uniform":
+        if method == "uniform":  # the stream earlier runs drew: their seeds still reproduce
             pts = self._scale(jr.uniform(key, (n, self.dim), dtype))
             return pts.at[:, -1].set(self.lower[-1])
         return self._on_slice(key, n, self.dim - 1, self.lower[-1], method, dtype)
@@ -265,14 +265,12 @@ def _unit_points(key, n: int, dim: int, method: str, dtype) -> Array:
         return jr.uniform(key, (n, dim), dtype)
     if method == "halton":
         return (_halton(n, dim, dtype) + jr.uniform(key, (dim,), dtype)) % 1.0
-    if method == "latin":
-        keys = jr.split(key, dim + 1)
-        cols = [
-            (jr.permutation(k, n).astype(dtype) + jr.uniform(keys[-1], (n,), dtype)) / n
-            for k in keys[:-1]
-        ]
-        return jnp.stack(cols, axis=-1)
-    raise AssertionError(method)
+    keys = jr.split(key, dim + 1)  # "latin"
+    cols = [
+        (jr.permutation(k, n).astype(dtype) + jr.uniform(keys[-1], (n,), dtype)) / n
+        for k in keys[:-1]
+    ]
+    return jnp.stack(cols, axis=-1)
 
 
 def _halton(n: int, dim: int, dtype) -> Array:
