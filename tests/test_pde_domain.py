@@ -110,6 +110,15 @@ def test_sampling_under_jit_and_vmap(getkey):
     assert not np.allclose(x[0], x[1])
     b = jax.vmap(lambda k: dom.sample_boundary(k, 8))(keys)
     assert b.shape == (3, 8, 2)
+    # the low-discrepancy methods on faces and slices: under jit and vmap, the shifted Halton
+    # set moves with the key, the Hammersley set does not
+    for method in ("halton", "hammersley"):
+        b = jax.jit(jax.vmap(lambda k, m=method: dom.sample_boundary(k, 8, method=m)))(keys)
+        assert b.shape == (3, 8, 2)
+        assert np.allclose(b[0], b[1]) == (method == "hammersley")
+    t = pde.SpaceTime(pde.Interval(0.0, 1.0), 0.0, 1.0)
+    i = jax.jit(jax.vmap(lambda k: t.sample_initial(k, 8, method="halton")))(keys)
+    assert i.shape == (3, 8, 2) and np.all(i[..., 1] == 0.0)
 
 
 def test_bad_input(getkey):
