@@ -26,6 +26,9 @@ def test_derivatives_match_closed_forms():
     assert jnp.allclose(pde.gradient(u2, x), jnp.array([2 * c * e, 0.5 * s * e]), rtol=1e-12)
     assert jnp.allclose(pde.laplacian(u2, x), (-4 + 0.25) * s * e, rtol=1e-12)
     assert jnp.allclose(pde.laplacian(u2, x, axes=(0,)), -4 * s * e, rtol=1e-12)
+    v = jnp.array([1.5, -3.0])
+    expected = 1.5 * 2 * c * e - 3.0 * 0.5 * s * e
+    assert jnp.allclose(pde.directional_derivative(u2, x, v), expected, rtol=1e-12)
 
 
 @pytest.mark.x64
@@ -79,6 +82,8 @@ def test_bad_input():
         pde.derivative(u2, X, (1,))
     with raises(ValueError, "axis"):
         pde.partial(u2, X, 5)
+    with raises(ValueError, "direction"):
+        pde.directional_derivative(u2, X, jnp.ones(3))
     with raises(ValueError, "coefficients"):
         pde.LinearOperator([(2, 0)], jnp.ones(2))
     with raises(ValueError, "dim 2"):

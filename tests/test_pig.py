@@ -143,6 +143,45 @@ def test_overflow_gives_nan_and_with_capacity_fixes_it(getkey):
     assert not sheared.with_capacity().occupancy()["overflow"]
 
 
+@pytest.mark.x64
+def test_blocked_dense_equals_one_block(getkey):
+    """The dense sum in blocks (scanned, rematerialised) is the one-block sum: values,
+    x-derivatives to second order and parameter gradients of a residual loss, with `n` not a
+    multiple of the block (padding), in float64, for a single field and an ensemble."""
+    domain = pde.Box([-1.0, 0.0], [2.0, 1.0])
+    k1, k2 = getkey(), getkey()
+    one, blocked = (
+        _perturbed(pinn.PIG(domain, 37, channels=3, covariance="full", block=b, key=k1), k2)
+        for b in (None, 8)
+    )
+    assert blocked.block == 8 and one.block is None
+    x = jnp.stack([-1.0 + 3.0 * jr.uniform(getkey(), (32,)), jr.uniform(getkey(), (32,))], -1)
+    x = x.astype(jnp.float64)
+
+    def loss(f):
+        res = jax.vmap(lambda y: pde.laplacian(f, y) + f(y) ** 3)(x)
+        return jnp.mean(res**2)
+
+    @eqx.filter_jit
+    def parts(f):
+        return (
+            jax.vmap(f)(x),
+            jax.vmap(jax.jacfwd(jax.jacfwd(f)))(x),
+            eqx.filter_grad(loss)(f),
+        )
+
+    leaves = jax.tree_util.tree_leaves
+    for a, b in zip(leaves(parts(blocked)), leaves(parts(one)), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+
+    keys = jr.split(getkey(), 3)
+    make = lambda k, block: pinn.PIG(domain, 37, channels=2, block=block, key=k)  # noqa: E731
+    ens_b = eqx.filter_vmap(lambda k: make(k, 8))(keys)
+    ens_1 = eqx.filter_vmap(lambda k: make(k, None))(keys)
+    values = eqx.filter_jit(eqx.filter_vmap(lambda f: jax.vmap(f)(x)))
+    np.testing.assert_allclose(values(ens_b), values(ens_1), rtol=1e-11, atol=1e-12)
+
+
 def test_scales_positive_and_capped(getkey):
     domain = pde.Box([0.0, 0.0], [2.0, 1.0])
     f = pinn.PIG(domain, 8, scale=0.05, max_scale=0.2, key=getkey())
@@ -202,6 +241,8 @@ def test_bad_input(getkey):
         pinn.PIG(dom, 10, activation="relu", key=getkey())
     with raises(ValueError, "init"):
         pinn.PIG(dom, 10, init="grid", key=getkey())
+    with raises(ValueError, "block"):
+        pinn.PIG(dom, 10, block=0, key=getkey())
     with raises(TypeError, "domain"):
         pinn.PIG((0.0, 1.0), 10, key=getkey())
     field = pinn.PIG(pde.Interval(0.0, 1.0), 10, key=getkey())

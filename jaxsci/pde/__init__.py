@@ -49,6 +49,7 @@ from ._nonlinear_diffusion import (
 from ._operators import LinearOperator as LinearOperator
 from ._operators import component as component
 from ._operators import derivative as derivative
+from ._operators import directional_derivative as directional_derivative
 from ._operators import gradient as gradient
 from ._operators import laplacian as laplacian
 from ._operators import partial as partial

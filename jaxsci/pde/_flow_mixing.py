@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 from ._conditions import Dirichlet, InitialValue
 from ._domain import Box, SpaceTime
-from ._operators import partial, time_derivative
+from ._operators import directional_derivative
 from ._problem import Problem
 
 __all__ = ["flow_mixing", "flow_mixing_angular_velocity"]
@@ -73,12 +73,10 @@ def flow_mixing(v_max: float = 0.385) -> Problem:
         return -jnp.tanh(0.5 * x[1] * jnp.cos(angle) - 0.5 * x[0] * jnp.sin(angle))
 
     def residual(u, x, p):
+        # u_t + a u_x + b u_y = (a, b, 1) . grad u: one forward pass instead of three
         omega = flow_mixing_angular_velocity(x[0], x[1], p["v_max"])
-        return (
-            time_derivative(u, x)
-            - omega * x[1] * partial(u, x, 0)
-            + omega * x[0] * partial(u, x, 1)
-        )
+        velocity = jnp.stack([-omega * x[1], omega * x[0], jnp.ones_like(x[2])])
+        return directional_derivative(u, x, velocity)
 
     return Problem(
         domain,

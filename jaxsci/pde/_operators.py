@@ -80,6 +80,21 @@ def time_derivative(u: Field, x: Float[Array, " dim"], order: int = 1) -> Scalar
     return partial(u, x, x.shape[0] - 1, order)
 
 
+def directional_derivative(
+    u: Field, x: Float[Array, " dim"], direction: Float[Array, " dim"]
+) -> Scalar:
+    """`direction . grad u(x)` in one forward pass: an advection term `a . grad u` (with `a`
+    given at `x`, not depending on `u`) costs one `jvp`, not one per coordinate."""
+    _check_point(x, "directional_derivative")
+    direction = jnp.asarray(direction)
+    if direction.shape != x.shape:
+        raise ValueError(
+            f"directional_derivative: `direction` must have the point's shape {x.shape}, "
+            f"got {direction.shape}"
+        )
+    return _directional(u, direction)(x)
+
+
 def gradient(u: Field, x: Float[Array, " dim"], axes: Sequence[int] | None = None) -> Array:
     """The gradient of a scalar field at `x` (reverse mode), restricted to `axes` if given."""
     _check_point(x, "gradient")

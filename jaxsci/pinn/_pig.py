@@ -49,6 +49,16 @@ class PIG(AbstractField):
     these bounds. The truncated field jumps by at most the value bound where a point crosses a
     Gaussian's cutoff; training does not see the jump (residuals are taken pointwise).
 
+    **Dense evaluation in blocks.** With `block` set, the dense sum runs over the Gaussians in
+    blocks of about `block` (a `lax.scan`, each block rematerialised in the backward pass), so
+    that its working memory is `points x block` instead of `points x n_gaussians`: the same
+    terms, summed in a different order (equal to rounding). Use it when `points x channels x
+    n_gaussians` is large: on a 2-core CPU the one-block backward pass of a flow-mixing step
+    (6144 points, 4 x 1000 Gaussians) held 2.8 GB of point-Gaussian intermediates and spent a
+    third of its time paging them in; blocks of 128 were 1.25x faster in 0.8 GB. While the
+    product is small the one-block sum is faster (Helmholtz, 2560 points x 4 x 400: 1.3x), so
+    `block=None` (one block) is the default.
+
     The cell list has static sizes: `cells` per axis (default: a cell side of about the initial
     support radius `cutoff * scale`), `stencil` cells per axis a support box may span (default:
     room for the largest scale, `max_scale`) and `capacity` Gaussians per cell (default: the
@@ -76,6 +86,7 @@ class PIG(AbstractField):
     - `cutoff`: `None` (dense, default) or the cutoff `c > 0` in units of sigma (5 is a good
       choice: see the bound above).
     - `cells`, `stencil`, `capacity`: cell-list sizes (see above); `None` picks defaults.
+    - `block`: Gaussians per block of the dense sum (`None`, the default: one block).
     - `key`: PRNG key.
 
     **Example:**
@@ -104,6 +115,7 @@ class PIG(AbstractField):
     cells: int = eqx.field(static=True)
     stencil: int = eqx.field(static=True)
     capacity: int = eqx.field(static=True)
+    block: int | None = eqx.field(static=True, default=None)
 
     def __init__(
         self,
@@ -122,6 +134,7 @@ class PIG(AbstractField):
         cells: int | None = None,
         stencil: int | None = None,
         capacity: int | None = None,
+        block: int | None = None,
         *,
         key: PRNGKeyArray,
     ):
@@ -164,7 +177,12 @@ class PIG(AbstractField):
             isinstance(max_scale, (int, float)) and math.isfinite(max_scale) and max_scale > scale
         ):
             raise ValueError(f"PIG: `max_scale` must be a number > `scale`, got {max_scale!r}")
-        for v, name in [(cells, "cells"), (stencil, "stencil"), (capacity, "capacity")]:
+        for v, name in [
+            (cells, "cells"),
+            (stencil, "stencil"),
+            (capacity, "capacity"),
+            (block, "block"),
+        ]:
             if v is not None:
                 _check_size(v, name)
 
@@ -194,6 +212,7 @@ class PIG(AbstractField):
         self.lower, self.upper = lower, upper
         self.activation, self.in_size, self.out_size = activation, dim, out_size
         self.cutoff = None if cutoff is None else float(cutoff)
+        self.block = block
         self.max_scale = float(max_scale)
         radius = min(1.0, (5.0 if cutoff is None else float(cutoff)) * scale)
         self.cells = cells_.default_cells(dim, radius) if cells is None else cells
@@ -268,7 +287,7 @@ class PIG(AbstractField):
         z = (x - lo) / (hi - lo)
         packed = self._packed(x.dtype)
         if dense or self.cutoff is None:
-            return jax.vmap(lambda rows: _embed(rows, z, self.in_size, None))(packed)
+            return jax.vmap(lambda rows: _dense_sum(rows, z, self.in_size, self.block))(packed)
         table = self.cell_table(x.dtype)
         cell = cells_.lookup(z, self.cells)
         rows = table.rows[:, cell]
@@ -360,6 +379,21 @@ def _embed(rows: Array, z: Array, dim: int, cutoff: float | None) -> Array:
     if cutoff is not None:
         g = jnp.where(q <= cutoff * cutoff, g, 0.0)
     return jnp.sum(w * g)
+
+
+def _dense_sum(rows: Array, z: Array, dim: int, block: int | None) -> Array:
+    """`_embed` over every Gaussian, in `ceil(n / block)` equal blocks scanned in sequence with
+    each block rematerialised in the backward pass (working memory `block` terms per point, not
+    `n`). Padding columns are zero: weight 0, so their terms are 0 (and finite: `q = 0`)."""
+    n = rows.shape[-1]
+    if block is None or n <= block:
+        return _embed(rows, z, dim, None)
+    k = -(-n // block)
+    size = -(-n // k)
+    rows = jnp.pad(rows, ((0, 0), (0, k * size - n)))
+    blocks = jnp.moveaxis(rows.reshape(rows.shape[0], k, size), 1, 0)
+    body = jax.checkpoint(lambda acc, r: (acc + _embed(r, z, dim, None), None))
+    return jax.lax.scan(body, jnp.zeros((), rows.dtype), blocks)[0]
 
 
 def _replace(pig: PIG, **static) -> PIG:

@@ -52,6 +52,7 @@ class PIGFieldConfig:
     weight_std: float = setting(0.01, "positive")
     cutoff: float = setting(0.0, "non-negative")  # in units of sigma; 0: dense evaluation
     max_scale: float = setting(0.0, "non-negative")  # cap on sigma; 0: 4 x scale
+    block: int = setting(0, "non-negative")  # Gaussians per block of the dense sum; 0: one
     hard_dirichlet: bool = False
 
 
@@ -133,6 +134,7 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
             out_size=out,
             cutoff=fc.cutoff or None,
             max_scale=fc.max_scale or None,
+            block=fc.block or None,
             key=kmlp,
         )
         if fc.hard_dirichlet:
