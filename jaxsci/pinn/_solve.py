@@ -500,7 +500,14 @@ def solve(
     needs_update = bool(resample_every) or adaptive is not None or balancing is not None
     # the loss is deterministic: on fixed points, a line-search optimiser's step can take the
     # value and gradient its line search left at the accepted point (train.fit)
-    reuse = not needs_update and _stores_linesearch(optimizer, (field, learned0))
+    line_search = _stores_linesearch(optimizer, (field, learned0))
+    reuse = not needs_update and line_search
+    # L-BFGS (this phase's if `optimizer` has a line search, and the second phase) runs on one
+    # flat parameter vector (`train.fit(flat=True)`): its two-loop recursion and line-search
+    # state are a few long array operations instead of a few per leaf. Poisson 2D's recipe
+    # (32 x 3, 500 iterations): the chunk compiled in 1.8 s instead of 2.8 s, the phase took
+    # 4.3 s instead of 5.5 s. Adam stays on the PyTree (splitting the vector each step cost it
+    # 1.2x).
     common = dict(key=kr, chunk_size=chunk_size, progress=progress, ensemble=ensemble, mesh=mesh)
     tracked = None if callback is None else (lambda n, p: callback(n, p[0]))
     result = fit(
@@ -514,6 +521,7 @@ def solve(
         resume=resume,
         callback=tracked,
         reuse_linesearch=reuse,
+        flat=line_search,
         **common,
     )
     phases = {"first": result.stats}
@@ -532,6 +540,7 @@ def solve(
             resume=resume,
             callback=shifted,
             reuse_linesearch=True,  # fixed points, deterministic loss: half the evaluations
+            flat=True,
             **common,
         )
         phases["lbfgs"] = result.stats
