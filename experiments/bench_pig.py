@@ -152,7 +152,7 @@ def accuracy(args):
     seeds = [int(s) for s in args.seeds.split(",")]
     out = {"device": jax.devices()[0].device_kind, "configs": [args.config, args.mlp_config]}
     overrides = args.set or []
-    rows = {"PIG": _run_config(args.config, seeds, overrides)}
+    rows = {"PIG": _run_config(args.config, seeds, overrides + (args.pig_set or []))}
     if args.mlp:
         # the default MLP config is the main job's own recipe: the PIG overrides do not apply
         main_job = args.mlp_config == "helmholtz_2d"
@@ -181,6 +181,7 @@ def main():
     ap.add_argument("--config", default="pig_helmholtz_2d", help="the PIG config")
     ap.add_argument("--mlp-config", default="helmholtz_2d", help="the MLP config (--mlp)")
     ap.add_argument("--set", nargs="*", help="config overrides, e.g. train.steps=5000")
+    ap.add_argument("--pig-set", nargs="*", help="overrides of the PIG config only (field.*)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     result = speed(args) if args.what == "speed" else accuracy(args)
