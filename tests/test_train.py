@@ -226,9 +226,7 @@ def test_flat_follows_the_same_iterates(getkey, ensemble, opt, tmp_path):
         seen.append(jax.tree_util.tree_structure(p))  # at trace time: a PyTree, not a vector
         return {"shift": e["shift"] + 1e-3 * p["b"][0]}
 
-    kwargs = dict(
-        steps=40, key=key, extra=extra, chunk_size=15, progress=False, ensemble=ensemble
-    )
+    kwargs = dict(steps=40, key=key, extra=extra, chunk_size=15, progress=False, ensemble=ensemble)
     if opt == "adam":
         kwargs.update(update_extra=update_extra)
         optimizer = optax.adam(1e-2)
