@@ -134,6 +134,22 @@ def test_one_compilation_for_all_chunks(getkey):
     )
     assert len(traces) == 1
 
+    # on the flat vector too, and a second `fit` call on the same structure reuses the chunk
+    traces.clear()
+    optimizer = optax.adam(0.05)
+    for start in (0.0, 1.0):
+        run = train.fit(
+            counting,
+            {"w": jnp.full(3, start), "b": jnp.zeros(())},
+            optimizer,
+            steps=300,
+            key=getkey(),
+            chunk_size=100,
+            progress=False,
+            flat=True,
+        )
+    assert len(traces) == 1 and run.params["b"].shape == ()
+
 
 def test_bad_input(getkey):
     with pytest.raises(ValueError, match="steps"):

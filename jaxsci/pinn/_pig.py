@@ -53,11 +53,12 @@ class PIG(AbstractField):
     blocks of about `block` (a `lax.scan`, each block rematerialised in the backward pass), so
     that its working memory is `points x block` instead of `points x n_gaussians`: the same
     terms, summed in a different order (equal to rounding). Use it when `points x channels x
-    n_gaussians` is large: on a 2-core CPU the one-block backward pass of a flow-mixing step
-    (6144 points, 4 x 1000 Gaussians) held 2.8 GB of point-Gaussian intermediates and spent a
-    third of its time paging them in; blocks of 128 were 1.25x faster in 0.8 GB. While the
-    product is small the one-block sum is faster (Helmholtz, 2560 points x 4 x 400: 1.3x), so
-    `block=None` (one block) is the default.
+    n_gaussians` is large: on a 2-core CPU, with 6144 points and 4 x 1000 Gaussians, the
+    one-block backward pass held GBs of point-Gaussian intermediates and spent much of its time
+    allocating and paging them in; blocks of 128 made a flow-mixing step 1.33x faster (peak
+    memory 2.9 -> 0.9 GB) and a nonlinear-diffusion step 2.3x (5.5 -> 0.9 GB;
+    `experiments/bench_pig_step.py`). While the product is small the one-block sum is faster
+    (Helmholtz, 2560 points x 4 x 400: 1.3x), so `block=None` (one block) is the default.
 
     The cell list has static sizes: `cells` per axis (default: a cell side of about the initial
     support radius `cutoff * scale`), `stencil` cells per axis a support box may span (default:
