@@ -239,20 +239,15 @@ class _Flat(eqx.Module):
         return eqx.filter_vmap(self.tree)(vectors) if ensemble else self.tree(vectors)
 
 
-class _FlatLoss(eqx.Module):
-    loss_fn: LossFn
+class _OnTree(eqx.Module):
+    """`fn(params, *rest)` called with the flat vector in place of `params` (the loss, or
+    `update_extra`)."""
+
+    fn: Callable
     flat: _Flat
 
-    def __call__(self, vector, extra, key):
-        return self.loss_fn(self.flat.tree(vector), extra, key)
-
-
-class _FlatUpdate(eqx.Module):
-    update_extra: UpdateFn
-    flat: _Flat
-
-    def __call__(self, vector, extra, key, step):
-        return self.update_extra(self.flat.tree(vector), extra, key, step)
+    def __call__(self, vector, *rest):
+        return self.fn(self.flat.tree(vector), *rest)
 
 
 def fit(
@@ -332,9 +327,9 @@ def fit(
     to_tree = None
     if flat:
         flattened, params = _Flat.of(params, ensemble)
-        loss_fn = _FlatLoss(loss_fn, flattened)
+        loss_fn = _OnTree(loss_fn, flattened)
         if update_extra is not None:
-            update_extra = _FlatUpdate(update_extra, flattened)
+            update_extra = _OnTree(update_extra, flattened)
         to_tree = lambda v: flattened.trees(v, ensemble)  # noqa: E731
     init = lambda p, e, k: init_state(p, optimizer, key=k, extra=e)
     step = Step(loss_fn, optimizer, update_extra, reuse_linesearch)
