@@ -19,6 +19,7 @@ Accuracy: a PIG config (`--config`, default `pig_helmholtz_2d`) and with `--mlp`
 (`--mlp-config`, default the main job's) through `jaxsci.runs`, as `jaxsci run` trains them:
 final-iterate relative L2 on the evaluation grid, wall time of each seed (compile included).
 `--set` overrides apply to both configs (a reduced CPU size of a paper config, for example).
+`--curve` records the error along training and gives each field's time to the same error.
 """
 
 from __future__ import annotations
@@ -152,14 +153,17 @@ def accuracy(args):
     seeds = [int(s) for s in args.seeds.split(",")]
     out = {"device": jax.devices()[0].device_kind, "configs": [args.config, args.mlp_config]}
     overrides = args.set or []
-    rows = {"PIG": _run_config(args.config, seeds, overrides + (args.pig_set or []))}
+    curve = ["train.error_curve=true"] if args.curve else []
+    rows = {"PIG": _run_config(args.config, seeds, overrides + curve + (args.pig_set or []))}
     if args.mlp:
         # the default MLP config is the main job's own recipe: the PIG overrides do not apply
         main_job = args.mlp_config == "helmholtz_2d"
         rows[f"MLP ({args.mlp_config})"] = _run_config(
-            args.mlp_config, seeds, [] if main_job else overrides
+            args.mlp_config, seeds, curve + ([] if main_job else overrides)
         )
     out["rows"] = rows
+    if args.curve and len(rows) == 2:
+        out["equal_error"] = equal_error(rows)
     print("\n| field | rel. L2 per seed | mean ± std | wall s (mean) |\n|---|---|---|---|")
     for name, r in rows.items():
         per = ", ".join(f"{x['rel_l2']:.2e}" for x in r["runs"])
@@ -168,6 +172,30 @@ def accuracy(args):
             f"| {r['wall_s_mean']:.1f} |"
         )
     return out
+
+
+def _time_to(curve, target):
+    """Wall s of the first record at or below `target` (None: never reached)."""
+    return next((t for _, t, e in curve if e <= target), None)
+
+
+def equal_error(rows):
+    """Per seed, each field's wall time to reach the error the worse of the two ends at (from
+    the error curves, `train.error_curve`: the worse one's time is its whole run), and their
+    ratio."""
+    (a, ra), (b, rb) = rows.items()
+    per_seed = []
+    for x, y in zip(ra["runs"], rb["runs"], strict=True):
+        target = max(x["error_curve"][-1][2], y["error_curve"][-1][2])
+        ta, tb = _time_to(x["error_curve"], target), _time_to(y["error_curve"], target)
+        per_seed.append({"seed": x["seed"], "target": target, a: ta, b: tb, "ratio": ta / tb})
+    print("\ntime to the worse final error of each seed, s:")
+    for r in per_seed:
+        print(
+            f"  seed {r['seed']} ({r['target']:.2e}): {a} {r[a]:.1f}, {b} {r[b]:.1f}, "
+            f"ratio {r['ratio']:.2f}"
+        )
+    return per_seed
 
 
 def main():
@@ -182,6 +210,12 @@ def main():
     ap.add_argument("--mlp-config", default="helmholtz_2d", help="the MLP config (--mlp)")
     ap.add_argument("--set", nargs="*", help="config overrides, e.g. train.steps=5000")
     ap.add_argument("--pig-set", nargs="*", help="overrides of the PIG config only (field.*)")
+    ap.add_argument(
+        "--curve",
+        action="store_true",
+        help="record the error after every chunk (train.error_curve) and, with --mlp, each "
+        "field's time to the higher of the two final errors",
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     result = speed(args) if args.what == "speed" else accuracy(args)

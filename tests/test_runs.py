@@ -124,6 +124,21 @@ def test_pinn_rerun_from_run_directory_and_load(tmp_path):
         assert err == pytest.approx(m1["runs"][i]["rel_l2"], rel=1e-6)
 
 
+def test_pinn_error_curve_ends_at_the_final_error(tmp_path):
+    out = tmp_path / "curve"
+    path = os.path.join(CONFIGS, "poisson_1d.toml")
+    over = SMALL_PINN + ["train.chunk_size=10", "train.error_curve=true"]
+    assert _cli(path, out, over) == 0
+    run = json.loads((out / "metrics.json").read_text())["runs"][0]
+    steps, walls, errs = np.asarray(run["error_curve"]).T
+    # after every chunk of each phase (40 Adam steps, then 5 L-BFGS steps)
+    assert steps.tolist() == [10, 20, 30, 40, 45]
+    assert np.all(np.diff(walls) > 0) and walls[-1] <= run["wall_s"]
+    # the last record is the final iterate's error on the solution's own grid
+    assert errs[-1] == pytest.approx(run["rel_l2"], rel=1e-5)
+    assert len(set(errs.tolist())) == 5  # the field changed between records
+
+
 def test_pig_run_from_config(tmp_path):
     out = tmp_path / "pig"
     small = [

@@ -14,6 +14,7 @@ import numpy as np
 import optax
 
 from .. import pde, pinn, train
+from ..pinn._solve import evaluation_points
 from . import _rundir
 from ._config import register_solver, setting
 
@@ -88,6 +89,9 @@ class TrainConfig:
     causal_chunks: int = setting(0, "non-negative")  # 0: no causal weighting
     causal_tolerance: float = setting(1.0, "positive")
     chunk_size: int = setting(1000, "positive")
+    # record the relative L2 error on the evaluation grid after every chunk (metrics.json's
+    # `error_curve` of each run: [step, wall s, rel. L2]; its time counts in the wall time)
+    error_curve: bool = False
     seeds: list[int] = setting([0], "non-empty")
     float64: bool = False
 
@@ -194,6 +198,31 @@ def _keys(seed: int):
     return jax.random.split(jax.random.key(seed))  # (field, training)
 
 
+class _ErrorCurve:
+    """`callback(step, field)` for `pinn.solve`: appends `[step, wall s, rel. L2]` after every
+    chunk, the error on `PINNSolution.error`'s grid (up to the sign of an eigenfunction)."""
+
+    def __init__(self, problem: pde.Problem, t0: float):
+        if not problem.has_truth:
+            raise ValueError(
+                f"train.error_curve: problem {problem.name!r} has no exact or reference solution"
+            )
+        points = evaluation_points(problem)
+        true = problem.exact_values(points)
+        eigen = problem.eigenvalue is not None
+
+        def error(field):
+            pred = jax.vmap(field)(points).reshape(true.shape)
+            err = pde.relative_l2(pred, true)
+            return jax.numpy.minimum(err, pde.relative_l2(-pred, true)) if eigen else err
+
+        self.error, self.t0, self.records = eqx.filter_jit(error), t0, []
+
+    def __call__(self, step: int, field) -> None:
+        err = float(self.error(field))
+        self.records.append([step, time.perf_counter() - self.t0, err])
+
+
 def _saved(sol: pinn.PINNSolution, problem: pde.Problem):
     """What a model file holds: the field, the learned eigenvalue (if any), the final points."""
     learned = (
@@ -225,6 +254,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 mesh=mesh,
             )
             t0 = time.perf_counter()
+            curve = _ErrorCurve(problem, t0) if tc.error_curve else None
             sol = pinn.solve(
                 problem,
                 field,
@@ -249,6 +279,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 if tc.adaptive_every
                 else None,
                 checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
+                callback=curve,
                 **common,
             )
             names = {
@@ -271,6 +302,8 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 "failed_step": failed,
                 "final_loss": float(history["loss"][-1]) if history else None,
             }
+            if curve is not None:
+                run["error_curve"] = curve.records
             if problem.eigenvalue is not None:
                 run["eigenvalue"] = float(sol.params[problem.eigenvalue])
                 run["rayleigh_quotient"] = sol.rayleigh_quotient()
