@@ -162,6 +162,30 @@ def test_hard_constraints_and_embeddings(getkey):
     assert np.any(grads.layers[0].log_scale != 0.0)
 
 
+def test_initial_transform_holds_the_initial_value_exactly(getkey):
+    ac = pde.allen_cahn()  # u(x, 0) = x^2 cos(pi x) on [-1, 1] x [0, 1]
+    f = pinn.Constrained(pinn.PIG(ac.domain, 32, key=getkey()), pinn.initial_transform(ac))
+    x0 = ac.domain.sample_initial(getkey(), 64)
+    u0 = x0[:, 0] ** 2 * jnp.cos(jnp.pi * x0[:, 0])
+    np.testing.assert_allclose(jax.vmap(f)(x0), u0, atol=1e-6)
+    # inside, u0 + t v: the field's own value, scaled by the elapsed fraction of [t0, t1]
+    x = ac.domain.sample(getkey(), 64)
+    v = jax.vmap(f.field)(x)
+    np.testing.assert_allclose(
+        jax.vmap(f)(x), x[:, 0] ** 2 * jnp.cos(jnp.pi * x[:, 0]) + x[:, 1] * v, rtol=1e-5
+    )
+    # the problem's parameters are used and frozen as numbers: equal transforms compare equal
+    heat = pde.heat_1d()
+    assert pinn.initial_transform(heat) == pinn.initial_transform(heat)
+    xh = heat.domain.sample_initial(getkey(), 16)
+    g = pinn.Constrained(pinn.MLP(2, key=getkey()), pinn.initial_transform(heat))
+    iv = next(c for c in heat.conditions if isinstance(c, pde.InitialValue))
+    truth = jax.vmap(lambda x: iv.value(x, heat.params))(xh)
+    np.testing.assert_allclose(jax.jit(jax.vmap(g))(xh), truth, atol=1e-6)
+    with pytest.raises(ValueError, match="initial_transform: problem 'poisson_2d' is not time"):
+        pinn.initial_transform(pde.poisson_2d())
+
+
 def test_strategies_run_and_adapt(getkey):
     p = pde.convection(beta=1.0)
     emb = pinn.PeriodicEmbedding(2, axes=[0], periods=[2 * math.pi])

@@ -139,6 +139,24 @@ def test_pinn_error_curve_ends_at_the_final_error(tmp_path):
     assert len(set(errs.tolist())) == 5  # the field changed between records
 
 
+def test_hard_initial_value_from_config(tmp_path):
+    from jaxsci.runs import _pinn
+
+    cfg = runs.load_config(
+        os.path.join(CONFIGS, "pig_allen_cahn.toml"), ["field.hard_initial=true"]
+    )
+    problem = _pinn._problem(cfg)
+    # trained without the initial-value term, which the field now satisfies exactly
+    assert [type(c).__name__ for c in problem.conditions] == ["Periodic"]
+    field = _pinn.build_field(cfg, problem, jax.random.key(0))
+    x0 = problem.domain.sample_initial(jax.random.key(1), 32)
+    u0 = x0[:, 0] ** 2 * jnp.cos(jnp.pi * x0[:, 0])
+    np.testing.assert_allclose(jax.vmap(field)(x0), u0, atol=1e-6)
+    bad = runs.load_config(os.path.join(CONFIGS, "poisson_1d.toml"), ["field.hard_initial=true"])
+    with pytest.raises(ValueError, match=r"field\.hard_initial: .*'poisson_1d' is not time"):
+        runs.run(bad, str(tmp_path / "bad"), progress=False)
+
+
 def test_pig_run_from_config(tmp_path):
     out = tmp_path / "pig"
     small = [

@@ -8,6 +8,7 @@ from ._fields import FourierFeatures as FourierFeatures
 from ._fields import Linear as Linear
 from ._fields import PeriodicEmbedding as PeriodicEmbedding
 from ._fields import dirichlet_transform as dirichlet_transform
+from ._fields import initial_transform as initial_transform
 from ._pig import PIG as PIG
 from ._plot import plot_solution as plot_solution
 from ._solve import PINNSolution as PINNSolution

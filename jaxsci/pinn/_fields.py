@@ -12,7 +12,10 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..pde import InitialValue
 
 _ACTIVATIONS = {
     "tanh": jnp.tanh,
@@ -226,6 +229,53 @@ def dirichlet_transform(domain, axes: Sequence[int] | None = None):
     return _DirichletTransform(
         axes, tuple(domain.lower[a] for a in axes), tuple(domain.upper[a] for a in axes)
     )
+
+
+class _InitialTransform(eqx.Module):
+    """`(x, v) -> u0(x) + (t - t0) / (t1 - t0) * v`, `u0` the problem's initial value. Static
+    numbers only (the problem's parameters as Python numbers), so equal transforms compare
+    equal and repeated solves share their compiled step."""
+
+    value: Callable = eqx.field(static=True)
+    time_axis: int = eqx.field(static=True)
+    t0: float = eqx.field(static=True)
+    t1: float = eqx.field(static=True)
+    params: tuple = eqx.field(static=True)  # (treedef, leaves as nested tuples)
+
+    def __call__(self, x, v):
+        treedef, leaves = self.params
+        params = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, x.dtype) for a in leaves])
+        u0 = self.value(x, params) if callable(self.value) else jnp.asarray(self.value, x.dtype)
+        scale = (x[self.time_axis] - self.t0) / (self.t1 - self.t0)
+        return jnp.reshape(u0, jnp.shape(v)) + scale * v
+
+
+def initial_transform(problem):
+    """Output transform `v -> u0(x) + (t - t0) / (t1 - t0) v` that gives a field the initial value
+    of `problem` (its one `InitialValue` condition, scalar field) exactly; train it without that
+    condition. A second-order-in-time problem's `InitialVelocity` still needs its loss term."""
+    axis = problem.domain.time_axis
+    if axis is None:
+        raise ValueError(f"initial_transform: problem {problem.name!r} is not time-dependent")
+    initial = [c for c in problem.conditions if isinstance(c, InitialValue)]
+    if len(initial) != 1 or initial[0].component is not None:
+        raise ValueError(
+            f"initial_transform: problem {problem.name!r} needs exactly one `InitialValue` "
+            f"condition on a scalar field, has {len(initial)}"
+        )
+    leaves, treedef = jax.tree_util.tree_flatten(problem.params)
+    frozen = tuple(_frozen(np.asarray(a).tolist()) for a in leaves)
+    return _InitialTransform(
+        initial[0].value,
+        axis,
+        float(problem.domain.lower[axis]),
+        float(problem.domain.upper[axis]),
+        (treedef, frozen),
+    )
+
+
+def _frozen(a):
+    return tuple(_frozen(b) for b in a) if isinstance(a, list) else a
 
 
 def _check_size(n, name):

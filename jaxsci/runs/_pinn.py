@@ -35,6 +35,7 @@ class MLPFieldConfig:
     fourier_scale: float = setting(1.0, "positive")
     factorisation: bool = False  # random weight factorisation (mean 1.0, std 0.1)
     hard_dirichlet: bool = False  # multiply by a function vanishing on the spatial boundary
+    hard_initial: bool = False  # the initial value exactly: u0(x) + (t - t0)/(t1 - t0) N(x, t)
     periodic_axes: list[int] = setting([])
 
 
@@ -55,6 +56,7 @@ class PIGFieldConfig:
     max_scale: float = setting(0.0, "non-negative")  # cap on sigma; 0: 4 x scale
     block: int = setting(0, "non-negative")  # Gaussians per block of the dense sum; 0: one
     hard_dirichlet: bool = False
+    hard_initial: bool = False  # as the MLP's
 
 
 @dataclass
@@ -141,9 +143,7 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
             block=fc.block or None,
             key=kmlp,
         )
-        if fc.hard_dirichlet:
-            field = pinn.Constrained(field, pinn.dirichlet_transform(problem.domain))
-        return field
+        return _hard(field, cfg, problem)
     embedding = None
     if fc.fourier_features and fc.periodic_axes:
         raise ValueError("field: use either `fourier_features` or `periodic_axes`, not both")
@@ -164,8 +164,21 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
         (1.0, 0.1) if fc.factorisation else None,
         key=kmlp,
     )
+    return _hard(field, cfg, problem)
+
+
+def _hard(field, cfg: PINNRunConfig, problem: pde.Problem) -> pinn.AbstractField:
+    """The field with the constraints the config asks for: zero Dirichlet data on `problem`'s
+    domain, the initial value of the catalogue problem (`problem` is trained without it)."""
+    fc = cfg.field
     if fc.hard_dirichlet:
         field = pinn.Constrained(field, pinn.dirichlet_transform(problem.domain))
+    if fc.hard_initial:
+        try:
+            full = pde.get_problem(cfg.problem.name, **cfg.problem.args)
+            field = pinn.Constrained(field, pinn.initial_transform(full))
+        except ValueError as e:
+            raise ValueError(f"field.hard_initial: {e}") from None
     return field
 
 
@@ -173,6 +186,7 @@ def _without_hard_conditions(cfg: PINNRunConfig, problem: pde.Problem) -> pde.Pr
     """Drop the conditions a hard constraint already satisfies (zero Dirichlet everywhere,
     periodicity along embedded axes)."""
     hard_dirichlet = getattr(cfg.field, "hard_dirichlet", False)
+    hard_initial = cfg.field.hard_initial
     periodic_axes = getattr(cfg.field, "periodic_axes", [])
     keep = []
     for c in problem.conditions:
@@ -185,6 +199,8 @@ def _without_hard_conditions(cfg: PINNRunConfig, problem: pde.Problem) -> pde.Pr
         ):
             continue
         if isinstance(c, pde.Periodic) and c.axis in periodic_axes:
+            continue
+        if hard_initial and isinstance(c, pde.InitialValue):
             continue
         keep.append(c)
     return eqx.tree_at(lambda p: p.conditions, problem, tuple(keep))
