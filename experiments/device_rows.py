@@ -16,7 +16,8 @@ on CPU so that those minutes go to measuring. Rows (times are medians after comp
 - `pseudospectrum`: a G x G grid of the Krylov pseudospectrum at N = 501 (G = 64).
 - `pinn`: steps per second of the README's main job (Helmholtz, 2-[64]x4-1 tanh, 4096 points,
   Adam), float32.
-- `pig`, `gp`: their rows, where those families exist in this checkout.
+- `pig`: each published-size PIG config (`pig_*_paper.toml`) for 400 steps: steps per second,
+  the projected time of the full recipe, the error so far.
 
 Each group runs while the time budget (`--budget`, seconds) lasts; a skipped group is recorded
 as skipped. Writes `experiments/results/device_rows_<backend>.json` (or `--out`).
@@ -162,12 +163,57 @@ def pinn_rows(quick, repeats):
     ]
 
 
+PIG_PAPER = (
+    "pig_helmholtz_2d_paper",
+    "pig_klein_gordon_2d_paper",
+    "pig_flow_mixing_paper",
+    "pig_nonlinear_diffusion_paper",
+)
+
+
+def pig_rows(quick, repeats):
+    """The published-size PIG recipes (`experiments/configs/pig_*_paper.toml`) for a few hundred
+    steps each, through `jaxsci.runs` as `jaxsci run` trains them: the steady step rate, hence
+    the time the full recipe would take on this device (the input for running them), and the
+    error after those steps."""
+    import tempfile
+
+    from jaxsci import runs
+
+    small = ["field.n_gaussians=16", "train.n_interior=64", "train.n_boundary=32"]
+    rows = []
+    for name in PIG_PAPER:
+        path = os.path.join(HERE, "configs", f"{name}.toml")
+        full = runs.load_config(path)
+        steps = 4 if quick else 400
+        over = [f"train.steps={steps}", f"train.chunk_size={steps // 2}", "train.seeds=[0]"]
+        cfg = runs.load_config(path, over + ["plot=false"] + (small if quick else []))
+        with tempfile.TemporaryDirectory() as out:
+            m = runs.run(cfg, out, progress=False)
+        run = m["runs"][0]
+        rate = next(v for k, v in run.items() if k.endswith("_steps_per_s") and k != "steps_per_s")
+        rows.append(
+            dict(
+                row=f"pig_{name}",
+                gaussians_per_channel=cfg.field.n_gaussians,
+                steps=steps,
+                steps_per_s=rate,
+                wall_s=run["wall_s"],
+                full_recipe_steps=full.train.steps,
+                full_recipe_s_projected=full.train.steps / rate,
+                rel_l2=run["rel_l2"],
+            )
+        )
+    return rows
+
+
 GROUPS = {
     "machine": machine_rows,
     "edmd": edmd_rows,
     "ssm": ssm_rows_group,
     "pseudospectrum": pseudospectrum_rows,
     "pinn": pinn_rows,
+    "pig": pig_rows,
 }
 
 

@@ -21,7 +21,7 @@ def test_device_rows_quick_runs_every_group(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     groups = result["groups"]
-    assert {"machine", "edmd", "ssm", "pseudospectrum", "pinn"} <= set(groups)
+    assert {"machine", "edmd", "ssm", "pseudospectrum", "pinn", "pig"} <= set(groups)
     for name, group in groups.items():
         assert "rows" in group and group["rows"], (name, group)
     edmd = groups["edmd"]["rows"]
@@ -30,3 +30,5 @@ def test_device_rows_quick_runs_every_group(tmp_path):
     kernels = {r["kernel"] for r in groups["ssm"]["rows"]}
     assert {"s4d_kernel_fwd_bwd", "s4_kernel_fwd_bwd", "s5_parallel_scan_fwd_bwd"} <= kernels
     assert groups["pinn"]["rows"][0]["steps_per_s"] > 0
+    pig = groups["pig"]["rows"]
+    assert len(pig) == 4 and all(r["steps_per_s"] > 0 and r["steps"] == 4 for r in pig)

@@ -150,6 +150,16 @@ def test_one_compilation_for_all_chunks(getkey):
         )
     assert len(traces) == 1 and run.params["b"].shape == ()
 
+    # a weakly typed parameter (a PIG's initial scales were `jnp.full(shape, python_float)`)
+    # comes back strongly typed from the first chunk: still one compilation
+    traces.clear()
+    weak = {"w": jnp.full(3, 0.5)}
+    assert weak["w"].weak_type
+    train.fit(
+        counting, weak, optax.adam(0.05), steps=300, key=getkey(), chunk_size=100, progress=False
+    )
+    assert len(traces) == 1
+
 
 def test_bad_input(getkey):
     with pytest.raises(ValueError, match="steps"):

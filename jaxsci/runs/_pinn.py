@@ -184,7 +184,7 @@ def _hard(field, cfg: PINNRunConfig, problem: pde.Problem) -> pinn.AbstractField
 
 def _without_hard_conditions(cfg: PINNRunConfig, problem: pde.Problem) -> pde.Problem:
     """Drop the conditions a hard constraint already satisfies (zero Dirichlet everywhere,
-    periodicity along embedded axes)."""
+    periodicity along embedded axes, the initial value)."""
     hard_dirichlet = getattr(cfg.field, "hard_dirichlet", False)
     hard_initial = cfg.field.hard_initial
     periodic_axes = getattr(cfg.field, "periodic_axes", [])

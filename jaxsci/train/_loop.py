@@ -202,14 +202,19 @@ def init_state(params, optimizer, *, key: Keys, extra: PyTree = None) -> TrainSt
     opt_state = optax.with_extra_args_support(optimizer).init(
         eqx.filter(params, eqx.is_inexact_array)
     )
-    # strongly typed leaves: a weakly typed scalar in the initial state (optax.lbfgs's line
-    # search info) comes back strongly typed from the first step, and would recompile the
-    # second chunk
-    opt_state = jax.tree_util.tree_map(
-        lambda x: jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x, opt_state
-    )
+    # optax.lbfgs's line search info holds weakly typed scalars
+    opt_state = _strongly_typed(opt_state)
     return TrainState(
         params, opt_state, extra, jnp.asarray(0, jnp.int32), jnp.asarray(-1, jnp.int32), key
+    )
+
+
+def _strongly_typed(tree: PyTree) -> PyTree:
+    """`tree` with every array strongly typed: a weakly typed leaf (`jnp.full(shape, 0.5)`, a
+    scalar in an optimiser's state) comes back strongly typed from the first step, and the
+    second chunk would compile again."""
+    return jax.tree_util.tree_map(
+        lambda x: jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x, tree
     )
 
 
@@ -334,6 +339,7 @@ def fit(
             "stored by the line search would be stale once `extra` changes"
         )
 
+    params = _strongly_typed(params)
     to_tree = None
     if flat:
         flattened, params = _Flat.of(params, ensemble)
