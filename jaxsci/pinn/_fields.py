@@ -16,6 +16,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..pde import InitialValue
+from ..pde._conditions import _target
 
 _ACTIVATIONS = {
     "tanh": jnp.tanh,
@@ -245,7 +246,7 @@ class _InitialTransform(eqx.Module):
     def __call__(self, x, v):
         treedef, leaves = self.params
         params = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(a, x.dtype) for a in leaves])
-        u0 = self.value(x, params) if callable(self.value) else jnp.asarray(self.value, x.dtype)
+        u0 = _target(self.value, x, params)
         scale = (x[self.time_axis] - self.t0) / (self.t1 - self.t0)
         return jnp.reshape(u0, jnp.shape(v)) + scale * v
 

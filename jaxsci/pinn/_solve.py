@@ -37,6 +37,12 @@ def evaluation_points(problem: Problem, per_axis: int | None = None) -> Array:
     return problem.domain.grid((per_axis,) * problem.dim)
 
 
+def solution_error(pred: Array, true: Array, problem: Problem) -> Array:
+    """Relative L2 error of `pred` against `true`; for an eigenproblem, up to the sign."""
+    err = relative_l2(pred, true)
+    return err if problem.eigenvalue is None else jnp.minimum(err, relative_l2(-pred, true))
+
+
 class PINNSolution(eqx.Module):
     """The result of `solve`.
 
@@ -121,10 +127,7 @@ class PINNSolution(eqx.Module):
         points = self.evaluation_points() if points is None else points
         pred = self(points)
         true = self.problem.exact_values(points, self.params).reshape(pred.shape)
-        err = relative_l2(pred, true)
-        if self.problem.eigenvalue is not None:
-            err = jnp.minimum(err, relative_l2(-pred, true))
-        return float(err)
+        return float(solution_error(pred, true, self.problem))
 
     def rayleigh_quotient(self, per_axis: int = 20000) -> float:
         """For an eigenproblem whose residual is `H u - E u` with `H` symmetric, the Rayleigh

@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from .. import pde, pinn, train
-from ..pinn._solve import evaluation_points
+from ..pinn._solve import evaluation_points, solution_error
 from . import _rundir
 from ._config import register_solver, setting
 
@@ -214,29 +214,18 @@ def _keys(seed: int):
     return jax.random.split(jax.random.key(seed))  # (field, training)
 
 
-class _ErrorCurve:
-    """`callback(step, field)` for `pinn.solve`: appends `[step, wall s, rel. L2]` after every
-    chunk, the error on `PINNSolution.error`'s grid (up to the sign of an eigenfunction)."""
-
-    def __init__(self, problem: pde.Problem, t0: float):
-        if not problem.has_truth:
-            raise ValueError(
-                f"train.error_curve: problem {problem.name!r} has no exact or reference solution"
-            )
-        points = evaluation_points(problem)
-        true = problem.exact_values(points)
-        eigen = problem.eigenvalue is not None
-
-        def error(field):
-            pred = jax.vmap(field)(points).reshape(true.shape)
-            err = pde.relative_l2(pred, true)
-            return jax.numpy.minimum(err, pde.relative_l2(-pred, true)) if eigen else err
-
-        self.error, self.t0, self.records = eqx.filter_jit(error), t0, []
-
-    def __call__(self, step: int, field) -> None:
-        err = float(self.error(field))
-        self.records.append([step, time.perf_counter() - self.t0, err])
+def _error_on_grid(problem: pde.Problem):
+    """`field -> rel. L2` on `PINNSolution.error`'s grid, jitted, the truth computed once (for
+    `train.error_curve`)."""
+    if not problem.has_truth:
+        raise ValueError(
+            f"train.error_curve: problem {problem.name!r} has no exact or reference solution"
+        )
+    points = evaluation_points(problem)
+    true = problem.exact_values(points)
+    return eqx.filter_jit(
+        lambda field: solution_error(jax.vmap(field)(points).reshape(true.shape), true, problem)
+    )
 
 
 def _saved(sol: pinn.PINNSolution, problem: pde.Problem):
@@ -258,6 +247,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
         mesh = train.data_mesh(cfg.mesh.data) if cfg.mesh.data > 1 else None
         schedule = optax.exponential_decay(tc.learning_rate, tc.decay_steps, tc.decay_rate)
         runs, histories, first = [], {}, None
+        error_of = _error_on_grid(problem) if tc.error_curve else None
         for seed in tc.seeds:
             kf, ks = _keys(seed)
             field = build_field(cfg, problem, kf)
@@ -270,7 +260,11 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 mesh=mesh,
             )
             t0 = time.perf_counter()
-            curve = _ErrorCurve(problem, t0) if tc.error_curve else None
+            curve = []  # [step, wall s, rel. L2] after every chunk (train.error_curve)
+
+            def record(step, field, curve=curve, t0=t0):
+                curve.append([step, time.perf_counter() - t0, float(error_of(field))])
+
             sol = pinn.solve(
                 problem,
                 field,
@@ -295,7 +289,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 if tc.adaptive_every
                 else None,
                 checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
-                callback=curve,
+                callback=None if error_of is None else record,
                 **common,
             )
             names = {
@@ -318,8 +312,8 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 "failed_step": failed,
                 "final_loss": float(history["loss"][-1]) if history else None,
             }
-            if curve is not None:
-                run["error_curve"] = curve.records
+            if error_of is not None:
+                run["error_curve"] = curve
             if problem.eigenvalue is not None:
                 run["eigenvalue"] = float(sol.params[problem.eigenvalue])
                 run["rayleigh_quotient"] = sol.rayleigh_quotient()
