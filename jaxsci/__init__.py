@@ -11,3 +11,6 @@ Subpackages (import the one you need):
 """
 
 __version__ = "0.1.0"
+
+from ._results import RESULTS as RESULTS
+from ._results import SolveFailed as SolveFailed
