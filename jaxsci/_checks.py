@@ -25,24 +25,42 @@ def _is_int(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
-def check_int(value: Any, name: str, where: str | None = None, *, minimum: int = 1) -> int:
-    """`value` as a Python int, checked to be an int (`TypeError`) of at least `minimum`
-    (`ValueError`; `minimum=1`: a positive int, `0`: a non-negative one)."""
-    kind = {1: "a positive int", 0: "a non-negative int"}.get(minimum, f"an int >= {minimum}")
+def check_int(
+    value: Any,
+    name: str,
+    where: str | None = None,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+) -> int:
+    """`value` as a Python int, checked to be an int (`TypeError`) in `[minimum, maximum]`
+    (`ValueError`; `minimum=1`: a positive int, `0`: a non-negative one; `maximum=None`: no
+    upper bound)."""
+    if maximum is not None:
+        kind = f"an int in [{minimum}, {maximum}]"
+    else:
+        kind = {1: "a positive int", 0: "a non-negative int"}.get(minimum, f"an int >= {minimum}")
     if not _is_int(value):
         raise TypeError(
             f"{_prefix(where)}`{name}` must be {kind}, got {type(value).__name__} {value!r}"
         )
-    if value < minimum:
+    if value < minimum or (maximum is not None and value > maximum):
         raise ValueError(f"{_prefix(where)}`{name}` must be {kind}, got {value!r}")
     return int(value)
 
 
 def check_optional_int(
-    value: Any, name: str, where: str | None = None, *, minimum: int = 1
+    value: Any,
+    name: str,
+    where: str | None = None,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
 ) -> int | None:
     """`None`, or `check_int(value, ...)`."""
-    return None if value is None else check_int(value, name, where, minimum=minimum)
+    if value is None:
+        return None
+    return check_int(value, name, where, minimum=minimum, maximum=maximum)
 
 
 def check_float(
@@ -61,11 +79,7 @@ def check_float(
             f"{_prefix(where)}`{name}` must be {kind} float, got {type(value).__name__} {value!r}"
         )
     value = float(value)
-    bad = (
-        not math.isfinite(value)
-        or (positive and value <= 0)
-        or (non_negative and value < 0)
-    )
+    bad = not math.isfinite(value) or (positive and value <= 0) or (non_negative and value < 0)
     if bad:
         raise ValueError(f"{_prefix(where)}`{name}` must be {kind} float, got {value!r}")
     return value
@@ -75,8 +89,7 @@ def check_bool(value: Any, name: str, where: str | None = None) -> bool:
     """`value`, checked to be a bool (`TypeError` otherwise: `1` is not `True` here)."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(
-            f"{_prefix(where)}`{name}` must be True or False, got {type(value).__name__} "
-            f"{value!r}"
+            f"{_prefix(where)}`{name}` must be True or False, got {type(value).__name__} {value!r}"
         )
     return bool(value)
 
