@@ -167,22 +167,44 @@ def test_hippo_in_jit_and_memory_grad_and_vmap():
 
 
 @pytest.mark.parametrize(
-    "call,match",
+    ("call", "exc", "match"),
     [
-        (lambda: ssm.hippo("legx", 4), "`measure` must be one of"),
-        (lambda: ssm.hippo("legs", 0), "`n` must be a positive int"),
-        (lambda: ssm.hippo("legs", 4.0), "`n` must be a positive int"),
-        (lambda: ssm.hippo("legs", 4, dtype=jnp.int32), "`dtype` must be a real floating"),
-        (lambda: ssm.nplr("legs", 5), "`n` must be even"),
-        (lambda: ssm.dplr("fout", 7), "`n` must be even"),
-        (lambda: ssm.hippo_low_rank("nope", 4), "`measure` must be one of"),
-        (lambda: ssm.hippo_basis("legs", 4, jnp.ones(3)), "`x` must be a scalar"),
-        (lambda: ssm.hippo_memory("legs", 4, jnp.ones((3, 2))), "`u` must be one sequence"),
-        (lambda: ssm.hippo_memory("legt", 4, jnp.ones(3)), "`dt` is required"),
+        (
+            lambda: ssm.hippo("legx", 4),
+            ValueError,
+            r"hippo: unknown `measure` 'legx'; expected one of",
+        ),
+        (lambda: ssm.hippo("legs", 0), ValueError, "hippo: `n` must be a positive int, got 0"),
+        (lambda: ssm.hippo("legs", True), TypeError, "hippo: `n` must be a positive int, got bool"),
+        (
+            lambda: ssm.hippo("legs", 4.0),
+            TypeError,
+            "hippo: `n` must be a positive int, got float 4.0",
+        ),
+        (
+            lambda: ssm.hippo("legs", 4, dtype=jnp.int32),
+            TypeError,
+            "`dtype` must be a real floating",
+        ),
+        (lambda: ssm.nplr("legs", 5), ValueError, "nplr: `n` must be even"),
+        (lambda: ssm.nplr("legs", "6"), TypeError, "nplr: `n` must be a positive int, got str"),
+        (lambda: ssm.dplr("fout", 7), ValueError, "dplr: `n` must be even"),
+        (
+            lambda: ssm.hippo_low_rank("nope", 4),
+            ValueError,
+            "hippo_low_rank: unknown `measure` 'nope'",
+        ),
+        (lambda: ssm.hippo_basis("legs", 4, jnp.ones(3)), ValueError, "`x` must be a scalar"),
+        (
+            lambda: ssm.hippo_memory("legs", 4, jnp.ones((3, 2))),
+            ValueError,
+            "`u` must be one sequence",
+        ),
+        (lambda: ssm.hippo_memory("legt", 4, jnp.ones(3)), ValueError, "`dt` is required"),
     ],
 )
-def test_bad_input(call, match):
-    with raises((ValueError, TypeError), match):
+def test_bad_input(call, exc, match):
+    with raises(exc, match):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             call()

@@ -139,39 +139,74 @@ def test_layers_follow_float64(getkey):
 
 
 @pytest.mark.parametrize(
-    "call,match",
+    ("call", "exc", "match"),
     [
-        (lambda: ssm.S4D(H, N, init="hippo", key=jr.key(0)), "`init` must be one of"),
-        (lambda: ssm.S4D(H, 7, key=jr.key(0)), "`n` must be even"),
-        (lambda: ssm.S4D(0, N, key=jr.key(0)), "`hidden` must be a positive int"),
-        (lambda: ssm.S4D(H, N, method="rk4", key=jr.key(0)), "`method`"),
+        (
+            lambda: ssm.S4D(H, N, init="hippo", key=jr.key(0)),
+            ValueError,
+            "S4D: unknown `init` 'hippo'; expected one of",
+        ),
+        (lambda: ssm.S4D(H, 7, key=jr.key(0)), ValueError, "s4d_init: `n` must be even"),
+        (
+            lambda: ssm.S4D(0, N, key=jr.key(0)),
+            ValueError,
+            "S4D: `hidden` must be a positive int, got 0",
+        ),
+        (
+            lambda: ssm.S4D(2.0, N, key=jr.key(0)),
+            TypeError,
+            "S4D: `hidden` must be a positive int, got float",
+        ),
+        (
+            lambda: ssm.S4D(H, N, method="rk4", key=jr.key(0)),
+            ValueError,
+            "S4D: unknown `method` 'rk4'",
+        ),
         (
             lambda: ssm.S4D(H, N, init=(jnp.ones(3) + 0j, jnp.ones(3)), key=jr.key(0)),
+            ValueError,
             "negative real parts",
         ),
-        (lambda: ssm.S4D(H, N, key=jr.key(0))(jnp.ones((L, H + 1))), "one sequence of shape"),
-        (lambda: ssm.S4(H, N, 16, key=jr.key(0))(jnp.ones((L, H))), "kernel length 16"),
-        (lambda: ssm.S4(H, 5, 16, key=jr.key(0)), "`state_size` must be even"),
-        (lambda: ssm.S5(H, N, init="legs", key=jr.key(0)), "`init` must be 'hippo_n' or 'ptd'"),
-        (lambda: ssm.S5(H, N, scan="fft", key=jr.key(0)), "`scan`"),
+        (
+            lambda: ssm.S4D(H, N, key=jr.key(0))(jnp.ones((L, H + 1))),
+            ValueError,
+            "one sequence of shape",
+        ),
+        (lambda: ssm.S4(H, N, 16, key=jr.key(0))(jnp.ones((L, H))), ValueError, "kernel length 16"),
+        (lambda: ssm.S4(H, 5, 16, key=jr.key(0)), ValueError, "S4: `state_size` must be even"),
+        (
+            lambda: ssm.S4(H, N, 16.0, key=jr.key(0)),
+            TypeError,
+            "S4: `length` must be a positive int",
+        ),
+        (
+            lambda: ssm.S5(H, N, init="legs", key=jr.key(0)),
+            ValueError,
+            r"S5: unknown `init` 'legs'; expected one of \['hippo_n', 'ptd'\]",
+        ),
+        (lambda: ssm.S5(H, N, scan="fft", key=jr.key(0)), ValueError, "S5: unknown `scan` 'fft'"),
         (
             lambda: ssm.SSMBlock(eqx.nn.Linear(2, 2, key=jr.key(0)), key=jr.key(0)),
+            TypeError,
             "`ssm` must be an AbstractSSM",
         ),
         (
             lambda: ssm.SequenceModel(3, 2, H, 1, layer="lstm", key=jr.key(0)),
-            "`layer` must be one of",
+            ValueError,
+            "SequenceModel: unknown `layer` 'lstm'",
         ),
         (
             lambda: ssm.SequenceModel(3, 2, H, 1, key=jr.key(0))(jnp.ones((L, 4))),
+            ValueError,
             "`x` must have shape",
         ),
         (
             lambda: ssm.S4D(H, N, key=jr.key(0)).recurrence().scan(jnp.ones(L)),
+            ValueError,
             "`u` must have shape",
         ),
     ],
 )
-def test_bad_input(call, match):
-    with raises((ValueError, TypeError), match):
+def test_bad_input(call, exc, match):
+    with raises(exc, match):
         call()

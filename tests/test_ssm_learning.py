@@ -30,8 +30,12 @@ def test_copying_batch_layout():
     assert (
         np.all(tokens[:, 39] == 9) and np.all(tokens[:, 40:] == 0) and np.all(tokens[:, 10:39] == 0)
     )
-    with pytest.raises(ValueError, match="gap"):
+    with pytest.raises(ValueError, match="copying_batch: `gap` must be a positive int, got 0"):
         ssm.copying_batch(jr.key(0), 4, 0)
+    with pytest.raises(TypeError, match="copying_batch: `gap` must be a positive int, got float"):
+        ssm.copying_batch(jr.key(0), 4, 30.0)
+    with pytest.raises(TypeError, match="copying_batch: `batch` must be a positive int, got str"):
+        ssm.copying_batch(jr.key(0), "4", 30)
 
 
 def test_copying_small_is_learned():

@@ -192,10 +192,14 @@ def test_ptd_inits_and_warnings(getkey):
 
 
 @pytest.mark.parametrize(
-    "call,match",
+    ("call", "exc", "match"),
     [
-        (lambda: ssm.parallel_scan(jnp.ones(3), jnp.ones(3)), "`bu` must have shape"),
-        (lambda: ssm.sequential_scan(jnp.ones(2), jnp.ones((4, 3))), "`abar` must have shape"),
+        (lambda: ssm.parallel_scan(jnp.ones(3), jnp.ones(3)), ValueError, "`bu` must have shape"),
+        (
+            lambda: ssm.sequential_scan(jnp.ones(2), jnp.ones((4, 3))),
+            ValueError,
+            "`abar` must have shape",
+        ),
         (
             lambda: ssm.s5_ssm(
                 jnp.ones(2),
@@ -206,39 +210,59 @@ def test_ptd_inits_and_warnings(getkey):
                 jnp.ones((5, 3)),
                 scan="fast",
             ),
-            "`scan`",
+            ValueError,
+            "s5_ssm: unknown `scan` 'fast'",
         ),
         (
             lambda: ssm.s5_ssm(
                 jnp.ones(2), jnp.ones((2, 3)), jnp.ones((3, 2)), jnp.ones(3), 0.1, jnp.ones((5, 4))
             ),
+            ValueError,
             "`u` must have shape",
         ),
         (
             lambda: ssm.s5_ssm(
                 jnp.ones(2), jnp.ones((2, 3)), jnp.ones((2, 2)), jnp.ones(3), 0.1, jnp.ones((5, 3))
             ),
+            ValueError,
             "`c` must be",
         ),
-        (lambda: ssm.s4d_init("hippo", 8), "`name` must be one of"),
-        (lambda: ssm.s4d_init("lin", 7), "`n` must be even"),
+        (lambda: ssm.s4d_init("hippo", 8), ValueError, "s4d_init: unknown `name` 'hippo'"),
+        (lambda: ssm.s4d_init("lin", 7), ValueError, "s4d_init: `n` must be even"),
         (
             lambda: ssm.log_uniform_timescales((3,), key=jr.key(0), dt_min=0.1, dt_max=0.01),
+            ValueError,
             "dt_min <= dt_max",
         ),
-        (lambda: ssm.s5_hippo_n(12, 4), "must be a multiple of"),
+        (
+            lambda: ssm.s5_hippo_n(12, 4),
+            ValueError,
+            r"s5_hippo_n: `state_size` \(12\) must be a multiple",
+        ),
+        (lambda: ssm.s5_hippo_n(12, 0), ValueError, "s5_hippo_n: `blocks` must be a positive int"),
+        (
+            lambda: ssm.s5_hippo_n(12.0),
+            TypeError,
+            "s5_hippo_n: `state_size` must be a positive int",
+        ),
         (
             lambda: ssm.perturb_then_diagonalise(np.ones((3, 2)), key=jr.key(0)),
+            ValueError,
             "real square matrix",
         ),
         (
             lambda: jax.jit(lambda a: ssm.perturb_then_diagonalise(a, key=jr.key(0)))(jnp.eye(2)),
+            TypeError,
             "outside jit",
         ),
-        (lambda: ssm.s5_ptd_init(10, 2, key=jr.key(0)), "must be a multiple of"),
-        (lambda: ssm.s4_ptd_init(9, key=jr.key(0)), "`n` must be even"),
+        (
+            lambda: ssm.s5_ptd_init(10, 2, key=jr.key(0)),
+            ValueError,
+            r"s5_ptd_init: `state_size` \(10\) must be a multiple",
+        ),
+        (lambda: ssm.s4_ptd_init(9, key=jr.key(0)), ValueError, "s4_ptd_init: `n` must be even"),
     ],
 )
-def test_bad_input(call, match):
-    with raises((ValueError, TypeError), match):
+def test_bad_input(call, exc, match):
+    with raises(exc, match):
         call()

@@ -15,14 +15,10 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 from jaxtyping import Array, Inexact
 
+from .._checks import check_choice
 from ._hippo import conjugate_extend
 
 METHODS = ("zoh", "bilinear")
-
-
-def _check_method(method):
-    if method not in METHODS:
-        raise ValueError(f"`method` must be one of {METHODS}, got {method!r}.")
 
 
 def _check_dt(dt, shape=()):
@@ -47,7 +43,7 @@ def discretise(
 
     **Returns:** `(Abar, Bbar)` with the shapes of `(a, b)`.
     """
-    _check_method(method)
+    check_choice(method, "method", METHODS, "discretise")
     a, b = jnp.asarray(a), jnp.asarray(b)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"`a` must be square (n, n), got {a.shape}.")
@@ -88,7 +84,7 @@ def discretise_diagonal(
 
     **Returns:** `(Abar, Bbar)` with the shapes of `(eigenvalues, b)`.
     """
-    _check_method(method)
+    check_choice(method, "method", METHODS, "discretise_diagonal")
     lam, b = jnp.asarray(eigenvalues), jnp.asarray(b)
     if lam.ndim != 1:
         raise ValueError(f"`eigenvalues` must have shape (m,), got {lam.shape}.")

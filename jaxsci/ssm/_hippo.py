@@ -24,23 +24,24 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from .._checks import check_choice, check_int
+
 MEASURES = ("legs", "legt", "lagt", "fout")
 
 
-def _check_measure(measure):
-    if not isinstance(measure, str) or measure.lower() not in MEASURES:
-        raise ValueError(f"`measure` must be one of {MEASURES}, got {measure!r}.")
-    return measure.lower()
+def _check_measure(measure, where):
+    """`measure` in lower case, one of `MEASURES` (any case)."""
+    return check_choice(
+        measure.lower() if isinstance(measure, str) else measure, "measure", MEASURES, where
+    )
 
 
-def _check_size(n, name="n", *, even=False):
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise TypeError(f"`{name}` must be a positive int, got {type(n).__name__} {n!r}.")
-    if n < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {n!r}.")
-    if even and n % 2:
-        raise ValueError(f"`{name}` must be even (conjugate pairs are halved), got {n}.")
-    return int(n)
+def _check_even_size(n, name, where):
+    """A positive int that is even: a real system halved into conjugate pairs."""
+    n = check_int(n, name, where)
+    if n % 2:
+        raise ValueError(f"{where}: `{name}` must be even (conjugate pairs are halved), got {n}")
+    return n
 
 
 def float_dtype(dtype=None):
@@ -132,8 +133,8 @@ def hippo(measure: str, n: int, *, dtype=None) -> tuple[Float[Array, "n n"], Flo
 
     **Returns:** `(A, B)` of shapes `(n, n)` and `(n,)`.
     """
-    measure = _check_measure(measure)
-    n = _check_size(n)
+    measure = _check_measure(measure, "hippo")
+    n = check_int(n, "n", "hippo")
     a, b = _hippo_numpy(measure, n)
     dt = float_dtype(dtype)
     return jnp.asarray(a, dt), jnp.asarray(b, dt)
@@ -148,8 +149,8 @@ def hippo_low_rank(measure: str, n: int, *, dtype=None) -> Float[Array, "n rank"
 
     **Returns:** `P` of shape `(n, rank)`.
     """
-    measure = _check_measure(measure)
-    n = _check_size(n)
+    measure = _check_measure(measure, "hippo_low_rank")
+    n = check_int(n, "n", "hippo_low_rank")
     return jnp.asarray(_low_rank_numpy(measure, n), float_dtype(dtype))
 
 
@@ -224,8 +225,8 @@ def nplr(measure: str, n: int, *, dtype=None) -> NPLR:
     **Returns:** an `NPLR` with `eigenvalues` `(n,)` complex, `eigenvectors` `(n, n)` unitary,
     `low_rank` `(n, rank)` real and `b` `(n,)` real.
     """
-    measure = _check_measure(measure)
-    n = _check_size(n, even=True)
+    measure = _check_measure(measure, "nplr")
+    n = _check_even_size(n, "n", "nplr")
     a, b = _hippo_numpy(measure, n)
     p = _low_rank_numpy(measure, n)
     w, v = _normal_eig(a + p @ p.T)
@@ -249,8 +250,8 @@ def dplr(measure: str, n: int, *, dtype=None) -> DPLR:
 
     **Returns:** a `DPLR` whose arrays have `n/2` rows (see its docstring).
     """
-    measure = _check_measure(measure)
-    n = _check_size(n, even=True)
+    measure = _check_measure(measure, "dplr")
+    n = _check_even_size(n, "n", "dplr")
     a, b = _hippo_numpy(measure, n)
     p = _low_rank_numpy(measure, n)
     w, v = _normal_eig(a + p @ p.T)

@@ -11,8 +11,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Complex, Float, PRNGKeyArray
 
+from .._checks import check_choice, check_int
 from ._hippo import (
-    _check_size,
+    _check_even_size,
     _hippo_numpy,
     _low_rank_numpy,
     _normal_eig,
@@ -44,9 +45,8 @@ def s4d_init(
     """
     if dtype is not None and jnp.issubdtype(jnp.dtype(dtype), jnp.complexfloating):
         dtype = jnp.finfo(jnp.dtype(dtype)).dtype  # complex128 -> float64: the result's precision
-    if name not in S4D_INITS:
-        raise ValueError(f"`name` must be one of {S4D_INITS}, got {name!r}.")
-    n = _check_size(n, even=True)
+    check_choice(name, "name", S4D_INITS, "s4d_init")
+    n = _check_even_size(n, "n", "s4d_init")
     half = n // 2
     k = np.arange(half, dtype=np.float64)
     if name == "legs":
@@ -103,11 +103,12 @@ def s5_hippo_n(
     `(state_size, state_size/2)`; with real `B` `(state, hidden)` and `C` `(hidden, state)`,
     S5's parameters are `eigenvectors^* B` and `C eigenvectors`.
     """
-    state_size = _check_size(state_size, "state_size")
-    blocks = _check_size(blocks, "blocks")
+    state_size = check_int(state_size, "state_size", "s5_hippo_n")
+    blocks = check_int(blocks, "blocks", "s5_hippo_n")
     if state_size % (2 * blocks):
         raise ValueError(
-            f"`state_size` ({state_size}) must be a multiple of 2 * `blocks` ({2 * blocks})."
+            f"s5_hippo_n: `state_size` ({state_size}) must be a multiple of 2 * `blocks` "
+            f"({2 * blocks})"
         )
     size = state_size // blocks
     a, _ = _hippo_numpy("legs", size)

@@ -17,13 +17,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Inexact
 
-from ._discretise import _check_dt, _check_method, discretise, dplr_dense
+from .._checks import check_choice, check_int
+from ._discretise import METHODS, _check_dt, discretise, dplr_dense
 from ._hippo import conjugate_extend
-
-
-def _check_length(length):
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise TypeError(f"`length` must be a positive Python int (it is static), got {length!r}.")
 
 
 @functools.partial(jax.jit, static_argnames=("length",))
@@ -38,7 +34,7 @@ def naive_kernel(
 
     **Returns:** shape `(length,)`, real.
     """
-    _check_length(length)
+    check_int(length, "length", "naive_kernel")
     abar, bbar, c = jnp.asarray(abar), jnp.asarray(bbar), jnp.asarray(c)
     n = bbar.shape[0]
     if bbar.ndim != 1 or c.shape != (n,) or abar.shape not in ((n,), (n, n)):
@@ -77,8 +73,8 @@ def s4d_kernel(
 
     **Returns:** shape `(length,)`, real, in the precision of `eigenvalues`.
     """
-    _check_method(method)
-    _check_length(length)
+    check_choice(method, "method", METHODS, "s4d_kernel")
+    check_int(length, "length", "s4d_kernel")
     lam, b, c = jnp.asarray(eigenvalues), jnp.asarray(b), jnp.asarray(c)
     if lam.ndim != 1 or b.shape != lam.shape or c.shape != lam.shape:
         raise ValueError(
@@ -136,7 +132,7 @@ def s4_kernel(
 
     **Returns:** shape `(length,)`, real.
     """
-    _check_length(length)
+    check_int(length, "length", "s4_kernel")
     lam, p = jnp.asarray(eigenvalues), jnp.asarray(low_rank)
     b, ct = jnp.asarray(b), jnp.asarray(c_tilde)
     m = lam.shape[0] if lam.ndim == 1 else -1
@@ -209,7 +205,7 @@ def s4_c_tilde(
     `Abar^L` is formed densely by repeated squaring (`O(n^3 log L)`); use it for setting up or
     checking, not in a training step.
     """
-    _check_length(length)
+    check_int(length, "length", "s4_c_tilde")
     power = _abar_power(eigenvalues, low_rank, c, dt, length)
     cf = conjugate_extend(jnp.asarray(c))
     out = cf - cf @ power
@@ -225,7 +221,7 @@ def s4_c_from_tilde(
     length: int,
 ) -> Complex[Array, " half"]:
     """The true `C = C~ (I - Abar^L)^{-1}` for S4's recurrent mode (inverse of `s4_c_tilde`)."""
-    _check_length(length)
+    check_int(length, "length", "s4_c_from_tilde")
     power = _abar_power(eigenvalues, low_rank, c_tilde, dt, length)
     cf = conjugate_extend(jnp.asarray(c_tilde))
     eye = jnp.eye(power.shape[0], dtype=power.dtype)

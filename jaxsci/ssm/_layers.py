@@ -16,8 +16,9 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._discretise import _check_method, discretise_diagonal
-from ._hippo import _check_size, conjugate_extend, dplr, float_dtype
+from .._checks import check_choice, check_int
+from ._discretise import METHODS, discretise_diagonal
+from ._hippo import _check_even_size, conjugate_extend, dplr, float_dtype
 from ._init import S4D_INITS, log_uniform_timescales, s4d_init, s5_hippo_n
 from ._kernels import fft_conv, s4_c_from_tilde, s4_kernel, s4d_kernel
 from ._ptd import s5_ptd_init
@@ -105,9 +106,9 @@ class S4(AbstractSSM):
         dtype=None,
         key: PRNGKeyArray,
     ):
-        self.hidden = _check_size(hidden, "hidden")
-        self.length = _check_size(length, "length")
-        _check_size(state_size, "state_size", even=True)
+        self.hidden = check_int(hidden, "hidden", "S4")
+        self.length = check_int(length, "length", "S4")
+        _check_even_size(state_size, "state_size", "S4")
         fdt = float_dtype(dtype)
         k_dt, k_c, k_d = jr.split(key, 3)
         lam, p, b, _ = dplr(measure, state_size)
@@ -188,14 +189,14 @@ class S4D(AbstractSSM):
         dtype=None,
         key: PRNGKeyArray,
     ):
-        self.hidden = _check_size(hidden, "hidden")
-        _check_method(method)
-        self.method = method
+        self.hidden = check_int(hidden, "hidden", "S4D")
+        self.method = check_choice(method, "method", METHODS, "S4D")
         fdt = float_dtype(dtype)
         if isinstance(init, str):
             if init not in S4D_INITS:
                 raise ValueError(
-                    f"`init` must be one of {S4D_INITS} or a pair (eigenvalues, b), got {init!r}."
+                    f"S4D: unknown `init` {init!r}; expected one of {list(S4D_INITS)} or a pair "
+                    "(eigenvalues, b)"
                 )
             lam, b = s4d_init(init, state_size)
         else:
@@ -272,19 +273,16 @@ class S5(AbstractSSM):
         dtype=None,
         key: PRNGKeyArray,
     ):
-        self.hidden = _check_size(hidden, "hidden")
-        if scan not in SCANS:
-            raise ValueError(f"`scan` must be one of {SCANS}, got {scan!r}.")
-        self.scan = scan
+        self.hidden = check_int(hidden, "hidden", "S5")
+        self.scan = check_choice(scan, "scan", SCANS, "S5")
+        check_choice(init, "init", ("hippo_n", "ptd"), "S5")
         fdt = float_dtype(dtype)
         k_init, k_dt, k_b, k_c, k_d = jr.split(key, 5)
         if init == "hippo_n":
             lam, v = s5_hippo_n(state_size, blocks)
             w = np.asarray(v).conj().T
-        elif init == "ptd":
+        else:  # "ptd"
             lam, v, w = s5_ptd_init(state_size, blocks, key=k_init)
-        else:
-            raise ValueError(f"`init` must be 'hippo_n' or 'ptd', got {init!r}.")
         lam, v, w = np.asarray(lam), np.asarray(v), np.asarray(w)
         modes = lam.shape[0]
         # S5, Sec. 4.3: real B (lecun normal) and C (normal) in the HiPPO basis, then rotated

@@ -8,8 +8,9 @@ import numpy as np
 import scipy.linalg
 from jaxtyping import Array, Float
 
+from .._checks import check_int
 from ._discretise import discretise
-from ._hippo import _check_measure, _check_size, _hippo_numpy
+from ._hippo import _check_measure, _hippo_numpy
 
 
 def _legendre(n, t):
@@ -41,8 +42,8 @@ def hippo_basis(measure: str, n: int, x: Float[Array, ""]) -> Float[Array, " n"]
 
     **Returns:** shape `(n,)`, in the dtype of `x`.
     """
-    measure = _check_measure(measure)
-    n = _check_size(n)
+    measure = _check_measure(measure, "hippo_basis")
+    n = check_int(n, "n", "hippo_basis")
     x = jnp.asarray(x)
     if x.ndim != 0:
         raise ValueError(f"`x` must be a scalar (vmap outside), got shape {x.shape}.")
@@ -79,8 +80,8 @@ def hippo_memory(
 
     **Returns:** the states, shape `(length, n)`, in the dtype of `u`.
     """
-    measure = _check_measure(measure)
-    n = _check_size(n)
+    measure = _check_measure(measure, "hippo_memory")
+    n = check_int(n, "n", "hippo_memory")
     u = jnp.asarray(u)
     if u.ndim != 1:
         raise ValueError(f"`u` must be one sequence of shape (length,), got {u.shape}.")

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from ._hippo import _check_size
+from .._checks import check_choice, check_int
 from ._layers import S4, S4D, S5, AbstractSSM
 from ._recurrence import AbstractRecurrence
 
@@ -84,9 +84,8 @@ class SequenceModel(eqx.Module):
             ("hidden", hidden),
             ("depth", depth),
         ):
-            _check_size(v, name)
-        if layer not in LAYERS:
-            raise ValueError(f"`layer` must be one of {tuple(LAYERS)}, got {layer!r}.")
+            check_int(v, name, "SequenceModel")
+        check_choice(layer, "layer", LAYERS, "SequenceModel")
         keys = jr.split(key, 2 * depth + 2)
         self.encoder = eqx.nn.Linear(in_size, hidden, key=keys[0])
         self.blocks = tuple(

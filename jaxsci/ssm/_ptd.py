@@ -33,7 +33,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float, PRNGKeyArray
 
-from ._hippo import _check_size, _hippo_numpy, complex_dtype, float_dtype
+from .._checks import check_int
+from ._hippo import _check_even_size, _hippo_numpy, complex_dtype, float_dtype
 
 
 class PTD(NamedTuple):
@@ -202,7 +203,7 @@ def s4_ptd_init(
     go to `perturb_then_diagonalise`. The number of modes `m` is `n/2` plus half the number of
     real eigenvalues left by the perturbation.
     """
-    n = _check_size(n, even=True)
+    n = _check_even_size(n, "n", "s4_ptd_init")
     a, b = _hippo_numpy("legs", n)
     lam, _, w = perturb_then_diagonalise(a, key=key, dtype=dtype, **kwargs).halved()
     return lam, w @ jnp.asarray(b, w.dtype)
@@ -216,11 +217,12 @@ def s5_ptd_init(
     **Returns:** `(eigenvalues, W, W_inv)` as `PTD.halved`, block-diagonal; S5's parameters are
     `W_inv @ B` and `C @ W`.
     """
-    state_size = _check_size(state_size, "state_size")
-    blocks = _check_size(blocks, "blocks")
+    state_size = check_int(state_size, "state_size", "s5_ptd_init")
+    blocks = check_int(blocks, "blocks", "s5_ptd_init")
     if state_size % (2 * blocks):
         raise ValueError(
-            f"`state_size` ({state_size}) must be a multiple of 2 * `blocks` ({2 * blocks})."
+            f"s5_ptd_init: `state_size` ({state_size}) must be a multiple of 2 * `blocks` "
+            f"({2 * blocks})"
         )
     size = state_size // blocks
     a, _ = _hippo_numpy("legs", size)

@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float, Inexact
 
-from ._discretise import _check_method, discretise_diagonal
+from .._checks import check_choice
+from ._discretise import METHODS, discretise_diagonal
 
 SCANS = ("parallel", "sequential")
 
@@ -90,9 +91,8 @@ def s5_ssm(
 
     **Returns:** `y`, `(length, hidden)`, real.
     """
-    _check_method(method)
-    if scan not in SCANS:
-        raise ValueError(f"`scan` must be one of {SCANS}, got {scan!r}.")
+    check_choice(method, "method", METHODS, "s5_ssm")
+    check_choice(scan, "scan", SCANS, "s5_ssm")
     lam, b, c, d, u = map(jnp.asarray, (eigenvalues, b, c, d, u))
     if lam.ndim != 1 or b.ndim != 2 or b.shape[0] != lam.shape[0]:
         raise ValueError(f"`b` must have shape ({lam.shape[0]}, hidden), got {b.shape}.")

@@ -8,6 +8,8 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from .._checks import check_int
+
 COPY_SYMBOLS, COPY_LENGTH, COPY_TOKENS = 8, 10, 10
 
 
@@ -24,8 +26,8 @@ def copying_batch(
     **Returns:** `(inputs, targets)`: one-hot inputs `(batch, gap + 20, 10)` and the symbols
     `(batch, 10)` in 0..7.
     """
-    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 1:
-        raise ValueError(f"copying_batch: `gap` must be a positive int, got {gap!r}")
+    check_int(batch, "batch", "copying_batch")
+    check_int(gap, "gap", "copying_batch")
     length = gap + 2 * COPY_LENGTH
     symbols = jr.randint(key, (batch, COPY_LENGTH), 0, COPY_SYMBOLS)
     tokens = jnp.zeros((batch, length), jnp.int32)
