@@ -1,0 +1,1 @@
+"""Koopman estimators: the shared standard-map data, the EDMD Gram fit on one CPU, streamed EDMD."""
