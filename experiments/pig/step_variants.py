@@ -1,7 +1,7 @@
 """The PIG training step on the (2+1)D problems: residual form and dense-sum blocks.
 
-    python experiments/bench_pig_step.py                       # both problems, every variant
-    python experiments/bench_pig_step.py --problems flow_mixing --gaussians 500 --points 2048
+    python -m experiments.pig.step_variants                    # both problems, every variant
+    python -m experiments.pig.step_variants --problems flow_mixing --gaussians 500 --points 2048
 
 Per variant, in a fresh process (so that `maxrss` is the variant's own): a dense PIG with 4
 channels of `--gaussians` Gaussians trained by `pinn.solve` (Adam, uniform points redrawn every
@@ -14,20 +14,20 @@ derivative along `(a, b, 1)`, nonlinear diffusion as `u_t - alpha/2 Lap(u^2)`) o
 ("per-axis": `u_t + a u_x + b u_y` and `u_t - alpha (u_x^2 + u u_xx + u_y^2 + u u_yy)`, one
 forward-mode pass per derivative, as before the change), and the dense sum in one block or in
 blocks of `--block` Gaussians (`PIG(block=...)`). Writes
-`experiments/results/pig_step_cpu.json`.
+`experiments/results/pig/step_variants[_VARIANT].json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from experiments._harness import REPOSITORY, write_result
+
 SCALES = {"flow_mixing": 0.05, "nonlinear_diffusion": 0.1}  # the authors' sigma per problem
 
 
@@ -119,7 +119,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10, help="steps per chunk (2 chunks)")
     ap.add_argument("--block", type=int, default=128)
     ap.add_argument("--form", default=None, help="one variant only (internal)")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "pig_step_cpu.json"))
+    ap.add_argument("--variant", default="", help="result file suffix")
     args = ap.parse_args()
     if args.form is not None:
         print(json.dumps(one(args)))
@@ -127,11 +127,14 @@ def main():
     rows = []
     for problem in args.problems.split(","):
         for form, block in [("per-axis", 0), ("combined", 0), ("combined", args.block)]:
-            cmd = [sys.executable, __file__, "--problems", problem, "--form", form]
+            cmd = [sys.executable, "-m", "experiments.pig.step_variants"]
+            cmd += ["--problems", problem, "--form", form]
             cmd += ["--block", str(block), "--gaussians", str(args.gaussians)]
             cmd += ["--points", str(args.points), "--steps", str(args.steps)]
             cmd += ["--condition-points", str(args.condition_points)]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                cmd, capture_output=True, text=True, check=True, cwd=REPOSITORY
+            ).stdout
             row = json.loads(out.strip().splitlines()[-1])
             rows.append(row)
             print(
@@ -140,10 +143,7 @@ def main():
                 f"s, system {row['system_s']:.1f} s, maxrss {row['maxrss_gb']:.2f} GB",
                 flush=True,
             )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({"rows": rows}, f, indent=2)
-    print(f"wrote {args.out}")
+    write_result("pig/step_variants", {"args": vars(args), "rows": rows}, variant=args.variant)
 
 
 if __name__ == "__main__":

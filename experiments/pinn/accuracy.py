@@ -1,24 +1,23 @@
-"""PINN accuracy benchmarks: run configs over seeds, print a Markdown table, write JSON.
+"""PINN accuracy: the shipped configs over seeds, a Markdown table, one JSON.
 
-    python experiments/bench_pinn.py                      # the BENCHMARKS.md rows
-    python experiments/bench_pinn.py poisson_1d poisson_2d # a subset
+    python -m experiments.pinn.accuracy                          # the BENCHMARKS.md rows
+    python -m experiments.pinn.accuracy poisson_1d poisson_2d --variant after_lbfgs
 
 Every number is the final iterate of each seed (no best-of), with the wall time of the seed
-(compilation included).
+(compilation included). Writes `experiments/results/pinn/accuracy[_VARIANT].json`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 import jax
 import numpy as np
 
+from experiments._harness import CONFIGS, write_result
 from jaxsci import pde, runs
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = ["poisson_1d", "poisson_2d", "helmholtz_2d", "infinite_well", "finite_well"]
 
 
@@ -27,12 +26,12 @@ def main():
     ap.add_argument("names", nargs="*", default=DEFAULT)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--runs", default=os.path.join("runs", "bench"), help="run directories")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "pinn_cpu.json"))
+    ap.add_argument("--variant", default="", help="result file suffix: accuracy_VARIANT.json")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = {}
     for name in args.names:
-        path = os.path.join(HERE, "configs", f"{name}.toml")
+        path = str(CONFIGS / f"{name}.toml")
         cfg = runs.load_config(path, [f"train.seeds={seeds}"])
         m = runs.run(cfg, os.path.join(args.runs, name), progress=False)
         row = {
@@ -73,12 +72,7 @@ def main():
             f"| {name} | {r['rel_l2_mean']:.2e} ± {r['rel_l2_std']:.1e}, {r['rel_l2_max']:.2e} "
             f"| {r['wall_s_mean']:.1f}, {r['wall_s_max']:.1f} | {r['steps']} | {eig} |"
         )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(
-            {"device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2, default=float
-        )
-    print(f"\nwrote {args.out}")
+    write_result("pinn/accuracy", {"seeds": seeds, "rows": rows}, variant=args.variant)
     return np.all([r["rel_l2_max"] < 1 for r in rows.values()])
 
 

@@ -1,7 +1,8 @@
 """Weak and strong scaling of the data-parallel PINN step (`pinn.solve(..., mesh=...)`).
 
-    XLA_FLAGS=--xla_force_host_platform_device_count=4 python experiments/pinn_scaling.py
-    python experiments/pinn_scaling.py --devices 1 2 4 8      # on a machine with 8 GPUs
+    export XLA_FLAGS=--xla_force_host_platform_device_count=4
+    python -m experiments.pinn.data_parallel_scaling
+    python -m experiments.pinn.data_parallel_scaling --devices 1 2 4 8   # on a machine with 8 GPUs
 
 The README's Helmholtz network (2-[64]x4-1 tanh, hard Dirichlet), Adam only, float32. Strong
 scaling: 8192 points in total over 1, 2, 4 devices; weak scaling: 4096 points per device.
@@ -11,17 +12,16 @@ device's buffers live in that one process; on a GPU the per-device peak from `me
 On forced host devices all "devices" share the same CPU cores, so these rows measure the
 sharded step's overhead against XLA's use of the cores: one CPU device runs its element-wise
 work on one core, so 2 host devices on 2 cores can be faster than 1. Writes
-experiments/results/pinn_scaling_<backend>.json.
+`experiments/results/pinn/data_parallel_scaling[_VARIANT].json` (on a GPU `..._gpu.json`).
 """
 
 import argparse
-import json
-import os
 import resource
 
 import equinox as eqx
 import jax
 
+from experiments._harness import write_result
 from jaxsci import pde, pinn, train
 
 
@@ -52,7 +52,7 @@ def main():
     p.add_argument("--per-device", type=int, default=4096, help="points, weak scaling")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--largest", type=int, default=0, help="points, one row on every device")
-    p.add_argument("--out", default=None)
+    p.add_argument("--variant", default="", help="result file suffix")
     a = p.parse_args()
     chunk = a.steps // 3
     rows = []
@@ -76,20 +76,7 @@ def main():
             )
         )
         print(f"largest devices {n}  points {a.largest}  {r:8.3f} steps/s  {rows[-1]}", flush=True)
-    backend = jax.default_backend()
-    out = dict(
-        backend=backend,
-        device=str(jax.devices()[0].device_kind),
-        device_count=jax.device_count(),
-        cpu_count=os.cpu_count(),
-        rows=rows,
-    )
-    path = a.out or os.path.join(
-        os.path.dirname(__file__), "results", f"pinn_scaling_{backend}.json"
-    )
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-    print("wrote", path)
+    write_result("pinn/data_parallel_scaling", dict(args=vars(a), rows=rows), variant=a.variant)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,20 @@
 """What a bare `pinn.solve` call gives: the catalogue's Poisson 2D and Helmholtz problems solved
 with every setting at its default, 3 seeds, against the tuned configs' figures in BENCHMARKS.md.
 
-    python experiments/pinn_defaults.py   # writes experiments/results/pinn_defaults_cpu.json
+    python -m experiments.pinn.defaults   # writes experiments/results/pinn/defaults.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
 import jax
 import numpy as np
 
+from experiments._harness import write_result
 from jaxsci import pde, pinn
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 CALLS = {
     # the call of the DeepXDE accuracy issue: `solve(poisson_2d(), MLP(2, width=32, depth=3))`
@@ -30,7 +28,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=5000)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "pinn_defaults_cpu.json"))
     args = ap.parse_args()
     rows = []
     for name, make in CALLS.items():
@@ -60,10 +57,7 @@ def main():
             "wall_s_mean": float(np.mean(walls)),
         }
         print(name, summary[name])
-    env = {"jax": jax.__version__, "cpus": os.cpu_count(), "load_average": os.getloadavg()}
-    with open(args.out, "w") as f:
-        json.dump({"env": env, "args": vars(args), "summary": summary, "rows": rows}, f, indent=2)
-    print(f"wrote {args.out}")
+    write_result("pinn/defaults", {"args": vars(args), "summary": summary, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Ways to put a Laplacian into a PINN loss, timed on the loss gradient (value_and_grad).
 
-    python experiments/pinn_laplacian_variants.py            # 4096 points
-    python experiments/pinn_laplacian_variants.py --points 1024
+    python -m experiments.pinn.laplacian_variants              # 4096 points
+    python -m experiments.pinn.laplacian_variants --points 1024
 
 The Helmholtz benchmark network (2 -> 64 x 4 tanh -> 1) and residual `Lap u + u - f`, on one
 fixed set of points; each variant is one jitted function, median of 10 calls after a warm-up.
@@ -9,23 +9,18 @@ Variants: `pde.laplacian` (forward-over-forward, one unrolled pass per axis), th
 vmapped over the directions, a hand-written forward Laplacian for this MLP (value, Jacobian and
 Laplacian carried through the layers), the trace of `jax.hessian`, Taylor mode (`jax.experimental
 .jet`), and `pde.laplacian` with the residual evaluated in blocks by `lax.map`. Writes
-experiments/results/pinn_laplacian_variants_<backend>.json.
+`experiments/results/pinn/laplacian_variants[_POINTS].json` (the points when not 4096).
 """
 
 import argparse
-import json
-import os
-import sys
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.experimental import jet
 
+from experiments._harness import timed, write_result
 from jaxsci import pde, pinn
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import timed  # noqa: E402
 
 
 def vmapped(u, x):
@@ -100,15 +95,8 @@ def main():
         rows.append(dict(variant=name, ms=ms, loss=float(val)))
         print(f"{name:48s} {ms:8.2f} ms   loss {float(val):.6e}", flush=True)
         assert jnp.allclose(val, ref[0], rtol=1e-3), (name, val, ref[0])  # same loss
-    path = os.path.join(
-        os.path.dirname(__file__),
-        "results",
-        f"pinn_laplacian_variants_{jax.default_backend()}.json",
-    )
-    with open(path, "w") as fh:
-        json.dump(
-            dict(points=a.points, device=jax.devices()[0].device_kind, rows=rows), fh, indent=1
-        )
+    variant = "" if a.points == 4096 else str(a.points)
+    write_result("pinn/laplacian_variants", dict(points=a.points, rows=rows), variant=variant)
 
 
 if __name__ == "__main__":

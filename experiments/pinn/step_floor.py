@@ -1,41 +1,33 @@
 """How close is a PINN training step to the machine's floor?
 
 Counts the flops of one jitted training step (XLA's cost analysis) for the Helmholtz benchmark
-network, times the step, and compares the achieved rate with a large matmul on the same device
-(the practical peak). Prints one table row per point count.
+network, times the step (mean of 20 calls, each waited for), and compares the achieved rate with
+a large matmul on the same device (the practical peak). Prints one table row per point count.
 
-    python experiments/pinn_floor.py
+    python -m experiments.pinn.step_floor --points 1024,4096 --width 64
+
+Writes `experiments/results/pinn/step_floor.json`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
 
+from experiments._harness import timed, write_result
 from jaxsci import pde, pinn
 from jaxsci.train import Step, init_state
-
-
-def timed(f, *args, repeats=20):
-    jax.block_until_ready(f(*args))
-    t = time.perf_counter()
-    for _ in range(repeats):
-        out = f(*args)
-    jax.block_until_ready(out)
-    return (time.perf_counter() - t) / repeats
 
 
 def matmul_peak(n=None):
     n = n or (4096 if jax.default_backend() != "cpu" else 2048)
     a = jnp.ones((n, n), jnp.float32)
     f = jax.jit(lambda a: a @ a)
-    return 2 * n**3 / timed(f, a, repeats=5)
+    return 2 * n**3 / timed(f, a, repeats=5, stat="mean")
 
 
 def main():
@@ -43,7 +35,6 @@ def main():
     ap.add_argument("--points", default="1024,4096,16384")
     ap.add_argument("--width", type=int, default=50)
     ap.add_argument("--depth", type=int, default=4)
-    ap.add_argument("--out", default=None)
     args = ap.parse_args()
     problem = pde.helmholtz_2d()
     field = pinn.MLP(2, width=args.width, depth=args.depth, key=jax.random.key(0))
@@ -67,7 +58,7 @@ def main():
         )
         cost = one.lower(dyn).compile().cost_analysis()
         flops = (cost[0] if isinstance(cost, list) else cost)["flops"]
-        sec = timed(lambda s, step=step: step(s)[0], state)
+        sec = timed(lambda s, step=step: step(s)[0], state, repeats=20, stat="mean")
         rows.append(
             {
                 "points": n,
@@ -86,9 +77,7 @@ def main():
             f"| {r['points']} | {r['flops_per_step'] / 1e9:.2f} | {r['ms_per_step']:.2f} | "
             f"{r['achieved_gflops']:.1f} | {r['fraction_of_peak']:.2f} |"
         )
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"device": jax.devices()[0].device_kind, "rows": rows}, f, indent=2)
+    write_result("pinn/step_floor", {"args": vars(args), "rows": rows})
 
 
 if __name__ == "__main__":
