@@ -1,7 +1,10 @@
 """One problem, three solvers: the GP spectral-mixture solver, the MLP PINN and PIG on the same
 `pde.Problem`, error and wall time side by side (issue: "one problem, three solvers").
 
-    python experiments/three_solvers.py   # writes experiments/results/three_solvers_cpu.json
+    python -m experiments.gp.three_solvers                       # every row
+    python -m experiments.gp.three_solvers --problems gp_q2 --solvers PIG --variant q2_pig
+
+Writes `experiments/results/gp/three_solvers[_VARIANT].json`.
 
 Every run goes through `jaxsci.runs`; the configs below are complete. Nothing is tuned per
 problem beyond the grid size of the GP and the Gaussian count and width of PIG, which follow the
@@ -13,15 +16,13 @@ over `--seeds`.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
+import tomllib
 
 import numpy as np
 
+from experiments._harness import CONFIGS, write_result
 from jaxsci import runs
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def configs(problem: str, dim: int, grid: int, pig_n: int, pig_scale: float, seeds):
@@ -63,9 +64,7 @@ def configs(problem: str, dim: int, grid: int, pig_n: int, pig_scale: float, see
 
 
 def _shipped(name, seeds):
-    import tomllib
-
-    with open(os.path.join(HERE, "configs", f"{name}.toml"), "rb") as f:
+    with open(CONFIGS / f"{name}.toml", "rb") as f:
         cfg = tomllib.load(f)
     cfg["train"]["seeds"] = seeds
     return cfg
@@ -85,7 +84,7 @@ def main():
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--problems", default=",".join(r[0] for r in ROWS))
     ap.add_argument("--solvers", default="GP,MLP PINN,PIG")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "three_solvers_cpu.json"))
+    ap.add_argument("--variant", default="", help="result file suffix")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     results = []
@@ -116,10 +115,7 @@ def main():
                 f"{row['rel_l2_std']:.1e} in {row['wall_s_mean']:.1f} s",
                 flush=True,
             )
-    env = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "seeds": seeds}
-    with open(args.out, "w") as f:
-        json.dump({"env": env, "rows": results}, f, indent=2)
-    print(f"wrote {args.out}")
+    write_result("gp/three_solvers", {"args": vars(args), "rows": results}, variant=args.variant)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,83 @@
+"""Kronecker against dense algebra for `jaxsci.gp`: equality and time against grid size.
+
+    python -m experiments.gp.kronecker             # n = 10 .. 1000 per dimension (dense to 60)
+    python -m experiments.gp.kronecker --quick     # n = 10, 20, 40
+
+Two factors (a spectral mixture and a Matern 5/2 Gram matrix on n points each), float64:
+matvec, solve and log-determinant by `gp.kron_matvec` / `gp.KroneckerEig` against the dense
+n^2 x n^2 matrix (formed up to n = 60). Times are the best of 3 calls after a warm-up (the dense
+solve: one call); differences are relative. Writes `experiments/results/gp/kronecker.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+
+from experiments._harness import timed, write_result  # noqa: E402
+from jaxsci import gp  # noqa: E402
+
+
+def bench_kronecker(quick: bool):
+    best_of_3 = dict(repeats=3, stat="min")
+    out = []
+    key = jax.random.key(0)
+    k1 = gp.SpectralMixture([1.0, 0.5], [0.0, 3.0], 2.0)
+    k2 = gp.Matern52(0.3)
+    matvec = jax.jit(gp.kron_matvec)
+    dense_mv = jax.jit(lambda a, v: a @ v)
+    eig_solve = jax.jit(lambda fs, v: gp.KroneckerEig(fs, 1e-8).solve(v))
+    logdet = jax.jit(lambda fs: gp.KroneckerEig(fs, 1e-8).logdet())
+
+    def dense_solve(a, v):
+        lam, q = jnp.linalg.eigh(a)
+        lam = lam + 1e-8 * jnp.max(jnp.abs(lam))
+        return q @ ((q.T @ v) / lam), jnp.sum(jnp.log(lam))
+
+    dense_solve = jax.jit(dense_solve)
+    sizes = [10, 20, 40] if quick else [10, 20, 40, 60, 100, 200, 400, 1000]
+    for n in sizes:
+        x = jnp.linspace(0.0, 1.0, n)
+        fs = [gp.gram(k1, x, x), gp.gram(k2, x, x)]
+        v = jax.random.normal(key, (n * n,), jnp.float64)
+        row = dict(n_per_dim=n, points=n * n)
+        row["kron_matvec_s"] = timed(matvec, fs, v, **best_of_3)
+        row["kron_solve_s"] = timed(eig_solve, fs, v, **best_of_3)
+        row["kron_logdet_s"] = timed(logdet, fs, **best_of_3)
+        if n <= 60:
+            a = gp.kron_dense(fs)
+            row["dense_matvec_s"] = timed(dense_mv, a, v, **best_of_3)
+            row["dense_solve_logdet_s"] = timed(dense_solve, a, v, repeats=1)
+            ds, dl = dense_solve(a, v)
+            scale = float(jnp.max(jnp.abs(a @ v)))
+            row["matvec_max_abs_diff"] = float(jnp.max(jnp.abs(matvec(fs, v) - a @ v))) / scale
+            row["solve_rel_diff"] = float(
+                jnp.linalg.norm(eig_solve(fs, v) - ds) / jnp.linalg.norm(ds)
+            )
+            row["logdet_rel_diff"] = float(abs(logdet(fs) - dl) / abs(dl))
+        out.append(row)
+        print(
+            "  ".join(
+                f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            ),
+            flush=True,
+        )
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="n = 10, 20, 40 only")
+    args = ap.parse_args()
+    print("== Kronecker vs dense (best of 3 wall s; diffs relative)")
+    rows = bench_kronecker(args.quick)
+    write_result("gp/kronecker", dict(rows=rows), variant="quick" if args.quick else "")
+
+
+if __name__ == "__main__":
+    main()
