@@ -1,12 +1,17 @@
-"""Shared data for the Koopman benchmark and cross-checks: the Chirikov standard map on the torus
-with N real Fourier features (orthogonal under uniform sampling, so every method solves the same
-well-conditioned least-squares problem and eigenvalues can be compared across libraries)."""
+"""Shared data for the Koopman benchmarks and cross-checks (a module, not a script): the Chirikov
+standard map on the torus with N real Fourier features (orthogonal under uniform sampling, so
+every method solves the same well-conditioned least-squares problem and eigenvalues can be
+compared across libraries), and the eigenvalue mismatch by optimal matching.
+
+    from experiments.koopman.data import fourier_dictionary, standard_map_pairs
+"""
 
 import itertools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.optimize
 
 from jaxsci import dynamics as dy
 from jaxsci import koopman as kp
@@ -54,3 +59,14 @@ def standard_map_pairs(m: int, *, key, strength: float = 1.0):
     """m snapshot pairs (x uniform on the torus, y = standard map of x)."""
     x = jax.random.uniform(key, (m, 2), jnp.float64, 0.0, 2 * np.pi)
     return x, jax.vmap(dy.StandardMap(strength).step)(x)
+
+
+def mismatch(a, b) -> float:
+    """Largest distance between two sets of eigenvalues matched one to one (optimal assignment);
+    NaN when their counts differ."""
+    a, b = np.ravel(np.asarray(a)), np.ravel(np.asarray(b))
+    if a.shape != b.shape:
+        return float("nan")
+    cost = np.abs(a[:, None] - b[None, :])
+    rows, cols = scipy.optimize.linear_sum_assignment(cost)
+    return float(cost[rows, cols].max())

@@ -1,11 +1,12 @@
 """Koopman on one CPU: the EDMD Gram fit with `gram_products` (host BLAS) against plain numpy,
 kooplearn and jaxsci's XLA-dot path, on the same arrays in the same run.
 
-    /work/peers-koopman/bin/python experiments/bench_koopman_cpu.py          # with kooplearn
-    python experiments/bench_koopman_cpu.py --quick                         # smoke test
+    /work/peers-koopman/bin/python -m experiments.koopman.gram_fit --repeats 7   # with kooplearn
+    python -m experiments.koopman.gram_fit --quick                             # smoke test
 
-Data as in `bench_koopman.py`: standard map, N Fourier features (default 501), M snapshot pairs
-(default 1e5), float64, features precomputed so only the estimator is timed. Rows:
+Data as in `experiments.peers.koopman_estimators`: standard map, N Fourier features (default
+501), M snapshot pairs (default 1e5), float64, features precomputed so only the estimator is
+timed. Rows:
 
 - `numpy`: the plain fit, G = Psi_X^T Psi_X / M and A = Psi_X^T Psi_Y / M (OpenBLAS), K = G^-1 A
   (`solve`), `eig(K)`;
@@ -14,21 +15,18 @@ Data as in `bench_koopman.py`: standard map, N Fourier features (default 501), M
 - `jaxsci_before`: the Gram fit as it was before `gram_products` (three XLA dots: with the
   `Identity` dictionary Psi_X^T W X is a third N x N product, now recognised as G);
 - `kooplearn`: `Ridge(reduced_rank=False, alpha=None, eigen_solver="dense")`, as in
-  `bench_koopman.py`;
+  `experiments.peers.koopman_estimators`;
 - `products_*`: the two Gram products alone (numpy, `gram_products` host BLAS, and
   `gram_products(method="xla")`, XLA's dot).
 
 Each round runs every row once, in a rotated order (interleaved repeats); the table gives the
 median over rounds, after one warm-up each, with the load average around every round (the
-machine is shared). Writes experiments/results/koopman_cpu_blas.json (`--quick`: a temporary
-file).
+machine is shared). This interleaving is the script's own loop, not `_harness.timed`. Writes
+`experiments/results/koopman/gram_fit.json` (`--quick`: a temporary file).
 """
 
 import argparse
-import json
 import os
-import platform
-import sys
 import tempfile
 import time
 
@@ -38,14 +36,10 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_koopman import mismatch, version  # noqa: E402
-from koopman_data import fourier_dictionary, standard_map_pairs  # noqa: E402
-
+from experiments._harness import write_result  # noqa: E402
+from experiments.koopman.data import fourier_dictionary, mismatch, standard_map_pairs  # noqa: E402
 from jaxsci import koopman as kp  # noqa: E402
 from jaxsci.koopman._estimators import gram_model, validate_pairs  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
@@ -55,7 +49,6 @@ def main():
     p.add_argument("--snapshots", type=int, default=None)
     p.add_argument("--repeats", type=int, default=5, help="interleaved rounds")
     p.add_argument("--no-peers", action="store_true")
-    p.add_argument("--out", default=None)
     a = p.parse_args()
     n = a.features or (101 if a.quick else 501)
     m = a.snapshots or (5_000 if a.quick else 100_000)
@@ -146,27 +139,9 @@ def main():
         goals["at_least_2x_kooplearn"] = goals["kooplearn_over_jaxsci"] >= 2.0
         goals["kooplearn_over_jaxsci_fastest_rounds"] = fastest["kooplearn"] / fastest["jaxsci"]
     print(goals)
-    out = dict(
-        backend=jax.default_backend(),
-        platform=platform.platform(),
-        cpu_count=os.cpu_count(),
-        N=n,
-        M=m,
-        rounds=repeats,
-        load_average_per_round=loads,
-        command=" ".join([sys.executable] + sys.argv),
-        versions={k: version(k) for k in ("jax", "jaxlib", "numpy", "kooplearn")},
-        rows=rows,
-        goals=goals,
-    )
-    quick_path = os.path.join(tempfile.gettempdir(), "koopman_cpu_blas_quick.json")
-    path = a.out or (
-        quick_path if a.quick else os.path.join(HERE, "results", "koopman_cpu_blas.json")
-    )
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-    print("wrote", path)
+    out = dict(N=n, M=m, rounds=repeats, load_average_per_round=loads, rows=rows, goals=goals)
+    quick = os.path.join(tempfile.gettempdir(), "gram_fit_quick.json") if a.quick else None
+    write_result("koopman/gram_fit", out, packages=("numpy", "kooplearn"), out=quick)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ the unit disk).
 Blocks of snapshot pairs are generated on the fly from their index (`x` uniform from
 `fold_in(key, i)`, `y` the map of `x`), so M = 1e8 needs O(block x N) memory:
 
-    python experiments/koopman_streamed.py --m 1e8        # 29 min on 2 cores
-    python experiments/koopman_streamed.py --m 1e6,1e7    # the scaling rows
+    python -m experiments.koopman.streamed_edmd --m 1e8        # 29 min on 2 cores
+    python -m experiments.koopman.streamed_edmd --m 1e6,1e7    # the scaling rows
 
-writes experiments/results/koopman_streamed_cpu.json. The work is 3 M N^2 flops (G by SYRK,
+writes `experiments/results/koopman/streamed_edmd.json`, keeping the rows of other M already in
+it (one M per process gives each row its own peak memory). The work is 3 M N^2 flops (G by SYRK,
 A by GEMM, in the host BLAS on CPU through `koopman.gram_products`) plus the features.
 """
 
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import time
 
@@ -35,12 +35,11 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from koopman_data import fourier_dictionary  # noqa: E402
 
+from experiments._harness import result_path, write_result  # noqa: E402
+from experiments.koopman.data import fourier_dictionary  # noqa: E402
 from jaxsci import dynamics as dy  # noqa: E402
 from jaxsci import koopman as kp  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def make_block(key, block: int, strength: float = 1.0):
@@ -97,7 +96,6 @@ def main():
     ap.add_argument("--block", type=int, default=200_000)
     ap.add_argument("--n-features", type=int, default=501)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "koopman_streamed_cpu.json"))
     args = ap.parse_args()
     rows = []
     for m in [int(float(s)) for s in args.m.split(",")]:
@@ -110,14 +108,12 @@ def main():
             f"eigenvalue 1 to {row['eig_one_error']:.1e} (fit {row['fit_s']:.1f} s)",
             flush=True,
         )
-    env = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "jax": jax.__version__}
-    old = []
-    if os.path.exists(args.out):
-        with open(args.out) as f:
-            old = [r for r in json.load(f)["rows"] if r["m"] not in {x["m"] for x in rows}]
-    with open(args.out, "w") as f:
-        json.dump({"env": env, "rows": sorted(old + rows, key=lambda r: r["m"])}, f, indent=2)
-    print(f"wrote {args.out}")
+    path, old = result_path("koopman/streamed_edmd"), []
+    if path.exists():
+        old = [
+            r for r in json.loads(path.read_text())["rows"] if r["m"] not in {x["m"] for x in rows}
+        ]
+    write_result("koopman/streamed_edmd", {"rows": sorted(old + rows, key=lambda r: r["m"])})
 
 
 if __name__ == "__main__":

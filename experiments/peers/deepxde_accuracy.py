@@ -18,19 +18,20 @@ DeepXDE is a peer for benchmarks only; install it in a separate environment:
 
     python3 -m venv /work/peers-pinn && /work/peers-pinn/bin/pip install torch==2.13.0 deepxde
     /work/peers-pinn/bin/pip install -e .
-    /work/peers-pinn/bin/python experiments/bench_deepxde_accuracy.py
+    /work/peers-pinn/bin/python -m experiments.peers.deepxde_accuracy
 
 `--quick` runs every recipe for a few steps (a smoke test of both sides, no meaningful errors).
+Writes `experiments/results/peers/deepxde_accuracy[_VARIANT][_SAMPLER][_devicesN].json`
+(`_SAMPLER` unless halton, `_devicesN` with `--devices N`; `--jaxsci-only F` adds `_jaxsci_xF`,
+`--quick` `_quick`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
-import platform
 import time
 
 os.environ.setdefault("DDEBACKEND", "pytorch")
@@ -41,9 +42,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from experiments._harness import write_result
 from jaxsci import pde, pinn, train
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 PI = math.pi
 
 
@@ -380,7 +381,7 @@ def summarise(rows):
     return out
 
 
-def jaxsci_only(args):
+def jaxsci_only(args, variant):
     """jaxsci's side alone with `--jaxsci-only` times the recipe's steps, 3 seeds."""
     results = {}
     for name in args.problems.split(","):
@@ -399,10 +400,10 @@ def jaxsci_only(args):
             rows.append({"seed": seed, "rel_l2": err, "wall_s": wall, "trajectory": trajectory})
             print(f"{name} x{f:g} seed {seed}: jaxsci {err:.2e} in {wall:.1f} s", flush=True)
         results[name] = {"recipe": dataclasses.asdict(r), "rows": rows}
-    out = args.out.replace(".json", f"_jaxsci_x{args.jaxsci_only:g}.json")
-    with open(out, "w") as fh:
-        json.dump({"args": vars(args), "results": results}, fh, indent=2)
-    print(f"wrote {out}")
+    variant = "_".join(filter(None, [variant, f"jaxsci_x{args.jaxsci_only:g}"]))
+    write_result(
+        "peers/deepxde_accuracy", {"args": vars(args), "results": results}, variant=variant
+    )
 
 
 def main():
@@ -438,18 +439,24 @@ def main():
         help="jaxsci's points (`pinn.solve(sampler=...)`); `hammersley` is DeepXDE's own set, "
         "the same points on both sides; writes *_SAMPLER.json unless halton",
     )
-    ap.add_argument(
-        "--out", default=os.path.join(HERE, "results", "pinn_vs_deepxde_accuracy_cpu.json")
-    )
+    ap.add_argument("--variant", default="", help="result file suffix (before the sampler's)")
     args = ap.parse_args()
-    if args.sampler != "halton":
-        args.out = args.out.replace(".json", f"_{args.sampler}.json")
     if args.devices > 1:
         jax.config.update("jax_num_cpu_devices", args.devices)  # before JAX's first operation
-        args.out = args.out.replace(".json", f"_devices{args.devices}.json")
+    variant = "_".join(
+        filter(
+            None,
+            [
+                args.variant,
+                "" if args.sampler == "halton" else args.sampler,
+                f"devices{args.devices}" if args.devices > 1 else "",
+                "quick" if args.quick else "",
+            ],
+        )
+    )
     if args.jaxsci_only is not None:
-        return jaxsci_only(args)
-    import deepxde
+        return jaxsci_only(args, variant)
+    import deepxde  # noqa: F401  (fail before any training when the peer is missing)
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -504,16 +511,6 @@ def main():
             "summary": summarise(rows),
             "rows": rows,
         }
-    env = {
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "jax": jax.__version__,
-        "deepxde": deepxde.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg(),
-        "quick": args.quick,
-    }
     print(
         "\n| problem | jaxsci rel. L2 mean ± std | jaxsci wall s | jaxsci at DeepXDE's time "
         "| DeepXDE rel. L2 mean ± std | DeepXDE wall s "
@@ -530,10 +527,12 @@ def main():
             f"| {s['jaxsci']['wall_s_mean']:.1f} | {eq} | {s['deepxde']['rel_l2_mean']:.2e} ± "
             f"{s['deepxde']['rel_l2_std']:.1e} | {s['deepxde']['wall_s_mean']:.1f} | {ratios} |"
         )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({"env": env, "args": vars(args), "results": results}, f, indent=2)
-    print(f"\nwrote {args.out}")
+    write_result(
+        "peers/deepxde_accuracy",
+        {"torch_threads": torch.get_num_threads(), "args": vars(args), "results": results},
+        variant=variant,
+        packages=("deepxde", "torch"),
+    )
 
 
 if __name__ == "__main__":

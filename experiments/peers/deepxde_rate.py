@@ -8,19 +8,20 @@ warm-up excluded), the median of `--repeats` interleaved timings so that a load 
 machine hits both libraries alike. The jaxsci error after the timed steps is printed beside it.
 
 Errors at equal recipes (final iterates, 3 seeds, six problems) are measured by
-`experiments/bench_deepxde_accuracy.py`.
+`experiments.peers.deepxde_accuracy`.
 
 DeepXDE is a peer for benchmarks only; install it in a separate environment:
 
     python3 -m venv /work/peers-pinn && /work/peers-pinn/bin/pip install torch==2.13.0 deepxde
     /work/peers-pinn/bin/pip install -e .
-    /work/peers-pinn/bin/python experiments/bench_deepxde.py
+    /work/peers-pinn/bin/python -m experiments.peers.deepxde_rate
+
+Writes `experiments/results/peers/deepxde_rate[_VARIANT].json`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -31,9 +32,9 @@ import jax
 import numpy as np
 import optax
 
+from experiments._harness import write_result
 from jaxsci import pde, pinn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 WIDTH, DEPTH, N_BOUNDARY, LR = 64, 4, 256, 1e-3
 
 
@@ -99,9 +100,9 @@ def main():
     ap.add_argument("--points", default="1024,4096")
     ap.add_argument("--steps", type=int, default=200, help="timed steps per repeat")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "pinn_vs_deepxde_cpu.json"))
+    ap.add_argument("--variant", default="", help="result file suffix")
     args = ap.parse_args()
-    import deepxde
+    import deepxde  # noqa: F401  (fail before any timing when the peer is missing)
     import torch
 
     rows = []
@@ -128,15 +129,7 @@ def main():
                 "jaxsci_rel_l2": errs,
             }
         )
-    env = {
-        "device": jax.devices()[0].device_kind,
-        "jax": jax.__version__,
-        "deepxde": deepxde.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cpus": os.cpu_count(),
-    }
-    print(f"\n{env}\n")
+    print(f"\ntorch threads: {torch.get_num_threads()}, CPUs: {os.cpu_count()}\n")
     print(
         f"| interior points | jaxsci steps/s | DeepXDE steps/s | ratio | jaxsci rel. L2 after "
         f"{2 * args.steps} steps |"
@@ -147,10 +140,12 @@ def main():
             f"| {r['points']} | {r['jaxsci_steps_per_s']:.1f} | {r['deepxde_steps_per_s']:.1f} "
             f"| {r['ratio']:.2f}x | {np.median(r['jaxsci_rel_l2']):.2e} |"
         )
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump({"env": env, "args": vars(args), "rows": rows}, f, indent=2)
-    print(f"\nwrote {args.out}")
+    write_result(
+        "peers/deepxde_rate",
+        {"torch_threads": torch.get_num_threads(), "args": vars(args), "rows": rows},
+        variant=args.variant,
+        packages=("deepxde", "torch"),
+    )
 
 
 if __name__ == "__main__":

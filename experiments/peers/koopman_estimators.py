@@ -1,77 +1,41 @@
-"""Koopman benchmark: EDMD / kernel EDMD fit time against PyDMD, kooplearn and PyKoopman on the
-same data in the same run, and the pseudospectrum on a z grid (fast Krylov path and SVD path).
+"""Koopman estimators against the peers: EDMD / kernel EDMD fit time against PyDMD, kooplearn and
+PyKoopman on the same data in the same run, and the pseudospectrum on a z grid (fast Krylov path
+and SVD path).
 
     # peers in the same process (PyDMD >= 1.0, kooplearn 2), PyKoopman in a subprocess:
-    /work/peers-koopman-latest/bin/python experiments/bench_koopman.py
-    python experiments/bench_koopman.py --no-peers          # jaxsci only
-    python experiments/bench_koopman.py --quick             # small sizes (smoke test)
+    /work/peers-koopman-latest/bin/python -m experiments.peers.koopman_estimators
+    python -m experiments.peers.koopman_estimators --no-peers     # jaxsci only
+    python -m experiments.peers.koopman_estimators --quick        # small sizes (smoke test)
 
 Data: the Chirikov standard map on the torus, x uniform, y = F(x); N real Fourier features
 (orthogonal under uniform sampling, so the least-squares problem is well conditioned and every
 library must return the same eigenvalues, which is checked: `max_eig_mismatch`, optimal matching).
 EDMD methods get the same precomputed feature matrices, so only the estimator is timed; kernel
-methods get the states. Times are wall-clock medians of `--repeats` runs after one warm-up
-(jaxsci: compiled, `block_until_ready`). Writes experiments/results/koopman_<backend>.json.
+methods get the states. Times are wall-clock medians of `--repeats` calls after one warm-up
+(jaxsci: compiled, `block_until_ready`); the long pseudospectrum calls are timed once, compiled
+beforehand. Writes `experiments/results/peers/koopman_estimators[_VARIANT].json` (`--quick`:
+variant `quick`).
 """
 
 import argparse
 import json
 import os
-import platform
 import subprocess
-import sys
 import tempfile
-import time
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-import scipy.optimize  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from koopman_data import fourier_dictionary, standard_map_pairs  # noqa: E402
-
+from experiments._harness import REPOSITORY, package_version, timed, write_result  # noqa: E402
+from experiments.koopman.data import fourier_dictionary, mismatch, standard_map_pairs  # noqa: E402
 from jaxsci import dynamics as dy  # noqa: E402
 from jaxsci import koopman as kp  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 PYKOOPMAN_PYTHON = "/work/peers-koopman/bin/python"
-
-
-def timed(fn, repeats):
-    """Median of `repeats` runs after a warm-up; `repeats=0`: one run, no warm-up (the caller
-    compiled already)."""
-    if repeats == 0:
-        t = time.perf_counter()
-        out = jax.block_until_ready(fn())
-        return time.perf_counter() - t, out
-    out = jax.block_until_ready(fn())
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), out
-
-
-def mismatch(a, b):
-    a, b = np.ravel(np.asarray(a)), np.ravel(np.asarray(b))
-    if a.shape != b.shape:
-        return float("nan")
-    cost = np.abs(a[:, None] - b[None, :])
-    rows, cols = scipy.optimize.linear_sum_assignment(cost)
-    return float(cost[rows, cols].max())
-
-
-def version(name):
-    from importlib import metadata
-
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
+PEERS = ("numpy", "scipy", "pydmd", "kooplearn")
 
 
 def main():
@@ -86,7 +50,7 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--skip", default="", help="comma list of: edmd,kernel,nystroem,pseudospectrum")
-    p.add_argument("--out", default=None)
+    p.add_argument("--variant", default="", help="result file suffix")
     a = p.parse_args()
     n = a.features or (101 if a.quick else 501)
     m = a.snapshots or (10_000 if a.quick else 100_000)
@@ -95,7 +59,6 @@ def main():
     grid = a.grid or (8 if a.quick else 200)
     svd_points = a.svd_points or (16 if a.quick else 100)
     skip = set(filter(None, a.skip.split(",")))
-    backend = jax.default_backend()
     rows = []
 
     def row(method, library, seconds, **extra):
@@ -121,7 +84,7 @@ def main():
         for method in ("qr", "gram"):
             est = kp.EDMD(kp.Identity(), method=method)
             fit = jax.jit(lambda u, v, est=est: kp.fit(est, u, v).eigenvalues)
-            t, out = timed(lambda fit=fit: fit(psi_x, psi_y), a.repeats)
+            t, out = timed(lambda fit=fit: fit(psi_x, psi_y), repeats=a.repeats, output=True)
             lam[f"edmd_{method}"] = np.asarray(out)
             row(f"edmd_fit({method})", "jaxsci", t, N=n, M=m)
         ref = lam["edmd_qr"]
@@ -130,7 +93,9 @@ def main():
     if "kernel" not in skip:
         est = kp.KernelEDMD(kp.GaussianKernel(lengthscale), rank=rank)
         fit = jax.jit(lambda u, v: kp.fit(est, u, v).eigenvalues)
-        t, out = timed(lambda: fit(jnp.asarray(xk), jnp.asarray(yk)), a.repeats)
+        t, out = timed(
+            lambda: fit(jnp.asarray(xk), jnp.asarray(yk)), repeats=a.repeats, output=True
+        )
         lam["kernel"] = np.asarray(out)
         row("kernel_edmd_fit", "jaxsci", t, rank=rank, M=mk)
     # Nystroem: one long standard-map trajectory (kooplearn's Nystroem estimator takes a single
@@ -141,7 +106,11 @@ def main():
     if "nystroem" not in skip:
         est = kp.KernelEDMD(kp.GaussianKernel(lengthscale), rank=n, n_landmarks=n, method="gram")
         fit = jax.jit(lambda u, v: kp.fit(est, u, v).eigenvalues)
-        t, _ = timed(lambda: fit(jnp.asarray(traj[:-1]), jnp.asarray(traj[1:])), a.repeats)
+        t, _ = timed(
+            lambda: fit(jnp.asarray(traj[:-1]), jnp.asarray(traj[1:])),
+            repeats=a.repeats,
+            output=True,
+        )
         row("nystroem_kernel_edmd_fit", "jaxsci", t, landmarks=n, M=m)
 
     if not a.no_peers:
@@ -150,23 +119,8 @@ def main():
     if "pseudospectrum" not in skip:
         pseudospectrum_rows(a, row, d, n, m, grid, svd_points)
 
-    out = dict(
-        backend=backend,
-        device=str(jax.devices()[0].device_kind),
-        platform=platform.platform(),
-        cpu_count=os.cpu_count(),
-        load_average=os.getloadavg(),
-        command=" ".join([os.path.basename(sys.executable)] + sys.argv),
-        versions={k: version(k) for k in ("jax", "numpy", "scipy", "pydmd", "kooplearn")},
-        rows=rows,
-    )
-    path = a.out or os.path.join(
-        HERE, "results", f"koopman_{backend}{'_quick' if a.quick else ''}.json"
-    )
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-    print("wrote", path)
+    variant = "_".join(filter(None, ["quick" if a.quick else "", a.variant]))
+    write_result("peers/koopman_estimators", dict(rows=rows), variant=variant, packages=PEERS)
 
 
 def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale, skip):
@@ -174,10 +128,12 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
         import pydmd
 
         if "edmd" not in skip and "Y" in __import__("inspect").signature(pydmd.DMD.fit).parameters:
-            t, out = timed(lambda: pydmd.DMD(svd_rank=-1).fit(px.T, py.T).eigs, a.repeats)
+            t, out = timed(
+                lambda: pydmd.DMD(svd_rank=-1).fit(px.T, py.T).eigs, repeats=a.repeats, output=True
+            )
             row(
                 "edmd_fit",
-                f"pydmd {version('pydmd')}",
+                f"pydmd {package_version('pydmd')}",
                 t,
                 N=n,
                 M=m,
@@ -189,10 +145,10 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
                 est = pydmd.EDMD(svd_rank=rank, kernel_metric="rbf", kernel_params={"gamma": gamma})
                 return est.fit(xk.T, yk.T).eigs
 
-            t, out = timed(pk, a.repeats)
+            t, out = timed(pk, repeats=a.repeats, output=True)
             row(
                 "kernel_edmd_fit",
-                f"pydmd {version('pydmd')}",
+                f"pydmd {package_version('pydmd')}",
                 t,
                 rank=rank,
                 M=mk,
@@ -205,7 +161,7 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
         from kooplearn.kernel import KernelRidge, NystroemKernelRidge
         from kooplearn.linear_model import Ridge
 
-        v = version("kooplearn")
+        v = package_version("kooplearn")
         assert kooplearn
         if "edmd" not in skip:
             stack = np.concatenate([px, py])  # one "trajectory" with lag M: exactly the pairs
@@ -216,7 +172,7 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
                 )
                 return est.fit(stack).eig()
 
-            t, out = timed(kl, a.repeats)
+            t, out = timed(kl, repeats=a.repeats, output=True)
             row(
                 "edmd_fit",
                 f"kooplearn {v}",
@@ -240,7 +196,7 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
                 )
                 return est.fit(ks).eig()
 
-            t, out = timed(kk, a.repeats)
+            t, out = timed(kk, repeats=a.repeats, output=True)
             row(
                 "kernel_edmd_fit",
                 f"kooplearn {v}",
@@ -267,7 +223,7 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
                 )
                 return est.fit(traj).eig()
 
-            t, _ = timed(kn, a.repeats)
+            t, _ = timed(kn, repeats=a.repeats, output=True)
             row("nystroem_kernel_edmd_fit", f"kooplearn {v}", t, landmarks=n, M=m)
     except ImportError as e:
         print("kooplearn (>= 2) unavailable:", e)
@@ -276,13 +232,14 @@ def peers(a, row, lam, traj, px, py, xk, yk, n, m, mk, rank, gamma, lengthscale,
             np.savez(os.path.join(tmp, "data.npz"), px=px, py=py, xk=xk, yk=yk)
             cmd = [
                 PYKOOPMAN_PYTHON,
-                os.path.join(HERE, "koopman_peer_pykoopman.py"),
+                "-m",
+                "experiments.peers.pykoopman_worker",
                 tmp,
                 str(a.repeats),
                 str(rank),
                 str(lengthscale),
             ]
-            res = subprocess.run(cmd, capture_output=True, text=True)
+            res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPOSITORY)
             if res.returncode != 0:
                 print("pykoopman run failed:", res.stderr[-2000:])
                 return
@@ -308,8 +265,8 @@ def pseudospectrum_rows(a, row, d, n, m, grid, svd_points):
     exact = jax.jit(lambda dd, zz: kp.pseudospectrum(dd, zz, method="svd"))
     sub = z.reshape(-1)[:: max(1, z.size // svd_points)][:svd_points]
     jax.block_until_ready((fast(data, sub[:1]), exact(data, sub[:1])))  # compile
-    t_exact, tau_exact = timed(lambda: exact(data, sub), 0)
-    t_fast_sub, tau_fast = timed(lambda: fast(data, sub), 0)
+    t_exact, tau_exact = timed(lambda: exact(data, sub), repeats=1, warmup=False, output=True)
+    t_fast_sub, tau_fast = timed(lambda: fast(data, sub), repeats=1, warmup=False, output=True)
     rel = np.abs(np.asarray(tau_fast) - np.asarray(tau_exact)) / np.asarray(tau_exact)
     row(
         "pseudospectrum_svd",
@@ -329,7 +286,7 @@ def pseudospectrum_rows(a, row, d, n, m, grid, svd_points):
         per_z=t_fast_sub / sub.size,
         max_rel_diff_vs_svd=float(rel.max()),
     )
-    t, tau = timed(lambda: fast(data, z), 0)
+    t, tau = timed(lambda: fast(data, z), repeats=1, warmup=False, output=True)
     row(
         "pseudospectrum_krylov",
         "jaxsci",

@@ -9,15 +9,14 @@ closure). Only the optimiser differs, so any gap per iteration is the optimiser'
 records the loss after every iteration, the loss/gradient evaluations it spent, and the error
 against the exact solution every `--every` iterations.
 
-    /work/peers-pinn/bin/python experiments/lbfgs_torch_vs_optax.py   # needs torch
-    (writes experiments/results/lbfgs_torch_vs_optax_cpu.json)
+    /work/peers-pinn/bin/python -m experiments.peers.lbfgs_torch_vs_optax --seeds 0  # needs torch
+
+Writes `experiments/results/peers/lbfgs_torch_vs_optax[_VARIANT].json`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 
 import equinox as eqx
@@ -28,9 +27,8 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
+from experiments._harness import write_result
 from jaxsci import pde, pinn
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def start(seed: int, adam_steps: int, n_interior: int):
@@ -178,7 +176,7 @@ def main():
     ap.add_argument("--every", type=int, default=100)
     ap.add_argument("--n-interior", type=int, default=4096)
     ap.add_argument("--float64", action="store_true")
-    ap.add_argument("--out", default=os.path.join(HERE, "results", "lbfgs_torch_vs_optax_cpu.json"))
+    ap.add_argument("--variant", default="", help="result file suffix")
     args = ap.parse_args()
     if args.float64:
         jax.config.update("jax_enable_x64", True)
@@ -207,10 +205,12 @@ def main():
                 flush=True,
             )
         rows.append({**base, "variants": results})
-    env = {"load_average": os.getloadavg(), "cpus": os.cpu_count(), "args": vars(args)}
-    with open(args.out, "w") as f:
-        json.dump({"env": env, "rows": rows}, f)
-    print(f"wrote {args.out}")
+    write_result(
+        "peers/lbfgs_torch_vs_optax",
+        {"args": vars(args), "rows": rows},
+        variant=args.variant,
+        packages=("torch",),
+    )
 
 
 if __name__ == "__main__":

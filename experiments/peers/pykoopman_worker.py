@@ -1,23 +1,19 @@
-"""PyKoopman timings for bench_koopman.py, run in PyKoopman's own environment (it pins
-numpy <= 1.26): `python koopman_peer_pykoopman.py DIR REPEATS RANK LENGTHSCALE` reads DIR/data.npz
-(the benchmark's feature matrices and states) and prints one JSON line of rows."""
+"""PyKoopman timings for `experiments.peers.koopman_estimators`, run in PyKoopman's own
+environment (it pins numpy <= 1.26) as a subprocess from the repository root:
+
+    /work/peers-koopman/bin/python -m experiments.peers.pykoopman_worker DIR REPEATS RANK LSCALE
+
+reads DIR/data.npz (the benchmark's feature matrices and states) and prints one JSON line of
+rows (median of REPEATS calls after a warm-up); it writes no result file.
+"""
 
 import json
 import sys
-import time
 import warnings
 
 import numpy as np
 
-
-def timed(fn, repeats):
-    out = fn()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), out
+from experiments._harness import timed
 
 
 def main():
@@ -51,7 +47,7 @@ def main():
         return np.diag(model.lamda)
 
     for method, fn in (("edmd_fit", edmd), ("kernel_edmd_fit", kdmd)):
-        t, lam = timed(fn, repeats)
+        t, lam = timed(fn, repeats=repeats, output=True)
         rows.append(
             dict(
                 method=method,
