@@ -6,20 +6,21 @@ import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "..", "experiments", "device_rows.py")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
 def test_device_rows_quick_runs_every_group(tmp_path):
     out = tmp_path / "rows.json"
     proc = subprocess.run(
-        [sys.executable, SCRIPT, "--quick", "--out", str(out)],
+        [sys.executable, "-m", "experiments.tools.device_rows", "--quick", "--out", str(out)],
+        cwd=ROOT,  # experiment scripts run as modules from the repository root
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
+    assert result["env"]["backend"] and result["env"]["jax"]  # recorded by experiments._harness
     groups = result["groups"]
     assert {"machine", "edmd", "ssm", "pseudospectrum", "pinn", "pig"} <= set(groups)
     for name, group in groups.items():

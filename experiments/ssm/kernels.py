@@ -1,7 +1,7 @@
 """SSM kernel benchmark: H = 256 channels, N = 64 states (32 stored conjugate modes), float32.
 
-    python experiments/bench_ssm.py                  # L = 1024, 4096, 16384
-    python experiments/bench_ssm.py --lengths 1024   # quick
+    python -m experiments.ssm.kernels                    # L = 1024, 4096, 16384
+    python -m experiments.ssm.kernels --lengths 1024     # quick
 
 Rows: S4D Vandermonde kernel, S4 Cauchy/Woodbury kernel (forward, and forward + backward of a
 sum-of-squares loss), FFT convolution of a (L, H) sequence with (H, L) kernels, and the S5 layer
@@ -15,25 +15,20 @@ and measure this machine's float32 matmul rate and memory bandwidth in the same 
 conventions: complex multiply 6, complex add 2, complex multiply-add 8, a reciprocal or a
 transcendental (exp, sin, cos) 1 flop (so exp-heavy kernels get an optimistic floor); a real FFT
 of size n costs 2.5 n log2 n; a backward pass costs 2x the forward flops. Writes
-experiments/results/ssm_<backend>.json.
+`experiments/results/ssm/kernels[_VARIANT].json` (on a GPU `..._gpu.json`). `ssm_rows` is also
+the `ssm` group of `experiments.tools.device_rows`.
 """
 
 import argparse
-import json
 import math
-import os
-import platform
-import sys
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 
+from experiments._harness import timed, write_result
 from jaxsci import ssm
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import timed  # noqa: E402
 
 H, N = 256, 64
 M = N // 2
@@ -162,7 +157,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--lengths", type=int, nargs="+", default=[1024, 4096, 16384])
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--out", default=None)
+    p.add_argument("--variant", default="", help="result file suffix")
     a = p.parse_args()
     backend = jax.default_backend()
     device = str(jax.devices()[0].device_kind)
@@ -171,21 +166,8 @@ def main():
         f"device {device} ({backend}); float32 matmul {peak_flops / 1e9:.1f} GFLOP/s, "
         f"copy bandwidth {bandwidth / 1e9:.1f} GB/s"
     )
-    out = dict(
-        device=device,
-        backend=backend,
-        machine=platform.processor() or platform.machine(),
-        cpu_count=os.cpu_count(),
-        jax=jax.__version__,
-        peak_matmul_flops=peak_flops,
-        copy_bandwidth_bytes=bandwidth,
-        rows=rows,
-    )
-    path = a.out or os.path.join(os.path.dirname(__file__), "results", f"ssm_{backend}.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
-    print("wrote", path)
+    out = dict(peak_matmul_flops=peak_flops, copy_bandwidth_bytes=bandwidth, rows=rows)
+    write_result("ssm/kernels", out, variant=a.variant)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Perturb-then-diagonalise (PTD) on HiPPO-LegS: conditioning, backward error, and robustness of
 the diagonal models (Yu et al. 2024, Secs. 4-5), at N = 64 and 128.
 
-    python experiments/ssm_ptd.py            # writes experiments/results/ssm_ptd.{json,png}
+    python -m experiments.ssm.ptd      # writes experiments/results/ssm/ptd.json and ptd.png
 
 1. cond(V) of LegS's own eigenvectors, and after PTD; ||E|| / ||A||; max Re(lambda).
 2. Transfer functions on the imaginary axis of three systems sharing B and a random C:
@@ -14,9 +14,8 @@ the diagonal models (Yu et al. 2024, Secs. 4-5), at N = 64 and 128.
    against S4, with and without the noise.
 """
 
+import argparse
 import functools
-import json
-import os
 import time
 
 import jax
@@ -25,6 +24,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments._harness import write_result  # noqa: E402
 from jaxsci import ssm  # noqa: E402
 
 BANDS = [(0.1, 10), (10, 100), (100, 1e3), (1e3, 1e4), (1e4, 1e5), (1e5, 1e6)]
@@ -77,6 +77,8 @@ def outputs(sy, u, dt):
 
 
 def main():
+    formatter = argparse.RawDescriptionHelpFormatter
+    argparse.ArgumentParser(description=__doc__, formatter_class=formatter).parse_args()
     out = {"rows": []}
     length = 4096
     omegas = jnp.logspace(-1, 6, 3000)
@@ -147,10 +149,7 @@ def main():
             f"S4D {row['output_error_noisy']['s4d']:.3g}  "
             f"S4-PTD {row['output_error_noisy']['ptd']:.3g}"
         )
-    res = os.path.join(os.path.dirname(__file__), "results")
-    os.makedirs(res, exist_ok=True)
-    with open(os.path.join(res, "ssm_ptd.json"), "w") as f:
-        json.dump(out, f, indent=1)
+    path = write_result("ssm/ptd", out)
     try:
         import matplotlib
 
@@ -166,7 +165,7 @@ def main():
             ax.set(title=f"|G(i omega)|, N = {n}", xlabel="omega")
             ax.legend()
         fig.tight_layout()
-        fig.savefig(os.path.join(res, "ssm_ptd.png"), dpi=120)
+        fig.savefig(path.with_suffix(".png"), dpi=120)
     except ImportError:
         pass
 

@@ -1,31 +1,30 @@
 """S4 streaming (step mode): the O(N r) DPLR step against the dense bilinear step, same layer.
 
-    python experiments/bench_ssm_step.py
+    python -m experiments.ssm.step_mode
 
 One S4 layer (H = 256 channels, N = 64 states, LegS, float32), L = 1024 tokens through
 `recurrence().scan` (one `lax.scan` of `step`), with the DPLR recurrence `S4.recurrence()`
 returns and the dense `Abar, Bbar` of `discretise_dplr` for the same parameters; convolution
-mode beside them. Median of 5 after a warm-up. Writes experiments/results/ssm_step_<backend>.json.
+mode beside them. Median of 5 after a warm-up. Writes `experiments/results/ssm/step_mode.json`
+(on a GPU `..._gpu.json`).
 """
 
-import json
-import os
-import sys
+import argparse
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 
+from experiments._harness import timed, write_result
 from jaxsci import ssm
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import timed  # noqa: E402
 
 H, N, L = 256, 64, 1024
 
 
 def main():
+    formatter = argparse.RawDescriptionHelpFormatter
+    argparse.ArgumentParser(description=__doc__, formatter_class=formatter).parse_args()
     layer = ssm.S4(H, N, L, key=jr.key(0))
     u = jr.normal(jr.key(1), (L, H))
     fast = layer.recurrence()
@@ -38,7 +37,6 @@ def main():
     y_fast, y_dense, y_conv = scan(fast, u), scan(dense, u), conv(layer, u)
     rel = lambda a, b: float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
     out = dict(
-        device=jax.devices()[0].device_kind,
         H=H,
         N=N,
         L=L,
@@ -55,11 +53,7 @@ def main():
         f"{t_conv * 1e3:.1f} ms for the whole sequence; max rel. diff DPLR vs dense "
         f"{out['rel_diff_dplr_dense']:.1e}, vs convolution {out['rel_diff_dplr_conv']:.1e}"
     )
-    path = os.path.join(
-        os.path.dirname(__file__), "results", f"ssm_step_{jax.default_backend()}.json"
-    )
-    with open(path, "w") as f:
-        json.dump(out, f, indent=1)
+    write_result("ssm/step_mode", out)
 
 
 if __name__ == "__main__":

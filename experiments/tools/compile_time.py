@@ -1,31 +1,30 @@
 """Where a short PINN recipe's wall time goes: every XLA compilation of one `pinn.solve` run,
 with the line of jaxsci (or of this benchmark) that triggered it.
 
-    python experiments/compile_time.py                       # Poisson 2D, the DeepXDE recipe
-    python experiments/compile_time.py --problem heat_1d
+    python -m experiments.tools.compile_time                    # Poisson 2D, the DeepXDE recipe
+    python -m experiments.tools.compile_time --problem heat_1d
 
-The run is `bench_deepxde_accuracy.jaxsci_run` (the recipe of the DeepXDE comparison, Hammersley
-points, errors recorded every 250 steps). Compilation times come from JAX's own log
-(`jax_log_compiles`); they are grouped by compiled function and call site. Writes
-`experiments/results/compile_time_<problem>_cpu.json`.
+The run is `experiments.peers.deepxde_accuracy.jaxsci_run` (the recipe of the DeepXDE comparison,
+Hammersley points, errors recorded every 250 steps; jaxsci's side only, DeepXDE is not needed).
+Compilation times come from JAX's own log (`jax_log_compiles`); they are grouped by compiled
+function and call site. Writes `experiments/results/tools/compile_time_<problem>.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import json
 import logging
 import os
 import re
 import time
 import traceback
 
-import bench_deepxde_accuracy as bench
 import jax
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from experiments._harness import write_result
+from experiments.peers import deepxde_accuracy as bench
 
 
 class _Compilations(logging.Handler):
@@ -56,7 +55,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--problem", default="poisson_2d", choices=sorted(bench.RECIPES))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
     handler = _Compilations()
@@ -89,21 +87,14 @@ def main():
     print(f"XLA compilation: {total:.2f} s in {sum(r['count'] for r in rows)} compilations")
     for r in rows[:15]:
         print(f"  {r['s']:6.3f} s  x{r['count']:<3d} {r['function'][:30]:30s} {r['site']}")
-    out = args.out or os.path.join(HERE, "results", f"compile_time_{args.problem}_cpu.json")
-    with open(out, "w") as f:
-        json.dump(
-            {
-                "problem": args.problem,
-                "wall_s": wall,
-                "compile_s": total,
-                "final": trajectory[-1],
-                "compilations": rows,
-                "jax": jax.__version__,
-            },
-            f,
-            indent=2,
-        )
-    print(f"wrote {out}")
+    data = {
+        "problem": args.problem,
+        "wall_s": wall,
+        "compile_s": total,
+        "final": trajectory[-1],
+        "compilations": rows,
+    }
+    write_result("tools/compile_time", data, variant=args.problem)
 
 
 if __name__ == "__main__":

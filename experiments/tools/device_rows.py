@@ -1,7 +1,7 @@
 """Every accelerator row BENCHMARKS.md promises, measured in one go and written as one JSON.
 
-    python experiments/device_rows.py                 # on a GPU: the full rows, < 8 minutes
-    python experiments/device_rows.py --quick         # small sizes (CPU; what the tests run)
+    python -m experiments.tools.device_rows            # on a GPU: the full rows, < 8 minutes
+    python -m experiments.tools.device_rows --quick    # small sizes (CPU; what the tests run)
 
 A session gets a device only now and then, for a few minutes: this script is prepared and tested
 on CPU so that those minutes go to measuring. Rows (times are medians after compilation):
@@ -9,10 +9,10 @@ on CPU so that those minutes go to measuring. Rows (times are medians after comp
 - `machine`: float32 matmul rate (4096^2, or 1024^2 quick) and copy bandwidth (the floor inputs).
 - `edmd`: the EDMD fit (Gram path, features given) on the standard map with N = 501 Fourier
   features, M = 1e5 and 1e6 snapshots, float32 and float64; the ratio against the fastest CPU
-  peer is taken from the CPU rows of `experiments/results/koopman_cpu.json` (M = 1e5, N = 501,
-  float64: same data, same fit; that run's peers were measured side by side).
+  peer is taken from the CPU rows of `experiments/results/peers/koopman_estimators.json`
+  (M = 1e5, N = 501, float64: same data, same fit; that run's peers were measured side by side).
 - `ssm`: S4D and S4 kernels and the S5 layer (parallel scan) at H = 256, N = 64, L = 1K, 4K, 16K,
-  forward and forward + backward (`bench_ssm.ssm_rows`).
+  forward and forward + backward (`experiments.ssm.kernels.ssm_rows`).
 - `pseudospectrum`: a G x G grid of the Krylov pseudospectrum at N = 501 (G = 64).
 - `pinn`: steps per second of the README's main job (Helmholtz, 2-[64]x4-1 tanh, 4096 points,
   Adam), float32.
@@ -20,25 +20,23 @@ on CPU so that those minutes go to measuring. Rows (times are medians after comp
   the projected time of the full recipe, the error so far.
 
 Each group runs while the time budget (`--budget`, seconds) lasts; a skipped group is recorded
-as skipped. Writes `experiments/results/device_rows_<backend>.json` (or `--out`).
+as skipped. Writes `experiments/results/tools/device_rows[_quick]_<backend>.json` (on a CPU
+without `_<backend>`), or `--out`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
+import tempfile
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from timing import timed  # noqa: E402
+from experiments._harness import CONFIGS, RESULTS, timed, write_result
 
 
 def machine_rows(quick, repeats):
@@ -55,11 +53,10 @@ def machine_rows(quick, repeats):
 
 def _cpu_peer(n, m):
     """The fastest peer's EDMD fit time at (N, M) from the CPU rows, with its library name."""
-    path = os.path.join(HERE, "results", "koopman_cpu.json")
-    if not os.path.exists(path):
+    path = RESULTS / "peers" / "koopman_estimators.json"
+    if not path.exists():
         return None
-    with open(path) as f:
-        rows = json.load(f)["rows"]
+    rows = json.loads(path.read_text())["rows"]
     peers = [
         r
         for r in rows
@@ -72,8 +69,7 @@ def _cpu_peer(n, m):
 
 
 def edmd_rows(quick, repeats):
-    from koopman_data import fourier_dictionary, standard_map_pairs
-
+    from experiments.koopman.data import fourier_dictionary, standard_map_pairs
     from jaxsci import koopman as kp
 
     n = 101 if quick else 501
@@ -113,15 +109,14 @@ def edmd_rows(quick, repeats):
 
 
 def ssm_rows_group(quick, repeats):
-    from bench_ssm import ssm_rows
+    from experiments.ssm.kernels import ssm_rows
 
     lengths = [256] if quick else [1024, 4096, 16384]
     return ssm_rows(lengths, repeats, fwd_bwd=True)[0]
 
 
 def pseudospectrum_rows(quick, repeats):
-    from koopman_data import fourier_dictionary, standard_map_pairs
-
+    from experiments.koopman.data import fourier_dictionary, standard_map_pairs
     from jaxsci import koopman as kp
 
     n, m, g = (51, 2_000, 8) if quick else (501, 100_000, 64)
@@ -176,14 +171,12 @@ def pig_rows(quick, repeats):
     steps each, through `jaxsci.runs` as `jaxsci run` trains them: the steady step rate, hence
     the time the full recipe would take on this device (the input for running them), and the
     error after those steps."""
-    import tempfile
-
     from jaxsci import runs
 
     small = ["field.n_gaussians=16", "train.n_interior=64", "train.n_boundary=32"]
     rows = []
     for name in PIG_PAPER:
-        path = os.path.join(HERE, "configs", f"{name}.toml")
+        path = str(CONFIGS / f"{name}.toml")
         full = runs.load_config(path)
         steps = 4 if quick else 400
         over = [f"train.steps={steps}", f"train.chunk_size={steps // 2}", "train.seeds=[0]"]
@@ -230,18 +223,8 @@ def main(argv=None):
     unknown = [g for g in only if g not in GROUPS]
     if unknown:
         p.error(f"--only: unknown group(s) {unknown}; expected {list(GROUPS)}")
-    backend = jax.default_backend()
     t_start = time.perf_counter()
-    result = dict(
-        backend=backend,
-        device=str(jax.devices()[0].device_kind),
-        device_count=jax.device_count(),
-        machine=platform.processor() or platform.machine(),
-        jax=jax.__version__,
-        quick=a.quick,
-        command=" ".join(["python experiments/device_rows.py", *(argv or sys.argv[1:])]),
-        groups={},
-    )
+    result = dict(quick=a.quick, groups={})
     for name in only:
         elapsed = time.perf_counter() - t_start
         if elapsed > a.budget:
@@ -260,11 +243,8 @@ def main(argv=None):
         if "error" in result["groups"][name]:
             print("    ERROR", result["groups"][name]["error"], flush=True)
     result["total_s"] = time.perf_counter() - t_start
-    path = a.out or os.path.join(HERE, "results", f"device_rows_{backend}.json")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {path} in {result['total_s']:.0f} s")
+    print(f"all groups in {result['total_s']:.0f} s")
+    write_result("tools/device_rows", result, variant="quick" if a.quick else "", out=a.out)
     return 0 if not any("error" in g for g in result["groups"].values()) else 1
 
 

@@ -1,14 +1,15 @@
 """Agreement figures of the `jaxsci.pde` reference solvers.
 
-Prints a table and writes `experiments/results/reference.json`.
+Prints a table and writes `experiments/results/tools/reference_check.json` (the write-up with
+every figure is `reference_check.md` beside it).
 
-    python experiments/reference_check.py   # ~30 s on 2 cores
+    python -m experiments.tools.reference_check   # ~30 s on 2 cores
 
 Published data is read from `$JAXSCI_REFERENCE_DIR` or `../shared/reference` relative to the
 repository; rows that need it are skipped when it is absent.
 """
 
-import json
+import argparse
 import math
 import os
 import time
@@ -18,12 +19,12 @@ import numpy as np
 import scipy.io
 import scipy.linalg
 
+from experiments._harness import REPOSITORY, write_result
 from jaxsci.pde._allen_cahn import allen_cahn_solution
 from jaxsci.pde._burgers import burgers_solution, burgers_steepest_slope
 from jaxsci.pde._schrodinger import barrier_well_levels, finite_well_levels, infinite_well_levels
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path(os.environ.get("JAXSCI_REFERENCE_DIR", ROOT.parent / "shared" / "reference"))
+REFERENCE = Path(os.environ.get("JAXSCI_REFERENCE_DIR", REPOSITORY.parent / "shared" / "reference"))
 
 
 def relative_l2(a, b):
@@ -46,6 +47,9 @@ def fd_levels(lo, hi, n_interior, k, inside, value, outside):
 
 
 def main():
+    formatter = argparse.RawDescriptionHelpFormatter
+    argparse.ArgumentParser(description=__doc__, formatter_class=formatter).parse_args()
+    start = time.perf_counter()
     rows = []
 
     def add(name, value, note=""):
@@ -128,12 +132,10 @@ def main():
             else str(v)
         )
         print(f"{r['check']:<{width}}  {text}  {r['note']}")
-    out = ROOT / "experiments" / "results" / "reference.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
+    wall = time.perf_counter() - start
+    print(f"wall time {wall:.1f} s")
+    write_result("tools/reference_check", {"wall_s": wall, "rows": rows})
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
     main()
-    print(f"wall time {time.perf_counter() - start:.1f} s")
