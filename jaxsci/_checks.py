@@ -4,7 +4,7 @@
 - A value of the right type out of its range (`steps=-1`, an unknown name): `ValueError`.
 
 Each message names the function, the argument and what was expected:
-`solve: \`steps\` must be a non-negative int, got -1`. Library code calls these instead of
+"solve: `steps` must be a non-negative int, got -1". Library code calls these instead of
 writing the check again, so the same fault reads the same everywhere.
 """
 
@@ -44,9 +44,10 @@ def check_int(
         raise TypeError(
             f"{_prefix(where)}`{name}` must be {kind}, got {type(value).__name__} {value!r}"
         )
+    value = int(value)  # a NumPy integer reads as a plain number in the message
     if value < minimum or (maximum is not None and value > maximum):
         raise ValueError(f"{_prefix(where)}`{name}` must be {kind}, got {value!r}")
-    return int(value)
+    return value
 
 
 def check_optional_int(

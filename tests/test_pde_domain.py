@@ -126,8 +126,19 @@ def test_bad_input(getkey):
         pde.Interval(1.0, 0.0)
     with pytest.raises(ValueError, match="same length"):
         pde.Box([0.0], [1.0, 2.0])
-    with pytest.raises(ValueError, match="`n` must be a positive integer"):
+    with pytest.raises(ValueError, match="sample: `n` must be a positive int, got 0"):
         pde.Interval(0.0, 1.0).sample(getkey(), 0)
+    with pytest.raises(TypeError, match="sample: `n` must be a positive int, got float 2.5"):
+        pde.Interval(0.0, 1.0).sample(getkey(), 2.5)
+    with pytest.raises(ValueError, match="sample_boundary: `n` must be a positive int, got -1"):
+        pde.Box([0.0, 0.0], [1.0, 1.0]).sample_boundary(getkey(), -1)
+    space_time = pde.SpaceTime(pde.Interval(0.0, 1.0), 0.0, 1.0)
+    with pytest.raises(TypeError, match="sample_initial: `n` must be a positive int, got str"):
+        space_time.sample_initial(getkey(), "8")
+    with pytest.raises(ValueError, match="grid: `shape` must be a positive int, got 0"):
+        pde.Box([0.0, 0.0], [1.0, 1.0]).grid((3, 0))
+    with pytest.raises(TypeError, match="grid: `shape` must be a positive int, got float"):
+        pde.Box([0.0, 0.0], [1.0, 1.0]).grid((3, 2.5))  # used to be truncated to 2 silently
     with pytest.raises(ValueError, match="unknown `method`"):
         pde.Interval(0.0, 1.0).sample(getkey(), 4, "sobolev")
     with pytest.raises(ValueError, match="not time-dependent"):

@@ -261,12 +261,18 @@ def test_nonlinear_diffusion_interpolation():
 
 def test_nonlinear_diffusion_bad_input():
     good = np.zeros((2, 3))
-    with raises(ValueError, "n_cells"):
+    with raises(ValueError, "nonlinear_diffusion_solution: `n_cells` must be even, got 7"):
         pde.nonlinear_diffusion_solution(good, n_cells=7)
-    with raises(ValueError, "diffusivity"):
+    with raises(ValueError, "nonlinear_diffusion_solution: `n_cells` must be an int >= 4"):
+        pde.nonlinear_diffusion_solution(good, n_cells=2)
+    with raises(TypeError, "nonlinear_diffusion_solution: `n_cells` must be an int >= 4"):
+        pde.nonlinear_diffusion_solution(good, n_cells=64.0)
+    with raises(ValueError, "nonlinear_diffusion_solution: `diffusivity` must be a positive"):
         pde.nonlinear_diffusion_solution(good, diffusivity=-1.0)
-    with raises(ValueError, "rtol"):
+    with raises(ValueError, r"nonlinear_diffusion_solution: `rtol` must be in \(0, 1e-3\)"):
         pde.nonlinear_diffusion_solution(good, rtol=0.0)
+    with raises(TypeError, "nonlinear_diffusion_solution: `rtol` must be a finite float"):
+        pde.nonlinear_diffusion_solution(good, rtol="1e-8")
     with raises(ValueError, "points"):
         pde.nonlinear_diffusion_solution(np.zeros((2, 2)))
     with raises(ValueError, "points"):

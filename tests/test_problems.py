@@ -130,6 +130,17 @@ def test_bad_input():
         pde.convection().replace_params(speed=1.0)
     with raises(ValueError, "shape"):
         pde.poisson_2d().exact_values(jnp.zeros((4, 3)))
+    with raises(ValueError, "Problem: `n_outputs` must be a non-negative int, got -1"):
+        pde.Problem(dom, residual=lambda u, x, p: u(x), n_outputs=-1)
+    with raises(TypeError, "Problem: `n_outputs` must be a non-negative int, got float"):
+        pde.Problem(dom, residual=lambda u, x, p: u(x), n_outputs=2.0)
+    with raises(ValueError, "infinite_well: `level` must be a positive int, got 0"):
+        pde.infinite_well(level=0)
+    with raises(TypeError, "barrier_well: `level` must be a positive int, got float"):
+        pde.barrier_well(level=1.0)
+    # depth 50, half-width 0.5: ceil(sqrt(50) / pi) = 3 bound states
+    with raises(ValueError, r"finite_well: `level` must be an int in \[1, 3\], got 4"):
+        pde.finite_well(level=4)
 
 
 @pytest.mark.x64

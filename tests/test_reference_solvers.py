@@ -10,10 +10,12 @@ import pytest
 import scipy.io
 import scipy.linalg
 
-from jaxsci.pde._allen_cahn import allen_cahn_solution
-from jaxsci.pde._burgers import burgers_slope, burgers_solution, burgers_steepest_slope
-from jaxsci.pde._schrodinger import (
+from jaxsci.pde import (
+    allen_cahn_solution,
     barrier_well_levels,
+    burgers_slope,
+    burgers_solution,
+    burgers_steepest_slope,
     finite_well_levels,
     finite_well_state,
     infinite_well_levels,
@@ -75,16 +77,26 @@ def test_burgers_pde_residual():
 
 
 @pytest.mark.parametrize(
-    "kwargs, arg",
+    "kwargs, exc, arg",
     [
-        (dict(t=0.5, x=0.0, nu=-1.0), "nu"),
-        (dict(t=0.5, x=0.0, n_quad=1), "n_quad"),
-        (dict(t=-0.5, x=0.0), "t"),
-        (dict(t=np.zeros(3), x=np.zeros(4)), "`t`"),
+        (dict(t=0.5, x=0.0, nu=-1.0), ValueError, "burgers_solution: `nu` must be a positive"),
+        (dict(t=0.5, x=0.0, nu="0.1"), TypeError, "burgers_solution: `nu` must be a positive"),
+        (
+            dict(t=0.5, x=0.0, n_quad=1),
+            ValueError,
+            "burgers_solution: `n_quad` must be an int >= 2",
+        ),
+        (
+            dict(t=0.5, x=0.0, n_quad=8.5),
+            TypeError,
+            "burgers_solution: `n_quad` must be an int >= 2",
+        ),
+        (dict(t=-0.5, x=0.0), ValueError, "t"),
+        (dict(t=np.zeros(3), x=np.zeros(4)), ValueError, "`t`"),
     ],
 )
-def test_burgers_bad_input(kwargs, arg):
-    with pytest.raises(ValueError, match=arg):
+def test_burgers_bad_input(kwargs, exc, arg):
+    with pytest.raises(exc, match=arg):
         burgers_solution(**kwargs)
 
 
@@ -131,16 +143,23 @@ def test_allen_cahn_time_step_converged():
 
 
 @pytest.mark.parametrize(
-    "kwargs, arg",
+    "kwargs, exc, arg",
     [
-        (dict(t=1.0, n_modes=15), "n_modes"),
-        (dict(t=1.0, dt=0.0), "dt"),
-        (dict(t=-1.0), "`t`"),
-        (dict(t=1.0, x=np.zeros((2, 2))), "`x`"),
+        (
+            dict(t=1.0, n_modes=15),
+            ValueError,
+            "allen_cahn_solution: `n_modes` must be an int >= 16",
+        ),
+        (dict(t=1.0, n_modes=17), ValueError, "allen_cahn_solution: `n_modes` must be even"),
+        (dict(t=1.0, n_modes=64.0), TypeError, "allen_cahn_solution: `n_modes` must be an int"),
+        (dict(t=1.0, dt=0.0), ValueError, "allen_cahn_solution: `dt` must be a positive float"),
+        (dict(t=1.0, dt=None), TypeError, "allen_cahn_solution: `dt` must be a positive float"),
+        (dict(t=-1.0), ValueError, "`t`"),
+        (dict(t=1.0, x=np.zeros((2, 2))), ValueError, "`x`"),
     ],
 )
-def test_allen_cahn_bad_input(kwargs, arg):
-    with pytest.raises(ValueError, match=arg):
+def test_allen_cahn_bad_input(kwargs, exc, arg):
+    with pytest.raises(exc, match=arg):
         allen_cahn_solution(**kwargs)
 
 
@@ -255,17 +274,28 @@ def test_barrier_levels_against_fd(height, width):
 
 
 def test_schrodinger_bad_input():
-    with pytest.raises(ValueError, match="`n`"):
+    with pytest.raises(ValueError, match="infinite_well_levels: `n` must be a positive int, got 0"):
         infinite_well_levels(0)
-    with pytest.raises(ValueError, match="`n`"):
+    with pytest.raises(TypeError, match="infinite_well_levels: `n` must be a positive int"):
+        infinite_well_levels(4.0)
+    with pytest.raises(ValueError, match="infinite_well_state: `n` must be a positive int, got 0"):
         infinite_well_state(0, 0.5)
-    with pytest.raises(ValueError, match="depth"):
+    with pytest.raises(TypeError, match="infinite_well_state: `n` must be a positive int"):
+        infinite_well_state(True, 0.5)
+    with pytest.raises(ValueError, match="finite_well_levels: `depth` must be a positive float"):
         finite_well_levels(-1.0, 1.0)
-    with pytest.raises(ValueError, match="half_width"):
+    with pytest.raises(TypeError, match="finite_well_levels: `depth` must be a positive float"):
+        finite_well_levels("50", 1.0)
+    with pytest.raises(ValueError, match="finite_well_levels: `half_width` must be a positive"):
         finite_well_levels(1.0, 0.0)
-    with pytest.raises(ValueError, match="level"):
+    # depth 50, half-width 1: ceil(2 sqrt(50) / pi) = 5 bound states
+    with pytest.raises(ValueError, match=r"finite_well_state: `level` must be an int in \[1, 5\]"):
         finite_well_state(50.0, 1.0, 6, 0.0)
-    with pytest.raises(ValueError, match="height"):
+    with pytest.raises(TypeError, match=r"finite_well_state: `level` must be an int in \[1, 5\]"):
+        finite_well_state(50.0, 1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="barrier_well_levels: `height` must be a non-negative"):
         barrier_well_levels(3, -1.0, 0.2)
-    with pytest.raises(ValueError, match="width"):
+    with pytest.raises(ValueError, match=r"barrier_well_levels: `width` must be in \(0, 1\)"):
         barrier_well_levels(3, 1.0, 1.0)
+    with pytest.raises(TypeError, match="barrier_well_levels: `n` must be a positive int"):
+        barrier_well_levels(3.0, 1.0, 0.2)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_float, check_int
+
 __all__ = ["allen_cahn_solution"]
 
 _DIFFUSION = 1e-4
@@ -84,12 +86,9 @@ def allen_cahn_solution(t, x=None, n_modes: int = 512, dt: float = 1e-4) -> np.n
 
     Kassam & Trefethen 2005 (SIAM J. Sci. Comput. 26, 1214), ETDRK4 of Cox & Matthews 2002.
     """
-    if isinstance(n_modes, bool) or int(n_modes) != n_modes or n_modes < 16 or n_modes % 2:
-        raise ValueError(
-            f"allen_cahn_solution: `n_modes` must be an even int >= 16, got {n_modes!r}"
-        )
-    if not np.isfinite(dt) or dt <= 0:
-        raise ValueError(f"allen_cahn_solution: `dt` must be a positive float, got {dt!r}")
+    if check_int(n_modes, "n_modes", "allen_cahn_solution", minimum=16) % 2:
+        raise ValueError(f"allen_cahn_solution: `n_modes` must be even, got {n_modes!r}")
+    check_float(dt, "dt", "allen_cahn_solution", positive=True)
     times = np.asarray(t, dtype=np.float64)
     if times.ndim > 1 or np.any(times < 0) or not np.all(np.isfinite(times)):
         raise ValueError("allen_cahn_solution: `t` must be a scalar or 1D array of times >= 0")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 
+from .._checks import check_float, check_int
+
 __all__ = ["burgers_solution", "burgers_steepest_slope"]
 
 _DEFAULT_NU = 0.01 / np.pi
@@ -17,10 +19,8 @@ _STEEPEST_TIME = 1.6037 / np.pi
 
 
 def _check(t, x, nu, n_quad):
-    if not np.isfinite(nu) or nu <= 0:
-        raise ValueError(f"burgers_solution: `nu` must be a positive float, got {nu!r}")
-    if isinstance(n_quad, bool) or int(n_quad) != n_quad or n_quad < 2:
-        raise ValueError(f"burgers_solution: `n_quad` must be an int >= 2, got {n_quad!r}")
+    check_float(nu, "nu", "burgers_solution", positive=True)
+    check_int(n_quad, "n_quad", "burgers_solution", minimum=2)
     t = np.asarray(t, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     if np.any(t < 0) or not np.all(np.isfinite(t)):

@@ -17,6 +17,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_int
+
 _METHODS = ("uniform", "halton", "hammersley", "latin", "grid")
 
 
@@ -82,7 +84,7 @@ class AbstractDomain(eqx.Module):
           DeepXDE's default), `"latin"` (Latin hypercube) or `"grid"` (cell-centred grid).
         - `dtype`: floating dtype; defaults to JAX's default float.
         """
-        n = _check_count(n, "n")
+        n = check_int(n, "n", "sample")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         if method == "grid":
             per = max(int(math.floor(n ** (1.0 / self.dim) + 1e-9)), 1)
@@ -97,13 +99,15 @@ class AbstractDomain(eqx.Module):
         Endpoints are included unless `cell_centred`. Points are in C order (last axis fastest),
         so `values.reshape(shape)` recovers the grid.
         """
-        shape = tuple(int(s) for s in np.atleast_1d(shape))
+        if isinstance(shape, np.ndarray | jax.Array):
+            shape = np.asarray(shape).tolist()
+        shape = tuple(shape) if np.ndim(shape) else (shape,)
+        shape = tuple(check_int(s, "shape", "grid") for s in shape)
         if len(shape) != self.dim:
             raise ValueError(f"grid: `shape` must have {self.dim} entries, got {len(shape)}")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         axes = []
         for lo, hi, s in zip(self.lower, self.upper, shape, strict=True):
-            _check_count(s, "shape")
             if cell_centred:
                 axes.append(lo + (jnp.arange(s, dtype=dtype) + 0.5) * (hi - lo) / s)
             else:
@@ -128,7 +132,7 @@ class AbstractDomain(eqx.Module):
         by area (largest remainders) and its points come from that method on the face's free
         coordinates, so a low-discrepancy set covers the boundary evenly.
         """
-        n = _check_count(n, "n")
+        n = check_int(n, "n", "sample_boundary")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         faces = self.boundary_faces if faces is None else tuple(tuple(f) for f in faces)
         for axis, side in faces:
@@ -171,7 +175,7 @@ class AbstractDomain(eqx.Module):
         `method` (as `sample`) in the spatial coordinates."""
         if not self.time_dependent:
             raise ValueError("sample_initial: the domain is not time-dependent")
-        n = _check_count(n, "n")
+        n = check_int(n, "n", "sample_initial")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         if method == "uniform":  # the stream earlier runs drew: their seeds still reproduce
             pts = self._scale(jr.uniform(key, (n, self.dim), dtype))
@@ -238,12 +242,6 @@ class SpaceTime(AbstractDomain):
         self.lower = space.lower + (t0,)
         self.upper = space.upper + (t1,)
         self.time_dependent = True
-
-
-def _check_count(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {n!r}")
-    return int(n)
 
 
 _PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)

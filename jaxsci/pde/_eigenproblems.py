@@ -11,6 +11,7 @@ import math
 
 import jax.numpy as jnp
 
+from .._checks import check_int
 from ._conditions import Dirichlet, Normalisation
 from ._domain import Interval
 from ._operators import partial
@@ -30,8 +31,7 @@ def infinite_well(level: int = 1, energy_guess: float | None = None) -> Problem:
 
     Exact: `E_n = (n pi)^2`, `psi_n = sqrt(2) sin(n pi x)` (up to sign). `energy_guess` defaults
     to `0.8 E_n`, which lies closer to `E_n` than to any other level."""
-    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
-        raise ValueError(f"infinite_well: `level` must be a positive int, got {level!r}")
+    level = check_int(level, "level", "infinite_well")
     domain = Interval(0.0, 1.0)
     e_n = (level * math.pi) ** 2
     return Problem(
@@ -63,11 +63,7 @@ def finite_well(
     upper bound on `E_1` that uses nothing of the exact answer.
     """
     levels = finite_well_levels(depth, half_width)
-    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= len(levels):
-        raise ValueError(
-            f"finite_well: `level` must be an int in [1, {len(levels)}] (the bound states), "
-            f"got {level!r}"
-        )
+    level = check_int(level, "level", "finite_well", maximum=len(levels))  # a bound state
     if not extent > half_width:
         raise ValueError(f"finite_well: `extent` must exceed `half_width`, got {extent!r}")
     domain = Interval(-extent, extent)
@@ -91,8 +87,7 @@ def barrier_well(
     """`-psi'' + V psi = E psi` on `[0, 1]` with `psi(0) = psi(1) = 0` and a central barrier
     `V = height` on `|x - 1/2| < width / 2`. Truth for the levels: `barrier_well_levels`
     (the transcendental matching condition); the state has no closed form here."""
-    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
-        raise ValueError(f"barrier_well: `level` must be a positive int, got {level!r}")
+    level = check_int(level, "level", "barrier_well")
     exact = float(barrier_well_levels(level, height, width)[level - 1])
     domain = Interval(0.0, 1.0)
     potential = lambda x: jnp.where(jnp.abs(x[0] - 0.5) < width / 2, height, 0.0)

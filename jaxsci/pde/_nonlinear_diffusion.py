@@ -28,6 +28,7 @@ import scipy.interpolate
 import scipy.sparse
 from scipy.integrate import solve_ivp
 
+from .._checks import check_float, check_int
 from ._conditions import Dirichlet, InitialValue
 from ._domain import Box, SpaceTime
 from ._operators import laplacian, time_derivative
@@ -59,15 +60,11 @@ def _laplacian(n_cells: int) -> scipy.sparse.csr_matrix:
 
 
 def _check_settings(n_cells, diffusivity, rtol):
-    if isinstance(n_cells, bool) or int(n_cells) != n_cells or n_cells < 4 or n_cells % 2:
-        raise ValueError(
-            f"nonlinear_diffusion_solution: `n_cells` must be an even int >= 4, got {n_cells!r}"
-        )
-    if not (np.isfinite(diffusivity) and diffusivity > 0):
-        raise ValueError(
-            f"nonlinear_diffusion_solution: `diffusivity` must be positive, got {diffusivity!r}"
-        )
-    if not (np.isfinite(rtol) and 0 < rtol < 1e-3):
+    where = "nonlinear_diffusion_solution"
+    if check_int(n_cells, "n_cells", where, minimum=4) % 2:
+        raise ValueError(f"{where}: `n_cells` must be even, got {n_cells!r}")
+    check_float(diffusivity, "diffusivity", where, positive=True)
+    if not 0 < check_float(rtol, "rtol", where) < 1e-3:
         raise ValueError(f"nonlinear_diffusion_solution: `rtol` must be in (0, 1e-3), got {rtol!r}")
 
 

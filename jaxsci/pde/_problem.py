@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
+from .._checks import check_int
 from ._conditions import AbstractCondition, check_conditions
 from ._domain import AbstractDomain
 from ._operators import LinearOperator
@@ -101,8 +102,7 @@ class Problem(eqx.Module):
             if residual is None:
                 residual = LinearResidual(operator, source)
         _check_residual(residual)
-        if not (isinstance(n_outputs, int) and n_outputs >= 0):
-            raise ValueError(f"Problem: `n_outputs` must be a non-negative int, got {n_outputs!r}")
+        n_outputs = check_int(n_outputs, "n_outputs", "Problem", minimum=0)
         self.domain = domain
         self.residual = residual
         self.conditions = check_conditions(conditions)

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import scipy.optimize
 
+from .._checks import check_float, check_int
+
 __all__ = [
     "infinite_well_levels",
     "infinite_well_state",
@@ -23,16 +25,6 @@ __all__ = [
 _XTOL = 1e-15
 
 
-def _check_count(name, n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name}: `n` must be a positive int, got {n!r}")
-
-
-def _check_positive(name, arg, value):
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: `{arg}` must be a positive finite float, got {value!r}")
-
-
 def infinite_well_levels(n: int) -> np.ndarray:
     """The first `n` levels of the infinite well on `[0, 1]`: `E_k = (k pi)^2`, `k = 1..n`.
 
@@ -42,7 +34,7 @@ def infinite_well_levels(n: int) -> np.ndarray:
 
     **Returns:** a float64 array of shape `(n,)`.
     """
-    _check_count("infinite_well_levels", n)
+    n = check_int(n, "n", "infinite_well_levels")
     return (np.pi * np.arange(1, n + 1, dtype=np.float64)) ** 2
 
 
@@ -56,7 +48,7 @@ def infinite_well_state(n: int, x) -> np.ndarray:
 
     **Returns:** a float64 array shaped like `x`.
     """
-    _check_count("infinite_well_state", n)
+    n = check_int(n, "n", "infinite_well_state")
     x = np.asarray(x, dtype=np.float64)
     inside = (x >= 0.0) & (x <= 1.0)
     return np.where(inside, np.sqrt(2.0) * np.sin(n * np.pi * x), 0.0)
@@ -106,8 +98,8 @@ def finite_well_levels(depth: float, half_width: float) -> np.ndarray:
 
     **Returns:** a float64 array of the `ceil(2 a sqrt(V0) / pi)` levels.
     """
-    _check_positive("finite_well_levels", "depth", depth)
-    _check_positive("finite_well_levels", "half_width", half_width)
+    depth = check_float(depth, "depth", "finite_well_levels", positive=True)
+    half_width = check_float(half_width, "half_width", "finite_well_levels", positive=True)
     roots = _finite_well_roots(depth, half_width)
     return np.array([(z / half_width) ** 2 for z, _ in roots], dtype=np.float64)
 
@@ -129,13 +121,10 @@ def finite_well_state(depth: float, half_width: float, level: int, x) -> np.ndar
     **Returns:** a float64 array shaped like `x`.
     """
     name = "finite_well_state"
-    _check_positive(name, "depth", depth)
-    _check_positive(name, "half_width", half_width)
+    depth = check_float(depth, "depth", name, positive=True)
+    half_width = check_float(half_width, "half_width", name, positive=True)
     roots = _finite_well_roots(depth, half_width)
-    if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
-        raise ValueError(f"{name}: `level` must be an int, got {level!r}")
-    if not 1 <= level <= len(roots):
-        raise ValueError(f"{name}: `level` must be in [1, {len(roots)}], got {level}")
+    level = check_int(level, "level", name, maximum=len(roots))
     z, even = roots[level - 1]
     a = half_width
     k = z / a
@@ -201,14 +190,14 @@ def barrier_well_levels(n: int, height: float, width: float, n_scan: int = 4000)
     **Returns:** a float64 array of shape `(n,)`, ascending.
     """
     name = "barrier_well_levels"
-    _check_count(name, n)
-    if not np.isfinite(height) or height < 0:
-        raise ValueError(f"{name}: `height` must be a finite float >= 0, got {height!r}")
-    if not np.isfinite(width) or not 0 < width < 1:
+    n = check_int(n, "n", name)
+    height = check_float(height, "height", name, non_negative=True)
+    if not 0 < check_float(width, "width", name) < 1:
         raise ValueError(f"{name}: `width` must be in (0, 1), got {width!r}")
+    n_scan = check_int(n_scan, "n_scan", name, minimum=2)
     b, d = width / 2.0, 0.5 - width / 2.0
     upper = (n * np.pi) ** 2 + height + 1.0
-    grid = np.linspace(upper * 1e-9, upper, int(n_scan))
+    grid = np.linspace(upper * 1e-9, upper, n_scan)
     levels = []
     for even in (True, False):
         f = np.array([_barrier_condition(e, height, b, d, even) for e in grid])
