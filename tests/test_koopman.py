@@ -277,8 +277,26 @@ def test_bad_input(getkey):
         kp.residual_data(kp.Monomials.of_degree(2, 4), x[:5], y[:5])
     with raises(ValueError, match="same dictionary"):
         kp.residuals(kp.fit(est, x, y), kp.residual_data(kp.Monomials.of_degree(2, 1), x, y))
-    with raises(ValueError, match="rank"):
+    with raises(ValueError, match="EDMD: `rank` must be a positive int, got 0"):
         kp.EDMD(kp.Monomials.of_degree(2, 2), rank=0)
+    with raises(TypeError, match="EDMD: `rank` must be a positive int, got float"):
+        kp.EDMD(kp.Monomials.of_degree(2, 2), rank=2.0)
+    with raises(ValueError, match="DMD: `rank` must be a positive int, got 0"):
+        kp.DMD(rank=0)
+    with raises(TypeError, match="DMD: `exact` must be True or False"):
+        kp.DMD(exact=1)
+    with raises(ValueError, match="ReducedRank: `rank` must be a positive int, got -2"):
+        kp.ReducedRank(kp.Monomials.of_degree(2, 2), rank=-2)
+    with raises(ValueError, match="KernelEDMD: `rank` must be a positive int, got 0"):
+        kp.KernelEDMD(kp.GaussianKernel(1.0), rank=0)
+    with raises(TypeError, match="KernelEDMD: `n_landmarks` must be a positive int, got float"):
+        kp.KernelEDMD(kp.GaussianKernel(1.0), rank=2, n_landmarks=10.0)
+    with raises(ValueError, match="KernelEDMD: unknown `method` 'svd'"):
+        kp.KernelEDMD(kp.GaussianKernel(1.0), rank=2, method="svd")
+    with raises(TypeError, match="monomial_exponents: `weights` must be a positive int, got float"):
+        kp.Monomials.of_degree(2, 4, weights=(1, 1.5))  # used to be truncated to 1
+    with raises(ValueError, match="monomial_exponents: `degree` must be a non-negative int"):
+        kp.Monomials.of_degree(2, -1)
     with raises(TypeError, match="kernel"):
         kp.KernelEDMD(lambda a, b: a @ b, rank=2)
     # non-finite data inside jit: a runtime error naming the arguments
@@ -365,7 +383,7 @@ def test_edmd_gram_method_agrees(getkey):
     m1, m2 = kp.fit(kp.EDMD(d), x, y), kp.fit(kp.EDMD(d, method="gram"), x, y)
     assert np.allclose(np.sort_complex(m1.eigenvalues), np.sort_complex(m2.eigenvalues), atol=1e-8)
     assert np.allclose(m2.predict(x0[0], 6), tr[0], atol=1e-7)
-    with raises(ValueError, match="method"):
+    with raises(ValueError, match="EDMD: unknown `method` 'svd'"):
         kp.EDMD(d, method="svd")
 
 

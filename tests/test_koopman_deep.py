@@ -97,8 +97,12 @@ def test_model_jit_vmap_and_bad_input(getkey):
     out, roundtrip = run(model, x)
     assert out.shape == (5, 5, 2) and np.allclose(out[:, 0], roundtrip)
     assert np.allclose(np.sort(np.asarray(model.eigenvalues()).real), 1.0)  # K starts at I
-    with raises(ValueError, match="latent_dim"):
+    with raises(ValueError, match="DeepKoopman: `latent_dim` must be a positive int, got 0"):
         kp.DeepKoopman(2, 0, key=getkey())
+    with raises(TypeError, match="DeepKoopman: `width` must be a positive int, got float"):
+        kp.DeepKoopman(2, 3, width=16.0, key=getkey())
+    with raises(ValueError, match="DeepKoopman: `depth` must be a non-negative int, got -1"):
+        kp.DeepKoopman(2, 3, depth=-1, key=getkey())
     with raises(ValueError, match="trajectories"):
         kp.fit_deep_koopman(model, jnp.ones((4, 3, 2)), steps=1, horizon=4, key=getkey())
     with raises(ValueError, match="windows"):

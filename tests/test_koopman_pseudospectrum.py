@@ -101,7 +101,11 @@ def test_jit_vmap_grid_shape_and_bad_input(duffing):
     assert np.allclose(run(data, grid + 0.0), tau)
     batched = jax.vmap(lambda row: kp.pseudospectrum(data, row, block_size=2, n_blocks=4))(grid)
     assert np.allclose(batched, tau, rtol=1e-12)
-    with raises(ValueError, match="method"):
+    with raises(ValueError, match="pseudospectrum: unknown `method` 'qr'"):
         kp.pseudospectrum(data, grid, method="qr")
-    with raises(ValueError, match="chunk_size"):
+    with raises(ValueError, match="pseudospectrum: `chunk_size` must be a positive int, got 0"):
         kp.pseudospectrum(data, grid, chunk_size=0)
+    with raises(TypeError, match="pseudospectrum: `n_blocks` must be a positive int, got float"):
+        kp.pseudospectrum(data, grid, n_blocks=4.0)
+    with raises(TypeError, match="pseudospectrum: `block_size` must be a positive int, got bool"):
+        kp.pseudospectrum(data, grid, block_size=True)

@@ -25,6 +25,7 @@ import jax.random as jr
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_int
 from ._eig import eig
 from ._information import info_nce, von_neumann_entropy
 
@@ -52,8 +53,8 @@ class DeepKoopman(eqx.Module):
         dtype=None,
     ):
         for name, val in (("state_dim", state_dim), ("latent_dim", latent_dim), ("width", width)):
-            if not isinstance(val, int) or val < 1:
-                raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
+            check_int(val, name, "DeepKoopman")
+        check_int(depth, "depth", "DeepKoopman", minimum=0)
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         k1, k2 = jr.split(key)
         self.encoder = eqx.nn.MLP(

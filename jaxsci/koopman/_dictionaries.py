@@ -11,6 +11,8 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_int
+
 
 class AbstractDictionary(eqx.Module):
     """A feature map `psi(x) -> (n_features,)` evaluated at one point."""
@@ -33,9 +35,16 @@ def monomial_exponents(dim: int, degree: int, weights=None) -> np.ndarray:
     Example: `monomial_exponents(2, d, weights=(1, 2))` gives the x^a y^b, a + 2b <= d, that span a
     Koopman-invariant subspace of the slow-manifold system.
     """
-    weights = np.ones(dim, int) if weights is None else np.asarray(weights, int)
-    if weights.shape != (dim,) or (weights < 1).any():
-        raise ValueError(f"`weights` must be {dim} positive integers, got {weights}.")
+    where = "monomial_exponents"
+    dim = check_int(dim, "dim", where)
+    degree = check_int(degree, "degree", where, minimum=0)
+    if weights is None:
+        weights = (1,) * dim
+    elif isinstance(weights, np.ndarray | jax.Array):
+        weights = np.asarray(weights).tolist()
+    if np.ndim(weights) != 1 or len(weights) != dim:
+        raise ValueError(f"{where}: `weights` must be {dim} positive ints, got {weights!r}")
+    weights = np.asarray([check_int(w, "weights", where) for w in weights])
     exps = [
         e
         for e in itertools.product(*(range(degree // w + 1) for w in weights))
@@ -68,12 +77,17 @@ def _tensor_index(dim, degree):
     return monomial_exponents(dim, degree)
 
 
-class _OrthogonalPolynomials(AbstractDictionary):
-    lower: Float[Array, " dim"]
-    upper: Float[Array, " dim"]
-    degree: int = eqx.field(static=True)
+class _AbstractOrthogonalPolynomials(AbstractDictionary):
+    """Tensor products of a family of 1D polynomials, total degree <= `degree`, on the box
+    [lower, upper] (mapped affinely to [-1, 1]^dim). A final subclass gives the fields and
+    the family's three-term recurrence (`_basis_1d`)."""
+
+    lower: eqx.AbstractVar[Float[Array, " dim"]]
+    upper: eqx.AbstractVar[Float[Array, " dim"]]
+    degree: eqx.AbstractVar[int]
 
     def __check_init__(self):
+        check_int(self.degree, "degree", type(self).__name__, minimum=0)
         if jnp.shape(self.lower) != jnp.shape(self.upper) or jnp.ndim(self.lower) != 1:
             raise ValueError("`lower` and `upper` must be 1-d arrays of the same shape.")
         if isinstance(self.lower, jax.core.Tracer) or isinstance(self.upper, jax.core.Tracer):
@@ -85,8 +99,9 @@ class _OrthogonalPolynomials(AbstractDictionary):
                 f"coordinate, got lower={lo.tolist()}, upper={hi.tolist()}."
             )
 
-    def _basis_1d(self, t, degree):  # t in [-1, 1]; returns (degree + 1,)
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _basis_1d(self, t, degree):
+        """The polynomials of degree 0..`degree` at one `t` in [-1, 1], shape `(degree + 1,)`."""
 
     def __call__(self, x):
         _check_point(x, self.lower.shape[0])
@@ -96,8 +111,12 @@ class _OrthogonalPolynomials(AbstractDictionary):
         return jnp.prod(table[jnp.arange(x.shape[0])[None, :], idx], axis=1)
 
 
-class Legendre(_OrthogonalPolynomials):
+class Legendre(_AbstractOrthogonalPolynomials):
     """Tensor Legendre polynomials of total degree <= `degree` on the box [lower, upper]."""
+
+    lower: Float[Array, " dim"]
+    upper: Float[Array, " dim"]
+    degree: int = eqx.field(static=True)
 
     def _basis_1d(self, t, degree):
         ps = [jnp.ones_like(t), t]
@@ -106,8 +125,12 @@ class Legendre(_OrthogonalPolynomials):
         return jnp.stack(ps[: degree + 1])
 
 
-class Chebyshev(_OrthogonalPolynomials):
+class Chebyshev(_AbstractOrthogonalPolynomials):
     """Tensor Chebyshev polynomials (first kind) of total degree <= `degree` on [lower, upper]."""
+
+    lower: Float[Array, " dim"]
+    upper: Float[Array, " dim"]
+    degree: int = eqx.field(static=True)
 
     def _basis_1d(self, t, degree):
         ps = [jnp.ones_like(t), t]

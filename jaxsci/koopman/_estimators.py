@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._checks import check_bool, check_choice, check_int, check_optional_int
 from ._dictionaries import AbstractDictionary, Identity, features
 from ._eig import eig, eigh, warn_if_single
 from ._gram import gram_products
@@ -78,10 +79,8 @@ class EDMD(AbstractEstimator):
     rank: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
-        if self.method not in ("qr", "gram"):
-            raise ValueError(f"`method` must be 'qr' or 'gram', got {self.method!r}.")
-        if self.rank is not None and (not isinstance(self.rank, int) or self.rank < 1):
-            raise ValueError(f"`rank` must be a positive int or None, got {self.rank!r}.")
+        check_choice(self.method, "method", ("qr", "gram"), "EDMD")
+        check_optional_int(self.rank, "rank", "EDMD")
 
     @property
     def checks_finite_products(self):
@@ -170,6 +169,10 @@ class DMD(AbstractEstimator):
     rank: int | None = eqx.field(static=True, default=None)
     exact: bool = eqx.field(static=True, default=True)
 
+    def __check_init__(self):
+        check_optional_int(self.rank, "rank", "DMD")
+        check_bool(self.exact, "exact", "DMD")
+
     def fit_pairs(self, x, y, weights):
         sw = jnp.sqrt(weights).astype(x.dtype)[:, None]
         xc, yc = (sw * x).T, (sw * y).T  # columns are snapshots
@@ -200,6 +203,9 @@ class ReducedRank(AbstractEstimator):
     dictionary: AbstractDictionary
     rank: int = eqx.field(static=True)
     regularisation: float = 1e-8
+
+    def __check_init__(self):
+        check_int(self.rank, "rank", "ReducedRank")
 
     def fit_pairs(self, x, y, weights):
         psi_x, psi_y = features(self.dictionary, x), features(self.dictionary, y)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._checks import check_choice, check_int, check_optional_int
 from ._dictionaries import AbstractDictionary
 from ._eig import eig
 from ._estimators import EDMD, AbstractEstimator, gram_model, warn_if_underdetermined
@@ -119,8 +120,9 @@ class KernelEDMD(AbstractEstimator):
             raise TypeError(
                 f"`kernel` must be an AbstractKernel, got {type(self.kernel).__name__}."
             )
-        if not isinstance(self.rank, int) or self.rank < 1:
-            raise ValueError(f"`rank` must be a positive int, got {self.rank!r}.")
+        check_int(self.rank, "rank", "KernelEDMD")
+        check_optional_int(self.n_landmarks, "n_landmarks", "KernelEDMD")
+        check_choice(self.method, "method", ("qr", "gram"), "KernelEDMD")
 
     def fit_pairs(self, x, y, weights):
         m = x.shape[0]

@@ -36,6 +36,7 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 from jaxtyping import Array, Complex, Float
 
+from .._checks import check_choice, check_int
 from ._resdmd import ResidualData
 
 
@@ -172,15 +173,10 @@ def pseudospectrum(
     **Returns:** tau(z), real, same shape as `z`. Works under `jit`; `vmap` over `z` is the
     `chunk_size` batching already.
     """
-    if method not in ("krylov", "svd"):
-        raise ValueError(f"`method` must be 'krylov' or 'svd', got {method!r}.")
-    for name, val in (
-        ("chunk_size", chunk_size),
-        ("block_size", block_size),
-        ("n_blocks", n_blocks),
-    ):
-        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-            raise ValueError(f"`{name}` must be a positive int, got {val!r}.")
+    check_choice(method, "method", ("krylov", "svd"), "pseudospectrum")
+    check_int(chunk_size, "chunk_size", "pseudospectrum")
+    check_int(block_size, "block_size", "pseudospectrum")
+    check_int(n_blocks, "n_blocks", "pseudospectrum")
     z = jnp.asarray(z)
     b, c = _whitened(data)
     n = b.shape[0]

@@ -24,6 +24,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Inexact
 
+from .._checks import check_int
 from ._dictionaries import AbstractDictionary, features
 from ._estimators import gram_model
 from ._gram import gram_products
@@ -89,10 +90,7 @@ def gram_matrices(
     fit with Monte Carlo weights 1/M); pass them to `fit_gram`.
     """
     if callable(blocks) and not isinstance(blocks, Iterable):
-        if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 1:
-            raise ValueError(
-                f"gram_matrices: a `blocks` function needs `n_blocks` >= 1, got {n_blocks!r}"
-            )
+        check_int(n_blocks, "n_blocks", "gram_matrices (a `blocks` function needs `n_blocks`)")
         make = blocks
         blocks = (make(i) for i in range(n_blocks))
     sharding = None
@@ -143,7 +141,11 @@ def fit_gram(
 def blocks_of(x, y, block_size: int):
     """Blocks of `block_size` rows of host arrays `x`, `y` (the last one padded with
     zero-weight rows, so every block has one shape and one compiled step)."""
-    x, y = np.asarray(x), np.asarray(y)
+    check_int(block_size, "block_size", "blocks_of")
+    return _blocks(np.asarray(x), np.asarray(y), block_size)
+
+
+def _blocks(x, y, block_size):
     m = x.shape[0]
     for start in range(0, m, block_size):
         xb, yb = x[start : start + block_size], y[start : start + block_size]
