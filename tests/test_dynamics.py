@@ -78,14 +78,18 @@ def test_snapshot_pairs_and_hankel():
 def test_bad_input(getkey):
     with raises(ValueError, match="initial_states"):
         dy.trajectories(dy.Lorenz63(), jnp.ones((3, 2)), dt=0.1, n_steps=2)
-    with raises(ValueError, match="n_steps"):
+    with raises(ValueError, match="trajectories: `n_steps` must be a positive int, got 0"):
         dy.trajectories(dy.Lorenz63(), jnp.ones((3, 3)), dt=0.1, n_steps=0)
+    with raises(TypeError, match="trajectories: `n_steps` must be a positive int, got float"):
+        dy.trajectories(dy.Lorenz63(), jnp.ones((3, 3)), dt=0.1, n_steps=2.7)  # used to be 2
     with raises(ValueError, match="key"):
         dy.trajectories(dy.OrnsteinUhlenbeck(), jnp.ones((3, 1)), dt=0.1, n_steps=2)
     with raises(ValueError, match="trajectories"):
         dy.snapshot_pairs(jnp.ones((3, 1, 2)))
-    with raises(ValueError, match="delays"):
+    with raises(ValueError, match=r"hankel: `delays` must be an int in \[1, 3\], got 5"):
         dy.hankel(jnp.ones((3, 2)), 5)
+    with raises(TypeError, match=r"hankel: `delays` must be an int in \[1, 3\], got float"):
+        dy.hankel(jnp.ones((3, 2)), 2.0)
     with raises(ValueError, match="matrix"):
         dy.LinearMap(jnp.ones((2, 3)))
 

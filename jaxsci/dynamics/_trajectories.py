@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_int
 from ._systems import AbstractFlow, AbstractMap, AbstractSystem, OrnsteinUhlenbeck, dimension
 
 
@@ -45,8 +46,7 @@ def trajectories(
         )
     if not jnp.issubdtype(initial_states.dtype, jnp.floating):
         raise TypeError(f"`initial_states` must be floating point, got {initial_states.dtype}.")
-    if int(n_steps) < 1:
-        raise ValueError(f"`n_steps` must be a positive integer, got {n_steps}.")
+    n_steps = check_int(n_steps, "n_steps", "trajectories")
     dtype = initial_states.dtype
 
     if isinstance(system, AbstractMap):
@@ -148,8 +148,7 @@ def hankel(series: Float[Array, "time ..."], delays: int) -> Float[Array, "rows 
         series = series[:, None]
     if series.ndim != 2:
         raise ValueError(f"`series` must have shape (time, dim), got {series.shape}.")
+    delays = check_int(delays, "delays", "hankel", maximum=series.shape[0])
     n = series.shape[0] - delays + 1
-    if delays < 1 or n < 1:
-        raise ValueError(f"`delays` must be in [1, {series.shape[0]}], got {delays}.")
     idx = jnp.arange(n)[:, None] + jnp.arange(delays)[None, :]
     return series[idx].reshape(n, -1)
