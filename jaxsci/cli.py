@@ -10,11 +10,15 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jaxsci", description="jaxsci experiments")
     sub = parser.add_subparsers(dest="command", required=True)
+    from .runs._run import solvers_help
+
     run = sub.add_parser(
         "run",
-        help="run the experiment a config file describes (PINN, Koopman, SSM)",
+        help="run the experiment a config file describes",
         description="Run the experiment a TOML config describes and write its run directory "
-        "(config.toml, metrics.json, history, learning curve, trained model, plots).",
+        "(config.toml, metrics.json, history, learning curve, trained model, plots). "
+        "Solvers (`solver = ...` in the config):\n" + solvers_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
         "config", nargs="?", help="TOML file, e.g. experiments/configs/helmholtz_2d.toml"
@@ -54,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"jaxsci: {e}", file=sys.stderr)
         return 2
+    for line in m["seed_lines"]:
+        print(line)
     shown = ", ".join(str(p) for p in m["outputs"].values() if p)
     print(f"{m['summary']}\nwrote {m['out_dir']}: metrics.json, config.toml, {shown}")
     return 0 if m["ok"] else 1

@@ -16,13 +16,15 @@ def test_config_validation_names_the_key():
         load_config({"train": {"stepz": 10}})
     with pytest.raises(ValueError, match=r"train\.steps: expected int"):
         load_config({"train": {"steps": "many"}})
-    with pytest.raises(ValueError, match=r"field\.hard_dirichlet: expected bool"):
-        load_config({"field": {"hard_dirichlet": 1}})
+    with pytest.raises(ValueError, match=r"field\.hard_initial: expected bool"):
+        load_config({"field": {"hard_initial": 1}})
+    with pytest.raises(ValueError, match=r"train\.n_interior: moved to `sampling\.n_interior`"):
+        load_config({"train": {"n_interior": 64}})
     with pytest.raises(ValueError, match=r"train\.seeds\[1\]: expected int"):
         load_config({"train": {"seeds": [0, 1.5]}})
-    cfg = load_config(CONFIG, ["train.steps=7", "problem.args.a2=2.0", "train.sampler=halton"])
+    cfg = load_config(CONFIG, ["train.steps=7", "problem.args.a2=2.0", "sampling.method=halton"])
     assert cfg.train.steps == 7 and cfg.problem.args == {"a2": 2.0}
-    assert cfg.train.sampler == "halton" and cfg.train.learning_rate == 1e-3
+    assert cfg.sampling.method == "halton" and cfg.optimizer.learning_rate == 1e-3
 
 
 def test_cli_run_writes_metrics_checkpoint_and_plot(tmp_path, capsys):
@@ -37,9 +39,9 @@ def test_cli_run_writes_metrics_checkpoint_and_plot(tmp_path, capsys):
             "--set",
             "train.steps=30",
             "--set",
-            "train.lbfgs_steps=5",
+            "lbfgs.steps=5",
             "--set",
-            "train.n_interior=64",
+            "sampling.n_interior=64",
             "--set",
             "field.width=8",
             "--set",
@@ -52,7 +54,9 @@ def test_cli_run_writes_metrics_checkpoint_and_plot(tmp_path, capsys):
     assert len(m["runs"]) == 2 and 0 < m["rel_l2"] < 10
     assert (out / "solution.png").stat().st_size > 10_000
     assert (out / "checkpoint_seed0.eqx").exists() and (out / "checkpoint_seed1_lbfgs.eqx").exists()
-    assert "relative L2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "relative L2" in printed
+    assert "seed 0: successful" in printed and "seed 1: successful" in printed
 
 
 def test_cli_bad_input(tmp_path, capsys):

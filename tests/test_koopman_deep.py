@@ -159,7 +159,7 @@ def test_ensemble_over_seeds():
     ens = eqx.filter_vmap(lambda k: kp.DeepKoopman(2, 3, width=16, key=k))(keys)
     assert ens.koopman.shape == (3, 3, 3)
     res = kp.fit_deep_koopman(
-        ens, _slow_manifold_trajectories(), steps=200, key=keys, ensemble=True, progress=False
+        ens, _slow_manifold_trajectories(), steps=200, key=keys, ensemble=True
     )
     assert res.history["loss"].shape == (3, 200) and res.stats["failed_step"] is None
     assert np.all(res.history["loss"][:, -1] < res.history["loss"][:, 0])

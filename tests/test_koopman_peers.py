@@ -1,7 +1,7 @@
 """Cross-checks against PyDMD, PyKoopman and kooplearn on the same data (eigenvalues agree).
 
 The peers are not jaxsci dependencies; each test skips cleanly when its peer is not importable.
-Run them in the peer environments (see experiments/results/koopman.md):
+Run them in the peer environments (see experiments/results/peers/koopman.md):
 
     # PyDMD 2025.8, kooplearn 2.0:
     /work/peers-koopman-latest/bin/python -m pytest tests/test_koopman_peers.py
@@ -19,18 +19,14 @@ gamma = 1 / (2 lengthscale^2) and rank r for kernel EDMD. Tolerance: 1e-10 on ev
 """
 
 import inspect
-import os
-import sys
 
 import jax
 import numpy as np
 import pytest
 from helpers import spectral_distance
 
+from experiments.koopman.data import fourier_dictionary, standard_map_pairs
 from jaxsci import koopman as kp
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "experiments"))
-from koopman_data import fourier_dictionary, standard_map_pairs  # noqa: E402
 
 pytestmark = pytest.mark.x64
 

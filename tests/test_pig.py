@@ -252,6 +252,50 @@ def test_bad_input(getkey):
         field(jnp.zeros(2))
 
 
+def test_argument_checks(getkey):
+    """A wrong type is a TypeError, a bad value a ValueError, each message naming `PIG`."""
+    dom = pde.Box([0.0, 0.0], [1.0, 1.0])
+    with raises(ValueError, "PIG: `n_gaussians` must be a positive int, got 0"):
+        pinn.PIG(dom, 0, key=getkey())
+    with raises(TypeError, "PIG: `n_gaussians` must be a positive int, got float 16.0"):
+        pinn.PIG(dom, 16.0, key=getkey())
+    with raises(TypeError, "PIG: `channels` must be a positive int, got bool"):
+        pinn.PIG(dom, 16, channels=True, key=getkey())
+    with raises(TypeError, "PIG: `scale` must be a positive float, got str"):
+        pinn.PIG(dom, 16, scale="0.05", key=getkey())
+    with raises(ValueError, "PIG: `weight_std` must be a non-negative float, got -1.0"):
+        pinn.PIG(dom, 16, weight_std=-1.0, key=getkey())
+    with raises(ValueError, r"PIG: `max_scale` must be > `scale` \(0.05\), got 0.01"):
+        pinn.PIG(dom, 16, scale=0.05, max_scale=0.01, key=getkey())
+    with raises(ValueError, "PIG: unknown `covariance` 'banana'; expected one of"):
+        pinn.PIG(dom, 16, covariance="banana", key=getkey())
+    for name in ("cells", "stencil", "capacity", "block"):
+        with raises(ValueError, f"PIG: `{name}` must be a positive int, got 0"):
+            pinn.PIG(dom, 16, cutoff=5.0, key=getkey(), **{name: 0})
+        with raises(TypeError, f"PIG: `{name}` must be a positive int, got float"):
+            pinn.PIG(dom, 16, cutoff=5.0, key=getkey(), **{name: 4.0})
+    field = pinn.PIG(dom, 16, cutoff=5.0, key=getkey())
+    with raises(ValueError, "PIG.with_capacity: `capacity` must be a positive int, got 0"):
+        field.with_capacity(capacity=0)
+    with raises(TypeError, "PIG.with_capacity: `capacity` must be a positive int, got float"):
+        field.with_capacity(capacity=3.0)
+
+
+def test_with_capacity_keeps_the_parameters_and_checks_the_cell_list(getkey):
+    """`with_capacity` swaps the (checked) cell-list sizes and nothing else: the parameters are
+    the same arrays, and a cell list of bad sizes cannot be built at all."""
+    field = _perturbed(
+        pinn.PIG(pde.Box([0.0, 0.0], [1.0, 1.0]), 64, cutoff=5.0, key=getkey()), getkey()
+    )
+    resized = field.with_capacity(capacity=7)
+    assert (resized.cells, resized.capacity) == (field.cells, 7)
+    assert resized.stencil >= field.stencil
+    old, new = jax.tree_util.tree_leaves(field), jax.tree_util.tree_leaves(resized)
+    assert len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
+    with raises(ValueError, "PIG: `capacity` must be a positive int, got 0"):
+        type(field.cell_grid)(field.cells, field.stencil, 0)
+
+
 def _poisson_field(key, cutoff):
     domain = pde.get_problem("poisson_1d").domain
     return pinn.PIG(domain, 24, channels=2, hidden=16, scale=0.06, cutoff=cutoff, key=key)
@@ -263,7 +307,9 @@ def test_solve_trains_pig_on_poisson_1d():
     problem = pde.get_problem("poisson_1d")
     opt = optax.adam(optax.exponential_decay(2e-2, 500, 0.5))
     field = _poisson_field(jr.key(0), 5.0)
-    sol = pinn.solve(problem, field, opt, key=jr.key(1), steps=1500, n_interior=128)
+    sol = pinn.solve(
+        problem, field, opt, key=jr.key(1), steps=1500, sampling=pinn.Sampling(n_interior=128)
+    )
     assert sol.stats["failed_step"] is None
     assert sol.error() < 2e-3, sol.error()
 
@@ -279,7 +325,13 @@ def test_solve_ensemble(getkey):
     assert not fields.occupancy()["overflow"]
     assert fields.with_capacity().capacity <= fields.capacity
     sol = pinn.solve(
-        problem, fields, optax.adam(1e-2), key=keys, steps=30, n_interior=64, ensemble=True
+        problem,
+        fields,
+        optax.adam(1e-2),
+        key=keys,
+        steps=30,
+        ensemble=True,
+        sampling=pinn.Sampling(n_interior=64),
     )
     one = pinn.solve(
         problem,
@@ -287,7 +339,7 @@ def test_solve_ensemble(getkey):
         optax.adam(1e-2),
         key=keys[1],
         steps=30,
-        n_interior=64,
+        sampling=pinn.Sampling(n_interior=64),
     )
     member = jax.tree_util.tree_map(lambda a: a[1] if eqx.is_array(a) else a, sol.field)
     x = jnp.linspace(0, 1, 7)[:, None]

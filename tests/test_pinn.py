@@ -8,14 +8,14 @@ import numpy as np
 import optax
 import pytest
 
-from jaxsci import pde, pinn
+from jaxsci import pde, pinn, train
 from jaxsci.pde._eigenproblems import infinite_well
 
 
 def test_poisson_1d_below_1e3(getkey):
     p = pde.poisson_1d()
     f = pinn.MLP(1, width=32, depth=3, key=getkey())
-    sol = pinn.solve(p, f, key=getkey(), steps=3000, n_interior=256)
+    sol = pinn.solve(p, f, key=getkey(), steps=3000, sampling=pinn.Sampling(n_interior=256))
     assert sol.stats["failed_step"] is None
     assert sol.error() < 1e-3
     assert sol.history["loss"].shape == (3000 + 750,)  # Adam, then the default L-BFGS phase
@@ -34,9 +34,9 @@ def test_infinite_well_eigenpair(getkey):
     f = pinn.Constrained(
         pinn.MLP(1, width=32, depth=3, key=getkey()), pinn.dirichlet_transform(p.domain)
     )
-    common = dict(n_interior=512, n_boundary=1000, sampler="grid")
+    common = dict(sampling=pinn.Sampling(n_interior=512, n_boundary=1000, method="grid"))
     # the budget of experiments/configs/infinite_well.toml
-    sol = pinn.solve(p, f, key=getkey(), steps=4000, lbfgs_steps=500, **common)
+    sol = pinn.solve(p, f, key=getkey(), steps=4000, **common, lbfgs=pinn.LBFGSPhase(steps=500))
     assert abs(float(sol.params["energy"]) - math.pi**2) < 1e-4
     assert abs(sol.rayleigh_quotient() - math.pi**2) < 1e-4
     assert sol.error() < 1e-3
@@ -48,8 +48,8 @@ def test_finite_well_ground_state(getkey):
     f = pinn.Constrained(
         pinn.MLP(1, width=32, depth=3, key=getkey()), pinn.dirichlet_transform(p.domain)
     )
-    common = dict(n_interior=1000, n_boundary=2000, sampler="grid")
-    sol = pinn.solve(p, f, key=getkey(), steps=6000, lbfgs_steps=1000, **common)
+    common = dict(sampling=pinn.Sampling(n_interior=1000, n_boundary=2000, method="grid"))
+    sol = pinn.solve(p, f, key=getkey(), steps=6000, **common, lbfgs=pinn.LBFGSPhase(steps=1000))
     e = p.exact_eigenvalue
     assert abs(float(sol.params["energy"]) - e) < 1e-3 * e
     assert sol.error() < 1e-2
@@ -70,7 +70,13 @@ def test_inverse_problem_learns_coefficient(getkey):
     )
     f = pinn.MLP(2, width=32, depth=3, key=getkey())
     sol = pinn.solve(
-        p, f, optax.adam(3e-3), key=getkey(), steps=3000, n_interior=512, learn=["diffusivity"]
+        p,
+        f,
+        optax.adam(3e-3),
+        key=getkey(),
+        steps=3000,
+        learn=["diffusivity"],
+        sampling=pinn.Sampling(n_interior=512),
     )
     assert abs(float(sol.params["diffusivity"]) - 0.1) < 0.01
     assert sol.error() < 0.05
@@ -80,7 +86,7 @@ def test_ensemble_equals_separate_runs(getkey):
     p = pde.poisson_1d()
     keys = jr.split(getkey(), 8)
     make = lambda k: pinn.MLP(1, width=16, depth=2, key=k)
-    common = dict(steps=200, lbfgs_steps=0, n_interior=64)
+    common = dict(steps=200, lbfgs=pinn.LBFGSPhase(steps=0), sampling=pinn.Sampling(n_interior=64))
     batched = pinn.solve(p, eqx.filter_vmap(make)(keys), key=keys, ensemble=True, **common)
     assert batched.history["loss"].shape == (8, 200)
     for i in range(8):
@@ -99,7 +105,12 @@ def test_ensemble_lbfgs_phase_equals_separate_runs():
         p = pde.poisson_1d()
         keys = jr.split(jr.key(3), 2)
         make = lambda k: pinn.MLP(1, width=8, depth=1, key=k)
-        common = dict(steps=20, lbfgs_steps=10, n_interior=32, chunk_size=30)
+        common = dict(
+            steps=20,
+            lbfgs=pinn.LBFGSPhase(steps=10),
+            sampling=pinn.Sampling(n_interior=32),
+            loop=train.Loop(chunk_size=30),
+        )
         batched = pinn.solve(p, eqx.filter_vmap(make)(keys), key=keys, ensemble=True, **common)
         assert batched.history["loss"].shape == (2, 30)
         for i in range(2):
@@ -115,7 +126,14 @@ def test_solve_defaults_hard_dirichlet_and_lbfgs(getkey):
     """A bare call imposes the zero Dirichlet condition exactly and finishes with L-BFGS."""
     p = pde.poisson_2d()
     f = pinn.MLP(2, width=16, depth=2, key=getkey())
-    sol = pinn.solve(p, f, key=getkey(), steps=40, n_interior=64, chunk_size=20)
+    sol = pinn.solve(
+        p,
+        f,
+        key=getkey(),
+        steps=40,
+        sampling=pinn.Sampling(n_interior=64),
+        loop=train.Loop(chunk_size=20),
+    )
     assert isinstance(sol.field, pinn.Constrained)
     assert sol.problem is p  # the solution answers for the problem given
     assert "dirichlet0" not in sol.history  # no loss term for what holds exactly
@@ -124,18 +142,38 @@ def test_solve_defaults_hard_dirichlet_and_lbfgs(getkey):
     edge = p.domain.sample_boundary(getkey(), 32)
     assert np.max(np.abs(np.asarray(sol(edge)))) < 1e-6
     soft = pinn.solve(
-        p, f, key=getkey(), steps=40, lbfgs_steps=0, n_interior=64, hard_dirichlet=False
+        p,
+        f,
+        key=getkey(),
+        steps=40,
+        hard_dirichlet=False,
+        lbfgs=pinn.LBFGSPhase(steps=0),
+        sampling=pinn.Sampling(n_interior=64),
     )
     assert isinstance(soft.field, pinn.MLP) and "dirichlet0" in soft.history
     # a non-zero Dirichlet value has no exact transform: the default keeps it a loss term
     kg = pde.klein_gordon_1d()
     g = pinn.MLP(2, width=8, depth=1, key=getkey())
-    kept = pinn.solve(kg, g, key=getkey(), steps=10, lbfgs_steps=0, n_interior=32)
+    kept = pinn.solve(
+        kg,
+        g,
+        key=getkey(),
+        steps=10,
+        lbfgs=pinn.LBFGSPhase(steps=0),
+        sampling=pinn.Sampling(n_interior=32),
+    )
     assert isinstance(kept.field, pinn.MLP)
     with pytest.raises(ValueError, match="hard_dirichlet=True"):
-        pinn.solve(kg, g, key=getkey(), steps=10, n_interior=32, hard_dirichlet=True)
-    with pytest.raises(ValueError, match="lbfgs_steps"):
-        pinn.solve(p, f, key=getkey(), steps=10, lbfgs_steps=-1)
+        pinn.solve(
+            kg,
+            g,
+            key=getkey(),
+            steps=10,
+            hard_dirichlet=True,
+            sampling=pinn.Sampling(n_interior=32),
+        )
+    with pytest.raises(ValueError, match="LBFGSPhase.*`steps`"):
+        pinn.LBFGSPhase(steps=-1)
 
 
 def test_hard_constraints_and_embeddings(getkey):
@@ -195,11 +233,15 @@ def test_strategies_run_and_adapt(getkey):
         f,
         key=getkey(),
         steps=600,
-        n_interior=512,
-        balancing=pinn.GradientBalancing(every=100),
-        causal=pinn.CausalWeighting(n_chunks=8, tolerance=1.0),
-        adaptive=pinn.AdaptiveResampling(every=200, n_candidates=2048, n_replace=64),
-        resample_every=300,
+        sampling=pinn.Sampling(
+            n_interior=512,
+            adaptive=pinn.AdaptiveResampling(every=200, n_candidates=2048, n_replace=64),
+            resample_every=300,
+        ),
+        weighting=pinn.Weighting(
+            balancing=pinn.GradientBalancing(every=100),
+            causal=pinn.CausalWeighting(n_chunks=8, tolerance=1.0),
+        ),
     )
     assert sol.stats["failed_step"] is None
     assert sol.history["loss"][-1] < 0.2 * sol.history["loss"][0]
@@ -207,14 +249,19 @@ def test_strategies_run_and_adapt(getkey):
 
 @pytest.mark.parametrize("resample_boundary", [False, True])
 def test_resampling_redraws_boundary_points_only_when_asked(getkey, resample_boundary):
-    from jaxsci.pinn._solve import _Objective, _Update
+    from jaxsci.pinn._loss import _Objective, _Update
 
     problem = pde.poisson_2d()
     weights = jnp.ones(1 + len(problem.conditions))
-    update = _Update(
-        _Objective(problem, (), None), 64, "uniform", 2, resample_boundary, 32, None, None, weights
+    sampling = pinn.Sampling(
+        n_interior=64,
+        n_boundary=32,
+        method="uniform",
+        resample_every=2,
+        resample_boundary=resample_boundary,
     )
-    extra = update.init_extra(getkey(), 32)
+    update = _Update(_Objective(problem, (), None), sampling, None, weights)
+    extra = update.init_extra(getkey())
     trainable = (pinn.MLP(2, width=4, depth=1, key=getkey()), {})
     kept = update(trainable, extra, getkey(), jnp.asarray(0))  # not a redraw step
     drawn = update(trainable, extra, getkey(), jnp.asarray(1))
@@ -232,33 +279,26 @@ def test_resampling_redraws_boundary_points_only_when_asked(getkey, resample_bou
 def test_sampler_draws_the_conditions_points_too(getkey):
     # `sampler` covers the initial and boundary points as well as the interior (DeepXDE's
     # Hammersley set: evenly spaced initial points, each end of the interval half the points)
-    from jaxsci.pinn._solve import _Objective, _Update
+    from jaxsci.pinn._loss import _Objective, _Update
 
     problem = pde.burgers()
     weights = jnp.ones(3)
-    update = _Update(
-        _Objective(problem, (), None), 64, "hammersley", 0, False, 32, None, None, weights
-    )
-    extra = update.init_extra(getkey(), 32)
+    sampling = pinn.Sampling(n_interior=64, n_boundary=32, method="hammersley")
+    update = _Update(_Objective(problem, (), None), sampling, None, weights)
+    extra = update.init_extra(getkey())
     initial, boundary = (np.asarray(p) for p in extra["conditions"])
     np.testing.assert_allclose(np.sort(initial[:, 0]), -1 + 2 * np.arange(1, 33) / 33, atol=1e-6)
     assert np.sum(boundary[:, 0] == -1.0) == np.sum(boundary[:, 0] == 1.0) == 16
     np.testing.assert_allclose(np.sort(boundary[:16, 1]), np.arange(1, 17) / 17, atol=1e-6)
-    uniform = _Update(_Objective(problem, (), None), 64, "grid", 0, False, 32, None, None, weights)
+    grid = pinn.Sampling(n_interior=64, n_boundary=32, method="grid")
+    uniform = _Update(_Objective(problem, (), None), grid, None, weights)
     assert not np.allclose(
-        np.sort(uniform.init_extra(getkey(), 32)["conditions"][0][:, 0]),
+        np.sort(uniform.init_extra(getkey())["conditions"][0][:, 0]),
         np.sort(initial[:, 0]),
         atol=1e-3,
     )  # grid: i.i.d. condition points
-    with pytest.raises(ValueError, match="random `sampler`"):
-        pinn.solve(
-            problem,
-            pinn.MLP(2, width=4, depth=1, key=getkey()),
-            key=getkey(),
-            steps=2,
-            sampler="hammersley",
-            resample_every=1,
-        )
+    with pytest.raises(ValueError, match="random `method`"):
+        pinn.Sampling(method="hammersley", resample_every=1)
 
 
 def test_adaptive_resampling_moves_points_to_large_residual(getkey):
@@ -275,8 +315,10 @@ def test_adaptive_resampling_moves_points_to_large_residual(getkey):
         optax.sgd(0.0),
         key=getkey(),
         steps=1,
-        n_interior=500,
-        adaptive=pinn.AdaptiveResampling(every=1, n_candidates=4000, n_replace=200),
+        sampling=pinn.Sampling(
+            n_interior=500,
+            adaptive=pinn.AdaptiveResampling(every=1, n_candidates=4000, n_replace=200),
+        ),
     )
     assert sol.points.shape == (500, 1)
     # 200 of the ~450 points outside [0.9, 1] move into it: ~10% becomes ~50%
@@ -291,11 +333,21 @@ def test_bad_input(getkey):
         pinn.solve(p, lambda x: x[0], key=getkey(), steps=1)
     with pytest.raises(ValueError, match="learn"):
         pinn.solve(p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, learn=["beta"])
-    with pytest.raises(ValueError, match="sampler"):
-        pinn.solve(p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, sampler="sobel")
+    with pytest.raises(ValueError, match="Sampling: unknown `method` 'sobel'"):
+        pinn.Sampling(method="sobel")
+    with pytest.raises(TypeError, match="Sampling: `n_interior` must be a positive int"):
+        pinn.Sampling(n_interior=2.5)
+    with pytest.raises(TypeError, match="solve: `sampling` must be a Sampling"):
+        pinn.solve(p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, sampling={"n": 3})
+    with pytest.raises(ValueError, match="hard_dirichlet"):
+        pinn.solve(p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, hard_dirichlet=None)
     with pytest.raises(ValueError, match="causal"):
         pinn.solve(
-            p, pinn.MLP(2, key=getkey()), key=getkey(), steps=1, causal=pinn.CausalWeighting()
+            p,
+            pinn.MLP(2, key=getkey()),
+            key=getkey(),
+            steps=1,
+            weighting=pinn.Weighting(causal=pinn.CausalWeighting()),
         )
     with pytest.raises(ValueError, match="activation"):
         pinn.MLP(2, activation="softsign", key=getkey())
@@ -304,12 +356,31 @@ def test_bad_input(getkey):
 
 
 def test_nan_in_training_stops_with_step(getkey, capsys):
+    from jaxsci import RESULTS, SolveFailed
+
     p = pde.poisson_1d()
     f = pinn.MLP(1, width=16, depth=2, key=getkey())
-    sol = pinn.solve(p, f, optax.sgd(1e6), key=getkey(), steps=2000, n_interior=64, chunk_size=100)
+    run = lambda throw: pinn.solve(  # noqa: E731
+        p,
+        f,
+        optax.sgd(1e6),
+        key=getkey(),
+        steps=2000,
+        sampling=pinn.Sampling(n_interior=64),
+        lbfgs=pinn.LBFGSPhase(steps=10),
+        loop=train.Loop(chunk_size=100),
+        throw=throw,
+    )
+    sol = run(False)
     step = sol.stats["failed_step"]
     assert step is not None and step < 100
-    assert "step" in capsys.readouterr().err
+    assert sol.result is RESULTS.nonfinite
+    # the L-BFGS phase did not run, and the solution says why instead of skipping silently
+    assert "nonfinite" in sol.stats["phases"]["lbfgs_skipped"]
+    assert capsys.readouterr().err == ""  # no print on failure
+    with pytest.raises(SolveFailed, match="solve: .*not finite.*first at step") as info:
+        run(True)
+    assert info.value.solution.result is RESULTS.nonfinite
     leaves = jax.tree_util.tree_leaves(eqx.filter(sol.field, eqx.is_array))
     assert all(np.all(np.isfinite(leaf)) for leaf in leaves)
 
@@ -326,7 +397,15 @@ def test_repeated_solves_do_not_recompile(getkey):
     opt = optax.adam(1e-3)
     for _ in range(3):
         f = pinn.MLP(1, width=8, depth=2, key=getkey())
-        pinn.solve(p, f, opt, key=getkey(), steps=20, n_interior=32, chunk_size=10)
+        pinn.solve(
+            p,
+            f,
+            opt,
+            key=getkey(),
+            steps=20,
+            sampling=pinn.Sampling(n_interior=32),
+            loop=train.Loop(chunk_size=10),
+        )
     assert len(traces) == 1
 
 
@@ -345,7 +424,13 @@ def test_lbfgs_chunks_share_one_compilation(getkey):
         p = pde.Problem(base.domain, residual, base.conditions, exact=base.exact)
         f = pinn.MLP(1, width=8, depth=2, key=jr.key(0))
         pinn.solve(
-            p, f, optax.lbfgs(), key=jr.key(1), steps=5 * chunks, n_interior=32, chunk_size=5
+            p,
+            f,
+            optax.lbfgs(),
+            key=jr.key(1),
+            steps=5 * chunks,
+            sampling=pinn.Sampling(n_interior=32),
+            loop=train.Loop(chunk_size=5),
         )
         return len(traces)
 
@@ -383,9 +468,8 @@ def test_solve_reuses_line_search_values_where_valid(
         opt,
         key=jr.key(1),
         steps=4,
-        lbfgs_steps=lbfgs_steps,
-        resample_every=resample_every,
-        n_interior=32,
+        lbfgs=pinn.LBFGSPhase(steps=lbfgs_steps),
+        sampling=pinn.Sampling(resample_every=resample_every, n_interior=32),
     )
     assert seen == expected
     assert np.all(np.isfinite(sol.history["loss"]))

@@ -8,9 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxsci import pde, pinn
+from jaxsci import pde, pinn, train
 
-SMALL = dict(steps=20, lbfgs_steps=0, n_interior=32, n_boundary=8, chunk_size=10)
+SMALL = dict(
+    steps=20,
+    lbfgs=pinn.LBFGSPhase(steps=0),
+    sampling=pinn.Sampling(n_interior=32, n_boundary=8),
+    loop=train.Loop(chunk_size=10),
+)
 
 
 @pytest.fixture(scope="module")

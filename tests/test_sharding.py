@@ -97,7 +97,7 @@ import json, jax
 import jaxsci.dynamics, jaxsci.gp, jaxsci.koopman, jaxsci.pinn, jaxsci.runs, jaxsci.ssm
 from jaxsci import cli
 args = ["run", {config!r}, "--quiet", "--out", {str(tmp_path)!r}]
-for o in ("train.steps=20", "train.lbfgs_steps=0", "train.seeds=[0]", "mesh.data=2"):
+for o in ("train.steps=20", "lbfgs.steps=0", "train.seeds=[0]", "mesh.data=2"):
     args += ["--set", o]
 assert cli.main(args) == 0
 print(json.dumps(json.load(open({str(tmp_path / "metrics.json")!r}))["versions"]))

@@ -27,8 +27,7 @@ def test_fit_converges_and_records_history(getkey):
         optax.adam(0.05),
         steps=600,
         key=getkey(),
-        chunk_size=200,
-        progress=False,
+        loop=train.Loop(chunk_size=200),
     )
     assert np.allclose(res.params["w"], TARGET, atol=0.05)
     assert res.history["loss"].shape == (600,) and res.history["w0"].shape == (600,)
@@ -37,24 +36,14 @@ def test_fit_converges_and_records_history(getkey):
 
 
 def test_lbfgs(getkey):
-    res = train.fit(
-        quadratic, {"w": jnp.zeros(3)}, optax.lbfgs(), steps=20, key=getkey(), progress=False
-    )
+    res = train.fit(quadratic, {"w": jnp.zeros(3)}, optax.lbfgs(), steps=20, key=getkey())
     assert np.allclose(res.params["w"], TARGET, atol=0.05)
 
 
 def test_chunking_does_not_change_the_path(getkey):
     key = getkey()
-    run = partial(
-        train.fit,
-        quadratic,
-        {"w": jnp.zeros(3)},
-        optax.adam(0.05),
-        steps=300,
-        key=key,
-        progress=False,
-    )
-    a, b = run(chunk_size=300), run(chunk_size=70)
+    run = partial(train.fit, quadratic, {"w": jnp.zeros(3)}, optax.adam(0.05), steps=300, key=key)
+    a, b = run(loop=train.Loop(chunk_size=300)), run(loop=train.Loop(chunk_size=70))
     assert tree_allclose(a.state, b.state, rtol=0, atol=0)
     assert np.array_equal(a.history["loss"], b.history["loss"])
 
@@ -68,29 +57,52 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, getkey):
     def loss(m, extra, k):
         return jnp.mean((jax.vmap(m)(xs)[:, 0] - ys) ** 2), {}
 
-    run = partial(train.fit, loss, model, optax.adam(1e-2), key=key, chunk_size=100, progress=False)
+    run = partial(
+        train.fit, loss, model, optax.adam(1e-2), key=key, loop=train.Loop(chunk_size=100)
+    )
     full = run(steps=400)
     ckpt = tmp_path / "run.eqx"
-    part = run(steps=200, checkpoint=ckpt)
+    part = run(steps=200, loop=train.Loop(chunk_size=100, checkpoint=ckpt))
     assert part.stats["steps"] == 200 and ckpt.exists()
-    resumed = run(steps=400, checkpoint=ckpt, resume=True)
+    resumed = run(steps=400, loop=train.Loop(chunk_size=100, checkpoint=ckpt, resume=True))
     assert resumed.stats["steps"] == 400
     assert tree_allclose(resumed.state, full.state, rtol=0, atol=0)
     assert np.array_equal(resumed.history["loss"], full.history["loss"])
 
 
 def test_nan_stops_and_keeps_last_good_state(getkey, capsys):
+    from jaxsci import RESULTS, SolveFailed
+
     def exploding(params, extra, key):
         # finite until w[0] passes 0.5, then NaN
         bad = params["w"][0] > 0.5
         return jnp.where(bad, jnp.nan, jnp.sum((params["w"] - TARGET) ** 2)), {}
 
     res = train.fit(
-        exploding, {"w": jnp.zeros(3)}, optax.sgd(0.01), steps=1000, key=getkey(), chunk_size=100
+        exploding,
+        {"w": jnp.zeros(3)},
+        optax.sgd(0.01),
+        steps=1000,
+        key=getkey(),
+        loop=train.Loop(chunk_size=100),
+        throw=False,
     )
     step = res.stats["failed_step"]
     assert step is not None and 0 < step < 100
-    assert "step" in capsys.readouterr().err
+    assert res.result is RESULTS.nonfinite and not res.result
+    assert capsys.readouterr().err == ""  # a result code, never a print
+    # throw=True (the default) raises, naming the step, with the same result inside
+    with pytest.raises(SolveFailed, match=f"at step {step}") as info:
+        train.fit(
+            exploding,
+            {"w": jnp.zeros(3)},
+            optax.sgd(0.01),
+            steps=1000,
+            key=getkey(),
+            loop=train.Loop(chunk_size=100),
+        )
+    assert info.value.result is RESULTS.nonfinite
+    np.testing.assert_array_equal(info.value.solution.params["w"], res.params["w"])
     w = res.params["w"]
     assert np.all(np.isfinite(w)) and w[0] > 0.5 - 0.05  # the last finite iterate
     assert np.isfinite(res.history["loss"][step - 1]) and np.isnan(res.history["loss"][step])
@@ -102,16 +114,10 @@ def test_ensemble_equals_separate_runs(getkey):
     make = lambda k: {"w": jr.normal(k, (3,))}
     opt = optax.adam(0.05)
     batched = train.fit(
-        quadratic,
-        eqx.filter_vmap(make)(keys),
-        opt,
-        steps=100,
-        key=keys,
-        ensemble=True,
-        progress=False,
+        quadratic, eqx.filter_vmap(make)(keys), opt, steps=100, key=keys, ensemble=True
     )
     for i in range(8):
-        single = train.fit(quadratic, make(keys[i]), opt, steps=100, key=keys[i], progress=False)
+        single = train.fit(quadratic, make(keys[i]), opt, steps=100, key=keys[i])
         assert np.allclose(batched.params["w"][i], single.params["w"], rtol=1e-5, atol=1e-6)
         assert np.allclose(batched.history["loss"][i], single.history["loss"], rtol=1e-4)
 
@@ -129,8 +135,7 @@ def test_one_compilation_for_all_chunks(getkey):
         optax.adam(0.05),
         steps=500,
         key=getkey(),
-        chunk_size=100,
-        progress=False,
+        loop=train.Loop(chunk_size=100),
     )
     assert len(traces) == 1
 
@@ -144,9 +149,8 @@ def test_one_compilation_for_all_chunks(getkey):
             optimizer,
             steps=300,
             key=getkey(),
-            chunk_size=100,
-            progress=False,
             flat=True,
+            loop=train.Loop(chunk_size=100),
         )
     assert len(traces) == 1 and run.params["b"].shape == ()
 
@@ -156,7 +160,7 @@ def test_one_compilation_for_all_chunks(getkey):
     weak = {"w": jnp.full(3, 0.5)}
     assert weak["w"].weak_type
     train.fit(
-        counting, weak, optax.adam(0.05), steps=300, key=getkey(), chunk_size=100, progress=False
+        counting, weak, optax.adam(0.05), steps=300, key=getkey(), loop=train.Loop(chunk_size=100)
     )
     assert len(traces) == 1
 
@@ -166,11 +170,21 @@ def test_bad_input(getkey):
         train.fit(quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=-1, key=getkey())
     with pytest.raises(ValueError, match="chunk_size"):
         train.fit(
-            quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(), chunk_size=0
+            quadratic,
+            {"w": jnp.zeros(3)},
+            optax.adam(0.1),
+            steps=1,
+            key=getkey(),
+            loop=train.Loop(chunk_size=0),
         )
     with pytest.raises(ValueError, match="checkpoint"):
         train.fit(
-            quadratic, {"w": jnp.zeros(3)}, optax.adam(0.1), steps=1, key=getkey(), resume=True
+            quadratic,
+            {"w": jnp.zeros(3)},
+            optax.adam(0.1),
+            steps=1,
+            key=getkey(),
+            loop=train.Loop(resume=True),
         )
 
 
@@ -197,9 +211,8 @@ def test_reuse_linesearch_follows_the_same_iterates(getkey, ensemble):
         optax.lbfgs(memory_size=5),
         steps=60,
         key=key,
-        chunk_size=25,
-        progress=False,
         ensemble=ensemble,
+        loop=train.Loop(chunk_size=25),
     )
     a, b = run(), run(reuse_linesearch=True)
     assert tree_allclose(a.params, b.params, rtol=1e-12, atol=1e-12)
@@ -252,7 +265,7 @@ def test_flat_follows_the_same_iterates(getkey, ensemble, opt, tmp_path):
         seen.append(jax.tree_util.tree_structure(p))  # at trace time: a PyTree, not a vector
         return {"shift": e["shift"] + 1e-3 * p["b"][0]}
 
-    kwargs = dict(steps=40, key=key, extra=extra, chunk_size=15, progress=False, ensemble=ensemble)
+    kwargs = dict(steps=40, key=key, extra=extra, loop=train.Loop(chunk_size=15), ensemble=ensemble)
     if opt == "adam":
         kwargs.update(update_extra=update_extra)
         optimizer = optax.adam(1e-2)
@@ -262,7 +275,9 @@ def test_flat_follows_the_same_iterates(getkey, ensemble, opt, tmp_path):
     calls = []
     run = partial(train.fit, _two_leaves, params, optimizer, **kwargs)
     tree = run()
-    flat = run(flat=True, callback=lambda n, p: calls.append((n, p)))
+    flat = run(
+        flat=True, loop=train.Loop(chunk_size=15, callback=lambda n, p: calls.append((n, p)))
+    )
     assert jax.tree_util.tree_structure(flat.params) == jax.tree_util.tree_structure(params)
     # rounding only: Adam is element-wise (XLA may fuse the two layouts differently); L-BFGS's
     # inner products sum per leaf then over leaves on the PyTree, in one pass on the vector
@@ -283,8 +298,8 @@ def test_flat_follows_the_same_iterates(getkey, ensemble, opt, tmp_path):
 
     # a flat run stopped after 15 steps and resumed from its checkpoint ends where one run does
     ckpt = str(tmp_path / "flat.eqx")
-    run(flat=True, checkpoint=ckpt, steps=15)
-    resumed = run(flat=True, checkpoint=ckpt, resume=True)
+    run(flat=True, loop=train.Loop(chunk_size=15, checkpoint=ckpt), steps=15)
+    resumed = run(flat=True, loop=train.Loop(chunk_size=15, checkpoint=ckpt, resume=True))
     assert tree_allclose(resumed.params, flat.params, rtol=0, atol=0)
 
 

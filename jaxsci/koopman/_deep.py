@@ -183,7 +183,7 @@ def fit_deep_koopman(
     `loss` (default `InformationKoopmanLoss()`; default optimiser `optax.adam(1e-3)`). The loop
     is the project's scanned, jitted one, with its NaN guard (training stops and keeps the last
     finite parameters) and checkpoints; `fit_kwargs` go to `jaxsci.train.fit`
-    (`chunk_size`, `progress`, `checkpoint`, `ensemble`, ...). With `ensemble=True`, `model` and
+    (`loop=train.Loop(...)`, `ensemble`, `throw`, ...). With `ensemble=True`, `model` and
     `key` carry a leading member axis (e.g. `eqx.filter_vmap(lambda k: DeepKoopman(..., key=k))`)
     and every member trains on the same `trajectories` in one vmapped run.
 

@@ -9,9 +9,16 @@ from ._fields import Linear as Linear
 from ._fields import PeriodicEmbedding as PeriodicEmbedding
 from ._fields import dirichlet_transform as dirichlet_transform
 from ._fields import initial_transform as initial_transform
+from ._options import Adam as Adam
+from ._options import LBFGSPhase as LBFGSPhase
+from ._options import Sampling as Sampling
+from ._options import Weighting as Weighting
 from ._pig import PIG as PIG
 from ._plot import plot_solution as plot_solution
-from ._solve import PINNSolution as PINNSolution
+from ._solution import PINNSolution as PINNSolution
+from ._solution import evaluation_points as evaluation_points
+from ._solution import solution_error as solution_error
+from ._solve import constrained as constrained
 from ._solve import solve as solve
 from ._strategies import AdaptiveResampling as AdaptiveResampling
 from ._strategies import CausalWeighting as CausalWeighting

@@ -17,16 +17,13 @@ import dataclasses
 import json
 import math
 import tomllib
+import types
 from collections.abc import Callable
 from dataclasses import field as _field
 from typing import Any, get_args, get_origin, get_type_hints
 
-# solver name -> config dataclass; filled by the family modules (`register_solver`)
+# solver name -> config dataclass; filled by `_runner.register`
 SOLVERS: dict[str, type] = {}
-
-
-def register_solver(name: str, cls: type) -> None:
-    SOLVERS[name] = cls
 
 
 def setting(default: Any = dataclasses.MISSING, check: str | tuple | None = None, **kwargs):
@@ -48,8 +45,26 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+def _dataclass_in(tp):
+    """The dataclass of a hint `C` or `C | None`, or None."""
+    if dataclasses.is_dataclass(tp):
+        return tp
+    if isinstance(tp, types.UnionType):
+        found = [a for a in get_args(tp) if dataclasses.is_dataclass(a)]
+        return found[0] if found else None
+    return None
+
+
 def _check_type(value, tp, where: str):
     origin = get_origin(tp)
+    if isinstance(tp, types.UnionType):
+        for arg in get_args(tp):
+            try:
+                return _check_type(value, arg, where)
+            except ValueError:
+                continue
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in get_args(tp))
+        raise ValueError(f"{where}: expected {names}, got {type(value).__name__} {value!r}")
     if origin is list:
         (item,) = get_args(tp)
         if not isinstance(value, list):
@@ -87,6 +102,9 @@ def _build(cls, data, prefix: str):
     for key, value in data.items():
         where = f"{prefix}{key}"
         if key not in fields:
+            moved = getattr(cls, "MOVED", {}).get(key)
+            if moved is not None:
+                raise ValueError(f"{where}: moved to `{moved}` (see CHANGELOG.md)")
             hint = ""
             if kinds is not None:
                 owners = [
@@ -96,8 +114,9 @@ def _build(cls, data, prefix: str):
                     hint = f" (a setting of kind {owners[0]!r}, this one is {kind!r})"
             raise ValueError(f"{where}: unknown key{hint}; expected one of {list(fields)}")
         tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            kwargs[key] = _build(tp, value, f"{where}.")
+        nested = _dataclass_in(tp)
+        if nested is not None:
+            kwargs[key] = _build(nested, value, f"{where}.")
             continue
         kwargs[key] = _check_type(value, tp, where)
         check = fields[key].metadata.get("check")
@@ -108,7 +127,10 @@ def _build(cls, data, prefix: str):
                 ok, message = _CHECKS[check]
             if not ok(kwargs[key]):
                 raise ValueError(f"{where}: {message}, got {kwargs[key]!r}")
-    return cls(**kwargs)
+    try:  # an option class of the library checks itself (`__check_init__`)
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where_table}: {e}") from None
 
 
 def _apply_overrides(data: dict, overrides) -> None:
@@ -161,6 +183,15 @@ def load_config(source: str | dict, overrides: list[str] = ()):
     return _build(cls, data, "")
 
 
+@dataclasses.dataclass
+class ProblemConfig:
+    """`[problem]`: a catalogue problem by name, with keyword arguments for its constructor
+    (the PINN and GP families share it)."""
+
+    name: str = "poisson_2d"
+    args: dict[str, Any] = setting({})
+
+
 # ------------------------------------------------------------------ writing TOML
 
 
@@ -187,6 +218,8 @@ def to_dict(cfg) -> dict:
     out = {}
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
+        if v is None:  # an absent optional table (`[sampling.adaptive]` not given)
+            continue
         out[f.name] = to_dict(v) if dataclasses.is_dataclass(v) else v
     return out
 

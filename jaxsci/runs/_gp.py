@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import gp, pde, pinn
 from . import _rundir
-from ._config import register_solver, setting
-from ._pinn import ProblemConfig
+from ._config import ProblemConfig, setting
+from ._runner import Outcome, Runner, register
 
 
 @dataclass
@@ -46,9 +46,6 @@ class GPRunConfig:
         return self.problem.name
 
 
-register_solver("gp", GPRunConfig)
-
-
 def _grid(cfg: GPRunConfig, problem: pde.Problem):
     g = cfg.gp.grid
     if len(g) not in (1, problem.dim) or any(n < 2 for n in g):
@@ -76,7 +73,7 @@ def _solve(cfg: GPRunConfig):
     )
 
 
-def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> dict:
+def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
     with jax.enable_x64(True), warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # float32 would only give ~1e-4
         t0 = time.perf_counter()
@@ -102,13 +99,11 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> dict:
         outputs = {}
         if cfg.plot:
             outputs["solution"] = pinn.plot_solution(sol, os.path.join(out_dir, "solution.png"))
-    metrics["outputs"] = outputs
-    metrics["summary"] = (
+    summary = (
         f"{cfg.problem.name}: relative L2 {err:.3e} (GP, {metrics['method']}, "
         f"{metrics['points']} grid points), wall {wall:.1f} s"
     )
-    metrics["ok"] = bool(np.isfinite(err) or not sol.problem.has_truth)
-    return metrics
+    return Outcome(metrics, outputs, summary, bool(np.isfinite(err) or not sol.problem.has_truth))
 
 
 def load(cfg: GPRunConfig, run_dir: str, seed: int) -> gp.GPSolution:
@@ -131,3 +126,19 @@ def load(cfg: GPRunConfig, run_dir: str, seed: int) -> gp.GPSolution:
         return gp.GPSolution(
             kernel, coefficients, points, tuple(sizes), problem, problem.params, {}, {}
         )
+
+
+@register
+class GPRunner(Runner):
+    name = "gp"
+    config = GPRunConfig
+    description = "a GP spectral-mixture collocation solve of a catalogue problem (gp.solve)"
+
+    def run(self, cfg, out_dir, progress):
+        return run(cfg, out_dir, progress)
+
+    def load(self, cfg, run_dir, seed):
+        return load(cfg, run_dir, seed)
+
+    def seeds(self, cfg):
+        return [0]  # a deterministic solve: one model

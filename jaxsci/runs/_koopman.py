@@ -18,7 +18,8 @@ import numpy as np
 from .. import dynamics as dy
 from .. import koopman as kp
 from . import _rundir
-from ._config import register_solver, setting
+from ._config import setting
+from ._runner import Outcome, Runner, register
 
 _SYSTEMS = {
     name: obj
@@ -94,9 +95,6 @@ class KoopmanRunConfig:
     @property
     def name(self) -> str:
         return f"koopman_{self.system.name.lower()}"
-
-
-register_solver("koopman", KoopmanRunConfig)
 
 
 def _system(cfg: KoopmanRunConfig):
@@ -189,7 +187,7 @@ def _check_early(cfg: KoopmanRunConfig):
             raise ValueError(f"outputs.{name}: expected [low, high] with low < high, got {v}")
 
 
-def run(cfg: KoopmanRunConfig, out_dir: str, progress: bool) -> dict:
+def run(cfg: KoopmanRunConfig, out_dir: str, progress: bool) -> Outcome:
     _check_early(cfg)
     oc = cfg.outputs
     with jax.enable_x64(True):
@@ -226,14 +224,12 @@ def run(cfg: KoopmanRunConfig, out_dir: str, progress: bool) -> dict:
             tau = np.asarray(kp.pseudospectrum(data, jnp.asarray(re + 1j * im)))
             metrics["pseudospectrum_s"] = time.perf_counter() - t1
             outputs["pseudospectrum"] = _plot_spectrum(out_dir, cfg, re, im, tau, lam, res)
-    metrics["outputs"] = outputs
     best = ", ".join(f"{v['real']:+.4f}{v['imag']:+.4f}i" for v in metrics["verified"][:4])
-    metrics["summary"] = (
+    summary = (
         f"{cfg.system.name}: {len(metrics['verified'])} of {len(lam)} eigenvalues verified "
         f"(residual < {oc.epsilon:g}) in {fit_s:.2f} s; leading: {best or 'none'}"
     )
-    metrics["ok"] = True
-    return metrics
+    return Outcome(metrics, outputs, summary)
 
 
 def _plot_spectrum(out_dir, cfg, re, im, tau, lam, res):
@@ -266,3 +262,25 @@ def load(cfg: KoopmanRunConfig, run_dir: str, seed: int):
     with jax.enable_x64(True):
         like = eqx.filter_eval_shape(lambda: _fit(cfg)[0])
         return _rundir.load_model(_rundir.model_path(run_dir, seed), like)
+
+
+@register
+class KoopmanRunner(Runner):
+    name = "koopman"
+    config = KoopmanRunConfig
+    description = "a Koopman estimator with ResDMD residuals and pseudospectrum on a system"
+
+    def run(self, cfg, out_dir, progress):
+        return run(cfg, out_dir, progress)
+
+    def load(self, cfg, run_dir, seed):
+        return load(cfg, run_dir, seed)
+
+    def seeds(self, cfg):
+        return [cfg.data.seed]
+
+    def catalogue(self):
+        return [
+            'systems (solver = "koopman", [system] name = ...):',
+            "  " + ", ".join(sorted(_SYSTEMS)),
+        ]

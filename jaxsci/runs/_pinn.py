@@ -3,10 +3,10 @@ recipe (Adam, then optionally L-BFGS), one solve per seed."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import equinox as eqx
 import jax
@@ -14,48 +14,51 @@ import numpy as np
 import optax
 
 from .. import pde, pinn, train
-from ..pinn._solve import evaluation_points, solution_error
 from . import _rundir
-from ._config import register_solver, setting
+from ._config import ProblemConfig, setting
+from ._runner import Outcome, Runner, register
 
 
-@dataclass
-class ProblemConfig:
-    name: str = "poisson_2d"
-    args: dict[str, Any] = setting({})
+def _default(fn, name: str):
+    """The default of argument `name` of `fn`, or of field `name` of an option class: config
+    defaults are read from the library, never restated."""
+    return inspect.signature(fn).parameters[name].default
+
+
+_mlp = lambda name: _default(pinn.MLP, name)  # noqa: E731
+_pig = lambda name: _default(pinn.PIG, name)  # noqa: E731
 
 
 @dataclass
 class MLPFieldConfig:
     kind: str = "mlp"
-    width: int = setting(64, "positive")
-    depth: int = setting(4, "positive")
-    activation: str = setting("tanh", ("tanh", "sin", "gelu", "swish", "relu"))
+    width: int = setting(_mlp("width"), "positive")
+    depth: int = setting(_mlp("depth"), "positive")
+    activation: str = _mlp("activation")  # checked by pinn.MLP
     fourier_features: int = setting(0, "non-negative")  # 0: no Fourier-feature embedding
-    fourier_scale: float = setting(1.0, "positive")
+    fourier_scale: float = setting(_default(pinn.FourierFeatures, "scale"), "positive")
     factorisation: bool = False  # random weight factorisation (mean 1.0, std 0.1)
-    hard_dirichlet: bool = False  # multiply by a function vanishing on the spatial boundary
     hard_initial: bool = False  # the initial value exactly: u0(x) + (t - t0)/(t1 - t0) N(x, t)
     periodic_axes: list[int] = setting([])
 
 
 @dataclass
 class PIGFieldConfig:
-    """Physics-Informed Gaussians (`pinn.PIG`): `n_gaussians` per channel feeding a tiny MLP."""
+    """Physics-Informed Gaussians (`pinn.PIG`): `n_gaussians` per channel feeding a tiny MLP;
+    `cutoff`, `max_scale` and `block` 0 mean the library's `None`."""
 
     kind: str = "pig"
     n_gaussians: int = setting(400, "positive")
-    channels: int = setting(4, "positive")
-    hidden: int = setting(16, "positive")
-    activation: str = setting("tanh", ("tanh", "sin"))
-    scale: float = setting(0.05, "positive")  # initial sigma, a fraction of the domain's side
-    covariance: str = setting("diagonal", ("diagonal", "full"))
-    init: str = setting("uniform", ("uniform", "grid"))
-    weight_std: float = setting(0.01, "positive")
+    channels: int = setting(_pig("channels"), "positive")
+    hidden: int = setting(_pig("hidden"), "positive")
+    activation: str = _pig("activation")
+    scale: float = setting(_pig("scale"), "positive")  # initial sigma, a fraction of the side
+    covariance: str = _pig("covariance")
+    init: str = _pig("init")
+    weight_std: float = setting(_pig("weight_std"), "positive")
     cutoff: float = setting(0.0, "non-negative")  # in units of sigma; 0: dense evaluation
     max_scale: float = setting(0.0, "non-negative")  # cap on sigma; 0: 4 x scale
     block: int = setting(0, "non-negative")  # Gaussians per block of the dense sum; 0: one
-    hard_dirichlet: bool = False
     hard_initial: bool = False  # as the MLP's
 
 
@@ -67,35 +70,51 @@ class FieldConfig:
 
 
 @dataclass
+class LBFGSOptimizerConfig:
+    """`[optimizer] kind = "lbfgs"`: the first phase is L-BFGS with a zoom line search."""
+
+    kind: str = "lbfgs"
+    memory: int = setting(_default(pinn.LBFGSPhase, "memory"), "positive")
+
+
+@dataclass
+class OptimizerConfig:
+    """The `[optimizer]` section: `kind = "adam"` is `pinn.Adam` (the default of
+    `pinn.solve`), `"lbfgs"` an `optax.lbfgs`."""
+
+    KINDS = {"adam": pinn.Adam, "lbfgs": LBFGSOptimizerConfig}
+
+
+@dataclass
 class TrainConfig:
-    # the first phase's optimiser: Adam (learning_rate decaying by decay_rate every decay_steps)
-    # or L-BFGS (history lbfgs_memory, zoom line search; the learning-rate settings unused)
-    optimizer: str = setting("adam", ("adam", "lbfgs"))
-    steps: int = setting(5000, "non-negative")
-    learning_rate: float = setting(1e-3, "positive")
-    decay_rate: float = setting(0.9, "positive")
-    decay_steps: int = setting(1000, "positive")
-    lbfgs_steps: int = setting(0, "non-negative")  # L-BFGS refinement after Adam
-    lbfgs_memory: int = setting(100, "positive")  # pairs (s, y) kept by L-BFGS (as pinn.solve)
-    n_interior: int = setting(2000, "positive")
-    n_boundary: int = setting(256, "positive")
-    # as pinn.solve
-    sampler: str = setting("halton", ("halton", "uniform", "hammersley", "latin", "grid"))
-    resample_every: int = setting(0, "non-negative")
-    resample_boundary: bool = False  # redraw the conditions' points too (pinn.solve)
-    residual_weight: float = setting(1.0, "positive")  # weight of the residual term
-    adaptive_every: int = setting(0, "non-negative")  # 0: no residual-based adaptive resampling
-    adaptive_candidates: int = setting(10000, "positive")
-    adaptive_replace: int = setting(200, "positive")
-    balancing: bool = False
-    causal_chunks: int = setting(0, "non-negative")  # 0: no causal weighting
-    causal_tolerance: float = setting(1.0, "positive")
-    chunk_size: int = setting(1000, "positive")
+    steps: int = setting(_default(pinn.solve, "steps"), "non-negative")
+    hard_dirichlet: bool | str = _default(pinn.solve, "hard_dirichlet")  # "auto", true, false
+    chunk_size: int = setting(_default(train.Loop, "chunk_size"), "positive")
     # record the relative L2 error on the evaluation grid after every chunk (metrics.json's
     # `error_curve` of each run: [step, wall s, rel. L2]; its time counts in the wall time)
     error_curve: bool = False
     seeds: list[int] = setting([0], "non-empty")
     float64: bool = False
+
+    # where the settings of the earlier `[train]` section went
+    MOVED = {
+        **{k: f"sampling.{k}" for k in ("n_interior", "n_boundary", "resample_every")},
+        "resample_boundary": "sampling.resample_boundary",
+        "sampler": "sampling.method",
+        "adaptive_every": "sampling.adaptive.every",
+        "adaptive_candidates": "sampling.adaptive.n_candidates",
+        "adaptive_replace": "sampling.adaptive.n_replace",
+        "residual_weight": "weighting.residual",
+        "balancing": "weighting.balancing (a table: [weighting.balancing])",
+        "causal_chunks": "weighting.causal.n_chunks",
+        "causal_tolerance": "weighting.causal.tolerance",
+        "lbfgs_steps": "lbfgs.steps",
+        "lbfgs_memory": "lbfgs.memory",
+        "optimizer": "optimizer.kind",
+        "learning_rate": "optimizer.learning_rate",
+        "decay_rate": "optimizer.decay_rate",
+        "decay_steps": "optimizer.decay_steps",
+    }
 
 
 @dataclass
@@ -105,9 +124,17 @@ class MeshConfig:
 
 @dataclass
 class PINNRunConfig:
+    """A PINN run: `[sampling]`, `[weighting]`, `[optimizer]` and `[lbfgs]` are
+    `pinn.Sampling`, `pinn.Weighting`, `pinn.Adam` and `pinn.LBFGSPhase` themselves, so a
+    config and the same `pinn.solve` call in Python give the same result."""
+
     solver: str = "pinn"
     problem: ProblemConfig = setting(default_factory=ProblemConfig)
     field: FieldConfig = setting(default_factory=MLPFieldConfig)  # chosen by `kind`
+    optimizer: OptimizerConfig = setting(default_factory=pinn.Adam)  # chosen by `kind`
+    sampling: pinn.Sampling = setting(default_factory=pinn.Sampling)
+    weighting: pinn.Weighting = setting(default_factory=pinn.Weighting)
+    lbfgs: pinn.LBFGSPhase = setting(default_factory=pinn.LBFGSPhase)
     train: TrainConfig = setting(default_factory=TrainConfig)
     mesh: MeshConfig = setting(default_factory=MeshConfig)
     output_dir: str = "runs"
@@ -116,9 +143,6 @@ class PINNRunConfig:
     @property
     def name(self) -> str:
         return self.problem.name
-
-
-register_solver("pinn", PINNRunConfig)
 
 
 def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractField:
@@ -168,11 +192,10 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
 
 
 def _hard(field, cfg: PINNRunConfig, problem: pde.Problem) -> pinn.AbstractField:
-    """The field with the constraints the config asks for: zero Dirichlet data on `problem`'s
-    domain, the initial value of the catalogue problem (`problem` is trained without it)."""
+    """The field with the initial value of the catalogue problem imposed exactly when the
+    config asks for it (`problem` is trained without it); zero Dirichlet data is `pinn.solve`'s
+    own `hard_dirichlet`."""
     fc = cfg.field
-    if fc.hard_dirichlet:
-        field = pinn.Constrained(field, pinn.dirichlet_transform(problem.domain))
     if fc.hard_initial:
         try:
             full = pde.get_problem(cfg.problem.name, **cfg.problem.args)
@@ -183,21 +206,12 @@ def _hard(field, cfg: PINNRunConfig, problem: pde.Problem) -> pinn.AbstractField
 
 
 def _without_hard_conditions(cfg: PINNRunConfig, problem: pde.Problem) -> pde.Problem:
-    """Drop the conditions a hard constraint already satisfies (zero Dirichlet everywhere,
-    periodicity along embedded axes, the initial value)."""
-    hard_dirichlet = getattr(cfg.field, "hard_dirichlet", False)
+    """Drop the conditions a hard constraint of the field already satisfies (periodicity along
+    embedded axes, the initial value)."""
     hard_initial = cfg.field.hard_initial
     periodic_axes = getattr(cfg.field, "periodic_axes", [])
     keep = []
     for c in problem.conditions:
-        if (
-            hard_dirichlet
-            and isinstance(c, pde.Dirichlet)
-            and c.faces is None
-            and not callable(c.value)
-            and c.value == 0.0
-        ):
-            continue
         if isinstance(c, pde.Periodic) and c.axis in periodic_axes:
             continue
         if hard_initial and isinstance(c, pde.InitialValue):
@@ -221,10 +235,12 @@ def _error_on_grid(problem: pde.Problem):
         raise ValueError(
             f"train.error_curve: problem {problem.name!r} has no exact or reference solution"
         )
-    points = evaluation_points(problem)
+    points = pinn.evaluation_points(problem)
     true = problem.exact_values(points)
     return eqx.filter_jit(
-        lambda field: solution_error(jax.vmap(field)(points).reshape(true.shape), true, problem)
+        lambda field: pinn.solution_error(
+            jax.vmap(field)(points).reshape(true.shape), true, problem
+        )
     )
 
 
@@ -236,6 +252,69 @@ def _saved(sol: pinn.PINNSolution, problem: pde.Problem):
     return sol.field, learned, sol.points
 
 
+def _optimizer(cfg: PINNRunConfig):
+    """The first phase's optimiser: `pinn.Adam` itself, or an `optax.lbfgs`."""
+    if isinstance(cfg.optimizer, pinn.Adam):
+        return cfg.optimizer
+    return _LBFGS.setdefault(cfg.optimizer.memory, optax.lbfgs(memory_size=cfg.optimizer.memory))
+
+
+_LBFGS: dict[int, optax.GradientTransformation] = {}
+
+
+def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, error_of):
+    """One seed's `pinn.solve`, exactly the call a user would write, and its row."""
+    tc = cfg.train
+    kf, ks = _keys(seed)
+    t0 = time.perf_counter()
+    curve = []  # [step, wall s, rel. L2] after every chunk (train.error_curve)
+
+    def record(step, field):
+        curve.append([step, time.perf_counter() - t0, float(error_of(field))])
+
+    sol = pinn.solve(
+        problem,
+        build_field(cfg, problem, kf),
+        _optimizer(cfg),
+        key=ks,
+        steps=tc.steps,
+        sampling=cfg.sampling,
+        weighting=cfg.weighting,
+        lbfgs=cfg.lbfgs,
+        hard_dirichlet=tc.hard_dirichlet,
+        loop=train.Loop(
+            chunk_size=tc.chunk_size,
+            checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
+            progress=progress,
+            callback=None if error_of is None else record,
+            mesh=mesh,
+        ),
+        throw=False,
+    )
+    kind = cfg.optimizer.kind if hasattr(cfg.optimizer, "kind") else "adam"
+    names = {"first": kind, "lbfgs": "lbfgs" if kind == "adam" else "lbfgs_2"}
+    phases = {names[p]: st for p, st in sol.stats["phases"].items() if p in names}
+    wall = time.perf_counter() - t0
+    steps = sum(st["steps"] for st in phases.values())
+    row = {
+        "seed": seed,
+        "rel_l2": sol.error() if problem.has_truth else float("nan"),
+        "wall_s": wall,
+        "steps": steps,
+        "steps_per_s": steps / wall,
+        **{f"{p}_steps_per_s": st["steps_per_s"] for p, st in phases.items()},
+        "result": sol.result.name,
+        "failed_step": sol.stats["failed_step"],
+        "final_loss": float(sol.history["loss"][-1]) if sol.history else None,
+    }
+    if error_of is not None:
+        row["error_curve"] = curve
+    if problem.eigenvalue is not None:
+        row["eigenvalue"] = float(sol.params[problem.eigenvalue])
+        row["rayleigh_quotient"] = sol.rayleigh_quotient()
+    return sol, row
+
+
 def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
     tc = cfg.train
     with jax.enable_x64(tc.float64):
@@ -245,83 +324,14 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
                 f"mesh.data: {cfg.mesh.data} devices asked for, {jax.device_count()} available"
             )
         mesh = train.data_mesh(cfg.mesh.data) if cfg.mesh.data > 1 else None
-        schedule = optax.exponential_decay(tc.learning_rate, tc.decay_steps, tc.decay_rate)
-        runs, histories, first = [], {}, None
         error_of = _error_on_grid(problem) if tc.error_curve else None
+        runs, histories, first = [], {}, None
         for seed in tc.seeds:
-            kf, ks = _keys(seed)
-            field = build_field(cfg, problem, kf)
-            common = dict(
-                n_interior=tc.n_interior,
-                n_boundary=tc.n_boundary,
-                sampler=tc.sampler,
-                chunk_size=tc.chunk_size,
-                progress=progress,
-                mesh=mesh,
-            )
-            t0 = time.perf_counter()
-            curve = []  # [step, wall s, rel. L2] after every chunk (train.error_curve)
-
-            def record(step, field, curve=curve, t0=t0):
-                curve.append([step, time.perf_counter() - t0, float(error_of(field))])
-
-            sol = pinn.solve(
-                problem,
-                field,
-                optax.adam(schedule)
-                if tc.optimizer == "adam"
-                else optax.lbfgs(memory_size=tc.lbfgs_memory),
-                key=ks,
-                steps=tc.steps,
-                lbfgs_steps=tc.lbfgs_steps,
-                lbfgs_memory=tc.lbfgs_memory,
-                hard_dirichlet=False,  # the config's field.hard_dirichlet built it already
-                resample_every=tc.resample_every,
-                resample_boundary=tc.resample_boundary,
-                residual_weight=tc.residual_weight,
-                balancing=pinn.GradientBalancing() if tc.balancing else None,
-                causal=pinn.CausalWeighting(tc.causal_chunks, tc.causal_tolerance)
-                if tc.causal_chunks
-                else None,
-                adaptive=pinn.AdaptiveResampling(
-                    tc.adaptive_every, tc.adaptive_candidates, tc.adaptive_replace
-                )
-                if tc.adaptive_every
-                else None,
-                checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
-                callback=None if error_of is None else record,
-                **common,
-            )
-            names = {
-                "first": tc.optimizer,
-                "lbfgs": "lbfgs" if tc.optimizer == "adam" else "lbfgs_2",
-            }
-            phases = {names[p]: st for p, st in sol.stats["phases"].items()}
-            history = sol.history
-            failed = sol.stats["failed_step"]
-            wall = time.perf_counter() - t0
-            err = sol.error() if problem.has_truth else float("nan")
-            steps = sum(s["steps"] for s in phases.values())
-            run = {
-                "seed": seed,
-                "rel_l2": err,
-                "wall_s": wall,
-                "steps": steps,
-                "steps_per_s": steps / wall,
-                **{f"{p}_steps_per_s": s["steps_per_s"] for p, s in phases.items()},
-                "failed_step": failed,
-                "final_loss": float(history["loss"][-1]) if history else None,
-            }
-            if error_of is not None:
-                run["error_curve"] = curve
-            if problem.eigenvalue is not None:
-                run["eigenvalue"] = float(sol.params[problem.eigenvalue])
-                run["rayleigh_quotient"] = sol.rayleigh_quotient()
-            runs.append(run)
-            histories[seed] = history
+            sol, row = _solve_seed(cfg, problem, seed, out_dir, progress, mesh, error_of)
+            runs.append(row)
+            histories[seed] = sol.history
             _rundir.save_model(_rundir.model_path(out_dir, seed), _saved(sol, problem))
-            _rundir.write_history(out_dir, seed, history)
-            print(f"seed {seed}: rel_l2 {err:.3e}  wall {wall:.1f} s  steps {steps}", flush=True)
+            _rundir.write_history(out_dir, seed, sol.history)
             first = first or sol
         errs = np.array([r["rel_l2"] for r in runs])
         metrics = {
@@ -338,14 +348,14 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
         outputs = {"learning_curve": _rundir.plot_learning_curves(out_dir, histories, cfg.name)}
         if cfg.plot:
             outputs["solution"] = pinn.plot_solution(first, os.path.join(out_dir, "solution.png"))
-    metrics["outputs"] = outputs
-    metrics["summary"] = (
-        f"{cfg.problem.name}: relative L2 {metrics['rel_l2']:.3e} (+- {metrics['rel_l2_std']:.1e} "
-        f"over {len(runs)} seed(s)), wall {metrics['wall_s']:.1f} s per seed, "
-        f"{metrics['steps']} steps"
+    return Outcome(
+        metrics,
+        outputs,
+        f"{cfg.problem.name}: relative L2 {metrics['rel_l2']:.3e} (+- {metrics['rel_l2_std']:.1e}"
+        f" over {len(runs)} seed(s)), wall {metrics['wall_s']:.1f} s per seed, "
+        f"{metrics['steps']} steps",
+        all(r["result"] == "successful" for r in runs),
     )
-    metrics["ok"] = all(r["failed_step"] is None for r in runs)
-    return metrics
 
 
 def load(cfg: PINNRunConfig, run_dir: str, seed: int) -> pinn.PINNSolution:
@@ -356,7 +366,7 @@ def load(cfg: PINNRunConfig, run_dir: str, seed: int) -> pinn.PINNSolution:
         kf, ks = _keys(seed)
 
         def skeleton():
-            field = build_field(cfg, problem, kf)
+            field, _ = pinn.constrained(problem, build_field(cfg, problem, kf), tc.hard_dirichlet)
             learned = (
                 {}
                 if problem.eigenvalue is None
@@ -364,7 +374,7 @@ def load(cfg: PINNRunConfig, run_dir: str, seed: int) -> pinn.PINNSolution:
                     problem.eigenvalue: jax.numpy.asarray(problem.params[problem.eigenvalue], float)
                 }
             )
-            points = problem.domain.sample(ks, tc.n_interior, method=tc.sampler)
+            points = problem.domain.sample(ks, cfg.sampling.n_interior, method=cfg.sampling.method)
             return field, learned, points
 
         like = eqx.filter_eval_shape(skeleton)
@@ -372,3 +382,23 @@ def load(cfg: PINNRunConfig, run_dir: str, seed: int) -> pinn.PINNSolution:
         params = {**problem.params, **learned} if learned else problem.params
         solved = eqx.tree_at(lambda p: p.params, problem, params) if learned else problem
         return pinn.PINNSolution(field, params, solved, points, {}, {})
+
+
+@register
+class PINNRunner(Runner):
+    name = "pinn"
+    config = PINNRunConfig
+    description = "a physics-informed MLP or PIG field on a catalogue problem (pinn.solve)"
+
+    def run(self, cfg, out_dir, progress):
+        return run(cfg, out_dir, progress)
+
+    def load(self, cfg, run_dir, seed):
+        return load(cfg, run_dir, seed)
+
+    def catalogue(self):
+        lines = ['problems (solver = "pinn" or "gp", [problem] name = ...):']
+        for name, make in sorted(pde.PROBLEMS.items()):
+            doc = (make.__doc__ or "").strip().splitlines()
+            lines.append(f"  {name:24s} {doc[0] if doc else ''}")
+        return lines

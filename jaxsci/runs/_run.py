@@ -1,17 +1,27 @@
-"""`run` and `load`: one entry point for every solver's config, one run-directory layout."""
+"""`run` and `load`: one entry point for every solver's config, one run-directory layout.
+
+Every family module `runs/_<family>.py` registers its `Runner` (see `_runner.py`); this
+module imports them all, so the registry is complete once `jaxsci.runs` is imported.
+"""
 
 from __future__ import annotations
 
 import glob
+import importlib
 import os
+import pkgutil
 import time
 
 import jax
 
-from . import _gp, _koopman, _pinn, _rundir, _ssm
+from . import _rundir
 from ._config import load_config
+from ._runner import RUNNERS, Outcome
 
-_RUNNERS = {"pinn": _pinn, "gp": _gp, "koopman": _koopman, "ssm": _ssm}
+_INFRASTRUCTURE = {"_config", "_run", "_rundir", "_runner"}
+for _module in pkgutil.iter_modules([os.path.dirname(__file__)]):
+    if _module.name.startswith("_") and _module.name not in _INFRASTRUCTURE:
+        importlib.import_module(f"{__package__}.{_module.name}")
 
 
 def _host_devices(n: int) -> None:
@@ -32,9 +42,9 @@ def run(cfg, out_dir: str | None = None, *, progress: bool = True) -> dict:
     directory: `out_dir`, or `cfg.output_dir/NAME-TIME`. A config with `mesh.data = n > 1` on a
     CPU gets `n` host devices if JAX has not started yet (see `_host_devices`).
 
-    **Returns:** the metrics written to `metrics.json`, with `out_dir`, a one-line `summary`
-    and `ok` (false when training stopped at a non-finite step)."""
-    runner = _RUNNERS[cfg.solver]
+    **Returns:** the metrics written to `metrics.json`, with `out_dir`, the `Outcome`'s
+    `outputs`, one-line `summary`, per-seed `seed_lines` and `ok` (false when a seed failed)."""
+    runner = RUNNERS[cfg.solver]
     mesh = getattr(cfg, "mesh", None)
     if mesh is not None:
         _host_devices(mesh.data)
@@ -42,10 +52,18 @@ def run(cfg, out_dir: str | None = None, *, progress: bool = True) -> dict:
         out_dir = os.path.join(cfg.output_dir, f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out_dir, exist_ok=True)
     _rundir.write_config(out_dir, cfg)
-    metrics = runner.run(cfg, out_dir, progress)
-    _rundir.write_metrics(out_dir, metrics)
-    metrics["out_dir"] = out_dir
-    return metrics
+    outcome = runner.run(cfg, out_dir, progress)
+    if not isinstance(outcome, Outcome):
+        raise TypeError(f"run: the {cfg.solver!r} runner returned {type(outcome).__name__}")
+    _rundir.write_metrics(out_dir, outcome.metrics)
+    return {
+        **outcome.metrics,
+        "outputs": outcome.outputs,
+        "summary": outcome.summary,
+        "seed_lines": outcome.seed_lines(),
+        "ok": outcome.ok,
+        "out_dir": out_dir,
+    }
 
 
 def load(run_dir: str, seed: int | None = None):
@@ -65,12 +83,8 @@ def load(run_dir: str, seed: int | None = None):
             f"load: {run_dir!r} is not a run directory (no {_rundir.CONFIG_FILE})"
         )
     cfg = load_config(path)
-    if cfg.solver == "koopman":
-        seeds = [cfg.data.seed]
-    elif cfg.solver == "gp":
-        seeds = [0]  # a deterministic solve: one model
-    else:
-        seeds = cfg.train.seeds
+    runner = RUNNERS[cfg.solver]
+    seeds = runner.seeds(cfg)
     seed = seeds[0] if seed is None else seed
     if seed not in seeds:
         raise ValueError(f"load: `seed` {seed} was not run; the config's seeds are {seeds}")
@@ -82,21 +96,20 @@ def load(run_dir: str, seed: int | None = None):
             f"missing; the run may have been interrupted before it finished). Found: "
             f"{found or 'no checkpoints'}"
         )
-    return _RUNNERS[cfg.solver].load(cfg, run_dir, seed)
+    return runner.load(cfg, run_dir, seed)
+
+
+def solvers_help() -> str:
+    """One line per registered solver family, for `jaxsci run --help`."""
+    return "\n".join(f"  {name:8s} {r.description}" for name, r in sorted(RUNNERS.items()))
 
 
 def catalogue(configs_dir: str | None = None) -> str:
-    """The catalogue's problems, the dynamical systems, the SSM tasks and the configs shipped
-    under `experiments/configs/` (or `configs_dir`), as text."""
-    from .. import pde
-
-    lines = ['problems (solver = "pinn" or "gp", [problem] name = ...):']
-    for name, make in sorted(pde.PROBLEMS.items()):
-        doc = (make.__doc__ or "").strip().splitlines()
-        lines.append(f"  {name:24s} {doc[0] if doc else ''}")
-    lines.append('systems (solver = "koopman", [system] name = ...):')
-    lines.append("  " + ", ".join(sorted(_koopman._SYSTEMS)))
-    lines.append('tasks (solver = "ssm", [task] name = ...): ' + ", ".join(_ssm._TASKS))
+    """What every registered family's configs can name (problems, systems, tasks) and the
+    configs shipped under `experiments/configs/` (or `configs_dir`), as text."""
+    lines = ["solvers (solver = ...):", solvers_help()]
+    for name in sorted(RUNNERS):
+        lines.extend(RUNNERS[name].catalogue())
     if configs_dir is None:
         here = os.path.dirname(os.path.abspath(__file__))
         configs_dir = os.path.join(here, "..", "..", "experiments", "configs")

@@ -17,9 +17,10 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from .. import ssm
 from ..ssm._tasks import COPY_LENGTH, COPY_SYMBOLS, COPY_TOKENS
-from ..train import data_mesh, fit
+from ..train import Loop, data_mesh, fit
 from . import _rundir
-from ._config import register_solver, setting
+from ._config import setting
+from ._runner import Outcome, Runner, register
 
 _TASKS = ("copying", "digits")
 
@@ -70,9 +71,6 @@ class SSMRunConfig:
     @property
     def name(self) -> str:
         return f"ssm_{self.task.name}"
-
-
-register_solver("ssm", SSMRunConfig)
 
 
 def _check(cfg: SSMRunConfig):
@@ -171,9 +169,8 @@ def train_seed(cfg: SSMRunConfig, seed: int, data=None, progress: bool = False):
         opt,
         steps=tc.steps,
         key=k_run,
-        chunk_size=tc.chunk_size,
-        progress=progress,
-        mesh=mesh,
+        loop=Loop(chunk_size=tc.chunk_size, progress=progress, mesh=mesh),
+        throw=False,
     )
     model = result.params
 
@@ -193,12 +190,13 @@ def train_seed(cfg: SSMRunConfig, seed: int, data=None, progress: bool = False):
         "wall_s": result.stats["wall_s"],
         "steps": result.stats["steps"],
         "steps_per_s": result.stats["steps_per_s"],
+        "result": result.result.name,
         "failed_step": result.stats["failed_step"],
     }
     return res, model, result.history
 
 
-def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> dict:
+def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> Outcome:
     _check(cfg)
     data = ssm.digits_split() if cfg.task.name == "digits" else None
     runs, histories = [], {}
@@ -223,18 +221,17 @@ def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> dict:
         "wall_s": float(np.mean([r["wall_s"] for r in runs])),
         "runs": runs,
     }
-    metrics["outputs"] = {
+    outputs = {
         "learning_curve": _rundir.plot_learning_curves(out_dir, histories, cfg.name)
         if cfg.plot
         else None
     }
-    metrics["summary"] = (
+    summary = (
         f"{cfg.task.name}: accuracy {metrics['accuracy']:.4f} "
         f"(+- {metrics['accuracy_std']:.1e} over {len(runs)} seed(s)), "
         f"wall {metrics['wall_s']:.1f} s per seed"
     )
-    metrics["ok"] = all(r["failed_step"] is None for r in runs)
-    return metrics
+    return Outcome(metrics, outputs, summary, all(r["failed_step"] is None for r in runs))
 
 
 def load(cfg: SSMRunConfig, run_dir: str, seed: int) -> ssm.SequenceModel:
@@ -243,3 +240,19 @@ def load(cfg: SSMRunConfig, run_dir: str, seed: int) -> ssm.SequenceModel:
     k_model = _keys(cfg, seed)[0]
     like = _model(cfg, k_model)  # built on the host (HiPPO in NumPy): cheap, not traceable
     return _rundir.load_model(_rundir.model_path(run_dir, seed), like)
+
+
+@register
+class SSMRunner(Runner):
+    name = "ssm"
+    config = SSMRunConfig
+    description = "an S4 / S4D / S5 sequence model trained on a task (copying, digits)"
+
+    def run(self, cfg, out_dir, progress):
+        return run(cfg, out_dir, progress)
+
+    def load(self, cfg, run_dir, seed):
+        return load(cfg, run_dir, seed)
+
+    def catalogue(self):
+        return ['tasks (solver = "ssm", [task] name = ...): ' + ", ".join(_TASKS)]

@@ -10,6 +10,7 @@ from ._loop import load_checkpoint as load_checkpoint
 from ._loop import make_step as make_step
 from ._loop import prime_linesearch as prime_linesearch
 from ._loop import save_checkpoint as save_checkpoint
+from ._options import Loop as Loop
 from ._sharding import data_mesh as data_mesh
 from ._sharding import shard_state as shard_state
 from ._sharding import to_local as to_local

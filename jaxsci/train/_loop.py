@@ -7,7 +7,8 @@ resumed from a checkpoint, follows exactly the same path as an uninterrupted one
 
 A step whose loss, gradients or updated parameters are not finite is rejected: the state keeps
 the last good parameters, records the step in `failed_step`, and every later step is a no-op.
-The host sees the flag at the end of the chunk and stops with a message naming the step.
+The host sees the flag at the end of the chunk and stops; the result's `result` code says so
+and `stats["failed_step"]` names the step (`throw=True` raises `SolveFailed` holding it).
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import optax
-from jax.sharding import Mesh
 from jaxtyping import Array, Key, PRNGKeyArray, PyTree
 
+from .._checks import check_int
+from .._results import RESULTS, raise_if_failed
+from ._checkpoint import load_checkpoint, save_checkpoint
+from ._flat import _Flat, _OnTree
+from ._options import Loop
 from ._sharding import shard_state, to_local
 
 LossFn = Callable[[PyTree, PyTree, PRNGKeyArray], tuple[Array, dict[str, Array]]]
@@ -56,7 +61,9 @@ class TrainState(eqx.Module):
 
 
 class TrainResult(eqx.Module):
-    """What `fit` returns: the final state, the per-step history and run statistics.
+    """What `fit` returns: the final state, the per-step history, run statistics and the
+    `result` code (`jaxsci.RESULTS`: `successful`, or `nonfinite` when training stopped at a
+    non-finite step).
 
     `history` maps `"loss"` and each metric name to a NumPy array with one entry per step (the
     value *before* that step's update). `stats` has `steps`, `wall_s` (training time, compile
@@ -66,6 +73,7 @@ class TrainResult(eqx.Module):
     state: TrainState
     history: dict[str, np.ndarray]
     stats: dict[str, Any]
+    result: RESULTS = eqx.field(static=True, default=RESULTS.successful)
 
     @property
     def params(self) -> PyTree:
@@ -218,53 +226,6 @@ def _strongly_typed(tree: PyTree) -> PyTree:
     )
 
 
-class _Flat(eqx.Module):
-    """The inexact leaves of a parameter PyTree as one vector: `tree(vector)` rebuilds one
-    member's PyTree (static structure, shapes and dtypes are static fields, so two `fit` calls
-    on the same model structure share the compiled chunk)."""
-
-    static: PyTree
-    treedef: Any = eqx.field(static=True)
-    shapes: tuple = eqx.field(static=True)
-    dtypes: tuple = eqx.field(static=True)
-
-    @classmethod
-    def of(cls, params: PyTree, ensemble: bool) -> tuple[_Flat, Array]:
-        dynamic, static = eqx.partition(params, eqx.is_inexact_array)
-        leaves, treedef = jax.tree_util.tree_flatten(dynamic)
-        if not leaves:
-            raise ValueError("fit: `flat=True` needs at least one floating-point parameter")
-        shapes = tuple(x.shape[1:] if ensemble else x.shape for x in leaves)
-        dtypes = tuple(x.dtype for x in leaves)
-        flat = cls(static, treedef, shapes, dtypes)
-        dtype = jnp.result_type(*dtypes)
-        lead = (leaves[0].shape[0], -1) if ensemble else (-1,)
-        vector = jnp.concatenate([x.reshape(lead).astype(dtype) for x in leaves], axis=-1)
-        return flat, vector
-
-    def tree(self, vector: Array) -> PyTree:
-        sizes = [math.prod(s) for s in self.shapes]
-        parts = jnp.split(vector, np.cumsum(sizes)[:-1].tolist())
-        leaves = [
-            p.reshape(s).astype(d) for p, s, d in zip(parts, self.shapes, self.dtypes, strict=True)
-        ]
-        return eqx.combine(jax.tree_util.tree_unflatten(self.treedef, leaves), self.static)
-
-    def trees(self, vectors: Array, ensemble: bool) -> PyTree:
-        return eqx.filter_vmap(self.tree)(vectors) if ensemble else self.tree(vectors)
-
-
-class _OnTree(eqx.Module):
-    """`fn(params, *rest)` called with the flat vector in place of `params` (the loss, or
-    `update_extra`)."""
-
-    fn: Callable
-    flat: _Flat
-
-    def __call__(self, vector, *rest):
-        return self.fn(self.flat.tree(vector), *rest)
-
-
 def fit(
     loss_fn: LossFn,
     params: PyTree,
@@ -274,15 +235,11 @@ def fit(
     key: Keys,
     extra: PyTree = None,
     update_extra: UpdateFn | None = None,
-    chunk_size: int = 500,
-    checkpoint: str | os.PathLike | None = None,
-    resume: bool = False,
-    progress: bool = True,
+    loop: Loop = Loop(),
     ensemble: bool = False,
-    mesh: Mesh | None = None,
-    callback: Callable[[int, PyTree], None] | None = None,
     reuse_linesearch: bool = False,
     flat: bool = False,
+    throw: bool = True,
 ) -> TrainResult:
     """Minimise `loss_fn` over `params` with an optax optimiser, in scanned jitted chunks.
 
@@ -295,20 +252,9 @@ def fit(
     - `key`: PRNG key for the run.
     - `extra`, `update_extra`: non-trained state and its per-step update
       `update_extra(params, extra, key, step) -> extra` (adaptive sampling, loss weights).
-    - `chunk_size`: steps per jitted `lax.scan`; the host reports and checkpoints between chunks.
-    - `checkpoint`: file path; the state and history are written there after every chunk.
-    - `resume`: continue from `checkpoint` if it exists (same `loss_fn`, `params` structure and
-      optimiser): the continued run reproduces the uninterrupted one exactly.
-    - `progress`: show a progress bar (tqdm, on stderr) with steps per second, time remaining
-      and the loss in scientific notation, updated after each chunk.
+    - `loop`: a `Loop`: chunk size, checkpoint and resume, progress bar, callback, device mesh.
     - `ensemble`: `params`, `extra` and `key` carry a leading ensemble axis (e.g. from
       `eqx.filter_vmap(init)(keys)`); every member trains independently in one vmapped step.
-    - `mesh`: a `jax.sharding.Mesh` (e.g. `train.data_mesh()`) for data-parallel training:
-      parameters replicated, the leading axis of `extra`'s arrays split across the devices
-      (the members, for an ensemble); see `shard_state`. Same result as one device up to the
-      order of reductions.
-    - `callback`: `callback(steps_done, params)`, called on the host after every chunk (e.g. to
-      record a test error along training; its time counts in `stats["wall_s"]`).
     - `reuse_linesearch`: for an optimiser with a line search (`optax.lbfgs`) on a
       deterministic loss with a fixed `extra` (no `update_extra`): each step takes the loss and
       gradient the line search computed at the point it accepted instead of evaluating them
@@ -319,26 +265,24 @@ def fit(
       many short ones per leaf: an optimiser with much bookkeeping per leaf (L-BFGS's two-loop
       recursion and line-search state) compiles and runs faster on a small model. Leaves of
       mixed precision are held in their common dtype. A checkpoint holds the flat state.
+    - `throw`: raise `jaxsci.SolveFailed` (holding this result as `.solution`) when training
+      stops at a non-finite step; `False` returns the result with its `result` code.
 
     Calling `fit` again with the same `loss_fn`, `optimizer` and `update_extra` objects and
     the same shapes reuses the compiled chunk (no retracing); so does every chunk of a run.
 
-    **Returns:** a `TrainResult`. If a step produced a NaN or inf, training stops after that
-    chunk, `stats["failed_step"]` names the step and `state.params` are the last good ones.
+    **Returns:** a `TrainResult`. If a step produced a NaN or inf (in every member, for an
+    ensemble), training stops after that chunk: `result` is `RESULTS.nonfinite`,
+    `stats["failed_step"]` names the step and `state.params` are the last good ones.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"fit: `steps` must be a non-negative int, got {steps!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"fit: `chunk_size` must be a positive int, got {chunk_size!r}")
-    if resume and checkpoint is None:
-        raise ValueError("fit: `resume=True` needs a `checkpoint` path")
-
+    check_int(steps, "steps", "fit", minimum=0)
+    if not isinstance(loop, Loop):
+        raise TypeError(f"fit: `loop` must be a train.Loop, got {type(loop).__name__}")
     if reuse_linesearch and update_extra is not None:
         raise ValueError(
             "fit: `reuse_linesearch=True` needs a fixed `extra` (no `update_extra`): a value "
             "stored by the line search would be stale once `extra` changes"
         )
-
     params = _strongly_typed(params)
     to_tree = None
     if flat:
@@ -347,28 +291,47 @@ def fit(
         if update_extra is not None:
             update_extra = _OnTree(update_extra, flattened)
         to_tree = lambda v: flattened.trees(v, ensemble)  # noqa: E731
-    init = lambda p, e, k: init_state(p, optimizer, key=k, extra=e)
     step = Step(loss_fn, optimizer, update_extra, reuse_linesearch)
+    state, history = _initial(step, params, extra, key, loop, ensemble)
+    state, history, stats = _chunks(step, state, history, steps, loop, ensemble, to_tree)
+    if to_tree is not None:
+        state = eqx.tree_at(lambda s: s.params, state, to_tree(state.params))
+    hist = {k: np.concatenate(v, axis=-1) for k, v in history.items()} if history else {}
+    failed = stats["failed_step"]
+    result = TrainResult(
+        state, hist, stats, RESULTS.successful if failed is None else RESULTS.nonfinite
+    )
+    return raise_if_failed("fit", result.result, f"first at step {failed}", result, throw)
+
+
+def _initial(step: Step, params, extra, key, loop: Loop, ensemble: bool):
+    """The state at step 0 (or the checkpoint's, resuming) and the history so far."""
+    init = lambda p, e, k: init_state(p, step.optimizer, key=k, extra=e)  # noqa: E731
     state = (eqx.filter_vmap(init) if ensemble else init)(params, extra, key)
-    if reuse_linesearch and not holds_linesearch_values(state.opt_state):
+    if step.reuse_linesearch and not holds_linesearch_values(state.opt_state):
         raise ValueError(
             "fit: `reuse_linesearch=True` needs an optimiser whose state stores the line "
             "search's `value` and `grad` (optax.lbfgs, optax.scale_by_zoom_linesearch)"
         )
     history: dict[str, list[np.ndarray]] = {}
-    if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state, history = load_checkpoint(checkpoint, state)
-    if mesh is not None:
-        state = shard_state(state, mesh, ensemble=ensemble)
+    if loop.resume and os.path.exists(loop.checkpoint):
+        state, history = load_checkpoint(loop.checkpoint, state)
+    if loop.mesh is not None:
+        state = shard_state(state, loop.mesh, ensemble=ensemble)
+    return state, history
 
+
+def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, to_tree):
+    """Run chunks until `steps` are done or every member has failed; the host reports,
+    checkpoints and calls back between them. Returns the state, history and stats."""
     done = _steps_done(state)
     t_start = time.perf_counter()
     t_first = None
     steady_steps, steady_time = 0, 0.0
     failed = None
-    bar = _progress_bar(done, steps) if progress and done < steps else None
+    bar = _progress_bar(done, steps) if loop.progress and done < steps else None
     while done < steps:
-        n = min(chunk_size, steps - done)
+        n = min(loop.chunk_size, steps - done)
         t0 = time.perf_counter()
         state, metrics = _run_chunk(step, state, n, ensemble)
         metrics = jax.tree_util.tree_map(np.asarray, to_local(metrics))
@@ -386,19 +349,18 @@ def fit(
         if bar is not None:
             bar.update(n)
             bar.set_postfix_str(_loss_text(np.asarray(metrics["loss"])[-1]), refresh=True)
-        if checkpoint is not None and jax.process_index() == 0:
-            save_checkpoint(checkpoint, to_local(state), history)
-        if callback is not None:
+        if loop.checkpoint is not None and jax.process_index() == 0:
+            save_checkpoint(loop.checkpoint, to_local(state), history)
+        if loop.callback is not None:
             local = to_local(state.params)
-            callback(done, local if to_tree is None else to_tree(local))
+            loop.callback(done, local if to_tree is None else to_tree(local))
         if failed is not None:
             break
     if bar is not None:
         bar.close()
-    if mesh is not None:
+    if loop.mesh is not None:
         state = to_local(state)
     wall = time.perf_counter() - t_start
-    hist = {k: np.concatenate(v, axis=-1) for k, v in history.items()} if history else {}
     fs = np.asarray(state.failed_step)
     stats = {
         "steps": int(np.max(np.asarray(state.step))),
@@ -410,15 +372,7 @@ def fit(
         "failed_step": failed,
         "failed_members": [int(i) for i in np.flatnonzero(fs >= 0)] if ensemble else None,
     }
-    if failed is not None:
-        print(
-            f"fit: stopped: non-finite loss or update at step {failed}; "
-            "the returned state holds the last finite parameters",
-            file=sys.stderr,
-        )
-    if to_tree is not None:
-        state = eqx.tree_at(lambda s: s.params, state, to_tree(state.params))
-    return TrainResult(state, hist, stats)
+    return state, history, stats
 
 
 def _progress_bar(done: int, steps: int):
@@ -440,40 +394,3 @@ def _loss_text(loss: np.ndarray) -> str:
 
 def _steps_done(state: TrainState) -> int:
     return int(np.max(np.asarray(state.step) + (np.asarray(state.failed_step) >= 0)))
-
-
-def save_checkpoint(path, state: TrainState, history: dict[str, list[np.ndarray]]) -> None:
-    """Write `state` and the history atomically (`eqx.tree_serialise_leaves` + `.npz`)."""
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        eqx.tree_serialise_leaves(f, jax.tree_util.tree_map(_key_data, state, is_leaf=_is_key))
-    os.replace(tmp, path)
-    flat = {k: np.concatenate(v, axis=-1) for k, v in history.items()}
-    with open(path + ".history.npz.tmp", "wb") as f:
-        np.savez(f, **flat)
-    os.replace(path + ".history.npz.tmp", path + ".history.npz")
-
-
-def load_checkpoint(path, like: TrainState) -> tuple[TrainState, dict[str, list[np.ndarray]]]:
-    """Read a checkpoint written by `save_checkpoint` into the structure of `like`."""
-    path = os.fspath(path)
-    skeleton = jax.tree_util.tree_map(_key_data, like, is_leaf=_is_key)
-    with open(path, "rb") as f:
-        raw = eqx.tree_deserialise_leaves(f, skeleton)
-    state = jax.tree_util.tree_map(
-        lambda old, r: jr.wrap_key_data(r) if _is_key(old) else r, like, raw, is_leaf=_is_key
-    )
-    history = {}
-    if os.path.exists(path + ".history.npz"):
-        with np.load(path + ".history.npz") as data:
-            history = {k: [data[k]] for k in data.files}
-    return state, history
-
-
-def _is_key(x) -> bool:
-    return isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
-
-
-def _key_data(x):
-    return jr.key_data(x) if _is_key(x) else x

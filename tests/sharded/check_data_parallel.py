@@ -50,9 +50,7 @@ for n in (1, 2, 4):
         steps=30,
         key=key,
         extra={"x": x, "y": y},
-        chunk_size=10,
-        progress=False,
-        mesh=train.data_mesh(n),
+        loop=train.Loop(chunk_size=10, mesh=train.data_mesh(n)),
     )
     assert r.state.extra["x"].sharding.num_devices == n, r.state.extra["x"].sharding
     runs[n] = r
@@ -65,7 +63,7 @@ keys = jax.random.split(jax.random.key(2), 4)
 fields = eqx.filter_vmap(lambda k: pinn.MLP(1, width=8, depth=2, key=k))(keys)
 common = dict(key=keys, steps=20, lbfgs_steps=0, n_interior=64, chunk_size=10, ensemble=True)
 plain = pinn.solve(problem, fields, **common)
-sharded = pinn.solve(problem, fields, mesh=train.data_mesh(4), **common)
+sharded = pinn.solve(problem, fields, **common, loop=train.Loop(mesh=train.data_mesh(4)))
 out["ensemble"] = max_diff(plain.field, sharded.field)
 
 # one PINN (its default L-BFGS phase included), its collocation points split over 1 and 4 devices
@@ -76,9 +74,8 @@ sols = {
         field,
         key=jax.random.key(4),
         steps=30,
-        n_interior=256,
-        chunk_size=10,
-        mesh=train.data_mesh(n),
+        sampling=pinn.Sampling(n_interior=256),
+        loop=train.Loop(chunk_size=10, mesh=train.data_mesh(n)),
     )
     for n in (1, 4)
 }
@@ -139,8 +136,8 @@ with tempfile.TemporaryDirectory() as tmp:
         args = ["run", os.path.join(config, "poisson_1d.toml"), "--quiet", "--out", f"{tmp}/{n}"]
         for o in (
             "train.steps=30",
-            "train.lbfgs_steps=0",
-            "train.n_interior=128",
+            "lbfgs.steps=0",
+            "sampling.n_interior=128",
             "train.seeds=[0]",
             f"mesh.data={n}",
         ):

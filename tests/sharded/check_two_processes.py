@@ -20,11 +20,10 @@ sol = pinn.solve(
     field,
     key=jax.random.key(4),
     steps=30,
-    lbfgs_steps=0,  # the Adam phase, soft boundary: the weights compared are the MLP's own
     hard_dirichlet=False,
-    n_interior=256,
-    chunk_size=10,
-    mesh=train.data_mesh(),
+    lbfgs=pinn.LBFGSPhase(steps=0),
+    sampling=pinn.Sampling(n_interior=256),
+    loop=train.Loop(chunk_size=10, mesh=train.data_mesh()),
 )
 print(
     json.dumps(
