@@ -15,6 +15,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_choice, check_int
 from ..pde import InitialValue
 from ..pde._conditions import _target
 
@@ -55,8 +56,8 @@ class FourierFeatures(AbstractEmbedding):
     def __init__(
         self, in_size: int, n_features: int = 64, scale: float = 1.0, *, key: PRNGKeyArray
     ):
-        _check_size(in_size, "in_size")
-        _check_size(n_features, "n_features")
+        check_int(in_size, "in_size", "FourierFeatures")
+        check_int(n_features, "n_features", "FourierFeatures")
         self.frequencies = scale * jr.normal(key, (n_features, in_size))
         self.out_size = 2 * n_features
 
@@ -79,13 +80,13 @@ class PeriodicEmbedding(AbstractEmbedding):
     def __init__(
         self, in_size: int, axes: Sequence[int], periods: Sequence[float], harmonics: int = 1
     ):
-        _check_size(in_size, "in_size")
+        check_int(in_size, "in_size", "PeriodicEmbedding")
         axes, periods = tuple(int(a) for a in axes), tuple(float(p) for p in periods)
         if len(axes) != len(periods):
             raise ValueError("PeriodicEmbedding: `axes` and `periods` must have the same length")
         if any(not 0 <= a < in_size for a in axes):
             raise ValueError(f"PeriodicEmbedding: `axes` must lie in [0, {in_size}), got {axes}")
-        _check_size(harmonics, "harmonics")
+        check_int(harmonics, "harmonics", "PeriodicEmbedding")
         self.axes, self.periods, self.harmonics, self.in_size = axes, periods, harmonics, in_size
         self.out_size = in_size - len(axes) + 2 * harmonics * len(axes)
 
@@ -162,15 +163,12 @@ class MLP(AbstractField):
         *,
         key: PRNGKeyArray,
     ):
-        _check_size(in_size, "in_size")
-        _check_size(width, "width")
-        _check_size(depth, "depth")
+        check_int(in_size, "in_size", "MLP")
+        check_int(width, "width", "MLP")
+        check_int(depth, "depth", "MLP")
         if out_size != "scalar":
-            _check_size(out_size, "out_size")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"MLP: unknown `activation` {activation!r}; expected one of {sorted(_ACTIVATIONS)}"
-            )
+            check_int(out_size, "out_size", "MLP")
+        check_choice(activation, "activation", sorted(_ACTIVATIONS), "MLP")
         if embedding is not None and not isinstance(embedding, AbstractEmbedding):
             raise TypeError("MLP: `embedding` must be a FourierFeatures or PeriodicEmbedding")
         feat = in_size if embedding is None else embedding.out_size
@@ -277,8 +275,3 @@ def initial_transform(problem):
 
 def _frozen(a):
     return tuple(_frozen(b) for b in a) if isinstance(a, list) else a
-
-
-def _check_size(n, name):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {n!r}")

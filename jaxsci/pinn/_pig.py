@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_choice, check_float, check_int, check_optional_int
 from . import _pig_cells as cells_
-from ._fields import _ACTIVATIONS, AbstractField, Linear, _check_size
+from ._fields import _ACTIVATIONS, AbstractField, Linear
 
 _COVARIANCES = ("diagonal", "full")
 _INITS = ("uniform", "grid")
@@ -113,9 +114,7 @@ class PIG(AbstractField):
     out_size: int | str = eqx.field(static=True)
     cutoff: float | None = eqx.field(static=True)
     max_scale: float = eqx.field(static=True)
-    cells: int = eqx.field(static=True)
-    stencil: int = eqx.field(static=True)
-    capacity: int = eqx.field(static=True)
+    cell_grid: cells_.CellGrid  # no arrays: static sizes, swapped by `with_capacity`
     block: int | None = eqx.field(static=True, default=None)
 
     def __init__(
@@ -152,40 +151,28 @@ class PIG(AbstractField):
             raise ValueError(
                 f"PIG: `domain` must be a box with lower < upper, got {lower}, {upper}"
             )
-        _check_size(n_gaussians, "n_gaussians")
-        _check_size(channels, "channels")
-        _check_size(hidden, "hidden")
+        check_int(n_gaussians, "n_gaussians", "PIG")
+        check_int(channels, "channels", "PIG")
+        check_int(hidden, "hidden", "PIG")
         if out_size != "scalar":
-            _check_size(out_size, "out_size")
-        if activation not in _PIG_ACTIVATIONS:
-            raise ValueError(
-                f"PIG: unknown `activation` {activation!r}; expected one of {_PIG_ACTIVATIONS}"
-            )
-        if covariance not in _COVARIANCES:
-            raise ValueError(f"PIG: unknown `covariance` {covariance!r}; expected {_COVARIANCES}")
-        if init not in _INITS:
-            raise ValueError(f"PIG: unknown `init` {init!r}; expected one of {_INITS}")
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-            raise ValueError(f"PIG: `scale` must be a positive number, got {scale!r}")
-        if not (isinstance(weight_std, (int, float)) and weight_std >= 0):
-            raise ValueError(f"PIG: `weight_std` must be a non-negative number, got {weight_std!r}")
-        if cutoff is not None and not (
-            isinstance(cutoff, (int, float)) and math.isfinite(cutoff) and cutoff > 0
-        ):
-            raise ValueError(f"PIG: `cutoff` must be a positive number or None, got {cutoff!r}")
+            check_int(out_size, "out_size", "PIG")
+        check_choice(activation, "activation", _PIG_ACTIVATIONS, "PIG")
+        check_choice(covariance, "covariance", _COVARIANCES, "PIG")
+        check_choice(init, "init", _INITS, "PIG")
+        check_float(scale, "scale", "PIG", positive=True)
+        check_float(weight_std, "weight_std", "PIG", non_negative=True)
+        if cutoff is not None:
+            check_float(cutoff, "cutoff", "PIG", positive=True)
         max_scale = 4.0 * scale if max_scale is None else max_scale
-        if not (
-            isinstance(max_scale, (int, float)) and math.isfinite(max_scale) and max_scale > scale
-        ):
-            raise ValueError(f"PIG: `max_scale` must be a number > `scale`, got {max_scale!r}")
+        if not check_float(max_scale, "max_scale", "PIG") > scale:
+            raise ValueError(f"PIG: `max_scale` must be > `scale` ({scale!r}), got {max_scale!r}")
         for v, name in [
             (cells, "cells"),
             (stencil, "stencil"),
             (capacity, "capacity"),
             (block, "block"),
         ]:
-            if v is not None:
-                _check_size(v, name)
+            check_optional_int(v, name, "PIG")
 
         km, kw, kh, ko = jr.split(key, 4)
         if init == "uniform":
@@ -216,17 +203,12 @@ class PIG(AbstractField):
         self.block = block
         self.max_scale = float(max_scale)
         radius = min(1.0, (5.0 if cutoff is None else float(cutoff)) * scale)
-        self.cells = cells_.default_cells(dim, radius) if cells is None else cells
-        self.stencil = (
-            cells_.default_stencil(self.cells, radius * max_scale / scale)
-            if stencil is None
-            else stencil
-        )
-        self.capacity = (
-            cells_.default_capacity(n_gaussians, dim, self.cells, radius)
-            if capacity is None
-            else capacity
-        )
+        cells = cells_.default_cells(dim, radius) if cells is None else cells
+        if stencil is None:
+            stencil = cells_.default_stencil(cells, radius * max_scale / scale)
+        if capacity is None:
+            capacity = cells_.default_capacity(n_gaussians, dim, cells, radius)
+        self.cell_grid = cells_.CellGrid(cells, stencil, capacity)
 
     def __check_init__(self):
         if self.means.ndim != 3 or self.means.shape[-1] != self.in_size:
@@ -234,10 +216,9 @@ class PIG(AbstractField):
                 f"PIG: `means` must have shape (channels, n, {self.in_size}), "
                 f"got {self.means.shape}"
             )
-        if self.means.shape[1] == 0:
-            raise ValueError("PIG: `n_gaussians` must be a positive int, got 0")
-        if self.cutoff is not None and not self.cutoff > 0:
-            raise ValueError(f"PIG: `cutoff` must be positive, got {self.cutoff!r}")
+        check_int(self.means.shape[1], "n_gaussians", "PIG")
+        if self.cutoff is not None:
+            check_float(self.cutoff, "cutoff", "PIG", positive=True)
 
     # ------------------------------------------------------------------ properties
 
@@ -248,6 +229,21 @@ class PIG(AbstractField):
     @property
     def channels(self) -> int:
         return self.means.shape[-3]
+
+    @property
+    def cells(self) -> int:
+        """Cells per axis of the cell list."""
+        return self.cell_grid.cells
+
+    @property
+    def stencil(self) -> int:
+        """Cells per axis a Gaussian's support box may span."""
+        return self.cell_grid.stencil
+
+    @property
+    def capacity(self) -> int:
+        """Gaussians per cell the cell list holds."""
+        return self.cell_grid.capacity
 
     @property
     def scales(self) -> Array:
@@ -326,6 +322,7 @@ class PIG(AbstractField):
         """The same PIG with a new `capacity` (default: `margin` times the current largest
         count per cell, at most `n_gaussians`) and a `stencil` that fits the current largest
         support box. Concrete: call outside `jit` (e.g. between two `pinn.solve` calls)."""
+        check_optional_int(capacity, "capacity", "PIG.with_capacity")
         if self.cutoff is None:
             return self
         half = cells_.support_halfwidths(
@@ -333,14 +330,17 @@ class PIG(AbstractField):
         )
         span = int(jnp.max(jnp.ceil(2 * half * self.cells))) + 1
         stencil = min(self.cells, max(self.stencil, span + 1))
-        new = _replace(self, stencil=stencil)
+        new = self._with_cell_grid(cells_.CellGrid(self.cells, stencil, self.capacity))
         if capacity is None:
             most = int(jnp.max(new._tables().count))
             capacity = max(1, min(self.n_gaussians, math.ceil(margin * most)))
-        _check_size(capacity, "capacity")
-        return _replace(new, capacity=capacity)
+        return new._with_cell_grid(cells_.CellGrid(self.cells, stencil, capacity))
 
     # ------------------------------------------------------------------ internals
+
+    def _with_cell_grid(self, cell_grid: cells_.CellGrid) -> PIG:
+        """This PIG with another cell list, its parameters unchanged (`CellGrid` checks sizes)."""
+        return eqx.tree_at(lambda pig: pig.cell_grid, self, cell_grid)
 
     def _tables(self) -> cells_.CellTable:
         """`cell_table()`, vmapped over the leading axes of an ensemble (`filter_vmap`-built)."""
@@ -395,10 +395,3 @@ def _dense_sum(rows: Array, z: Array, dim: int, block: int | None) -> Array:
     blocks = jnp.moveaxis(rows.reshape(rows.shape[0], k, size), 1, 0)
     body = jax.checkpoint(lambda acc, r: (acc + _embed(r, z, dim, None), None))
     return jax.lax.scan(body, jnp.zeros((), rows.dtype), blocks)[0]
-
-
-def _replace(pig: PIG, **static) -> PIG:
-    new = object.__new__(PIG)
-    for f in pig.__dataclass_fields__:
-        object.__setattr__(new, f, static.get(f, getattr(pig, f)))
-    return new

@@ -34,6 +34,24 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from .._checks import check_int
+
+
+class CellGrid(eqx.Module):
+    """The static sizes of a PIG's cell list: `cells` per axis of the unit box, `stencil` cells
+    per axis a support box may span, `capacity` Gaussians per cell. It holds no arrays (a PIG
+    swaps it with `eqx.tree_at`; a new size means a new compiled program, not new parameters),
+    and it checks its sizes whichever way it is built."""
+
+    cells: int = eqx.field(static=True)
+    stencil: int = eqx.field(static=True)
+    capacity: int = eqx.field(static=True)
+
+    def __check_init__(self):
+        check_int(self.cells, "cells", "PIG")
+        check_int(self.stencil, "stencil", "PIG")
+        check_int(self.capacity, "capacity", "PIG")
+
 
 class CellTable(eqx.Module):
     """Per channel and cell, the packed parameters of (at most `capacity`) Gaussians whose

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import equinox as eqx
 
+from .._checks import check_float, check_int
+
 
 class GradientBalancing(eqx.Module):
     """Gradient-norm loss balancing (Wang, Teng & Perdikaris 2021; Wang et al. 2023, "An expert's
@@ -14,8 +16,11 @@ class GradientBalancing(eqx.Module):
     momentum: float = eqx.field(static=True, default=0.9)
 
     def __check_init__(self):
-        if self.every < 1 or not 0 <= self.momentum < 1:
-            raise ValueError("GradientBalancing: need `every >= 1` and `0 <= momentum < 1`")
+        check_int(self.every, "every", "GradientBalancing")
+        if check_float(self.momentum, "momentum", "GradientBalancing", non_negative=True) >= 1:
+            raise ValueError(
+                f"GradientBalancing: `momentum` must be in [0, 1), got {self.momentum!r}"
+            )
 
 
 class CausalWeighting(eqx.Module):
@@ -28,8 +33,8 @@ class CausalWeighting(eqx.Module):
     tolerance: float = eqx.field(static=True, default=1.0)
 
     def __check_init__(self):
-        if self.n_chunks < 1 or self.tolerance < 0:
-            raise ValueError("CausalWeighting: need `n_chunks >= 1` and `tolerance >= 0`")
+        check_int(self.n_chunks, "n_chunks", "CausalWeighting")
+        check_float(self.tolerance, "tolerance", "CausalWeighting", non_negative=True)
 
 
 class AdaptiveResampling(eqx.Module):
@@ -43,7 +48,6 @@ class AdaptiveResampling(eqx.Module):
     n_replace: int = eqx.field(static=True, default=200)
 
     def __check_init__(self):
-        if self.every < 1 or self.n_candidates < 1 or self.n_replace < 1:
-            raise ValueError(
-                "AdaptiveResampling: `every`, `n_candidates`, `n_replace` must be >= 1"
-            )
+        check_int(self.every, "every", "AdaptiveResampling")
+        check_int(self.n_candidates, "n_candidates", "AdaptiveResampling")
+        check_int(self.n_replace, "n_replace", "AdaptiveResampling")
