@@ -307,7 +307,9 @@ def test_solve_trains_pig_on_poisson_1d():
     problem = pde.get_problem("poisson_1d")
     opt = optax.adam(optax.exponential_decay(2e-2, 500, 0.5))
     field = _poisson_field(jr.key(0), 5.0)
-    sol = pinn.solve(problem, field, opt, key=jr.key(1), steps=1500, n_interior=128)
+    sol = pinn.solve(
+        problem, field, opt, key=jr.key(1), steps=1500, sampling=pinn.Sampling(n_interior=128)
+    )
     assert sol.stats["failed_step"] is None
     assert sol.error() < 2e-3, sol.error()
 
@@ -323,7 +325,13 @@ def test_solve_ensemble(getkey):
     assert not fields.occupancy()["overflow"]
     assert fields.with_capacity().capacity <= fields.capacity
     sol = pinn.solve(
-        problem, fields, optax.adam(1e-2), key=keys, steps=30, n_interior=64, ensemble=True
+        problem,
+        fields,
+        optax.adam(1e-2),
+        key=keys,
+        steps=30,
+        ensemble=True,
+        sampling=pinn.Sampling(n_interior=64),
     )
     one = pinn.solve(
         problem,
@@ -331,7 +339,7 @@ def test_solve_ensemble(getkey):
         optax.adam(1e-2),
         key=keys[1],
         steps=30,
-        n_interior=64,
+        sampling=pinn.Sampling(n_interior=64),
     )
     member = jax.tree_util.tree_map(lambda a: a[1] if eqx.is_array(a) else a, sol.field)
     x = jnp.linspace(0, 1, 7)[:, None]
