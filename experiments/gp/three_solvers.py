@@ -26,15 +26,15 @@ from jaxsci import runs
 
 
 def configs(problem: str, dim: int, grid: int, pig_n: int, pig_scale: float, seeds):
+    # The settings the earlier `jaxsci run` defaults gave, stated: no exact Dirichlet condition
+    # (every condition a loss term), chunks of 1000 steps, and no L-BFGS phase after PIG's Adam
+    # (`[lbfgs] steps` is now `"auto"`: a quarter of the Adam steps).
     mlp = {
         "problem": {"name": problem},
         "field": {"width": 64, "depth": 4},
-        "train": {
-            "steps": 5000,
-            "lbfgs_steps": 1250,
-            "n_interior": 1024 if dim == 1 else 4096,
-            "seeds": seeds,
-        },
+        "sampling": {"n_interior": 1024 if dim == 1 else 4096},
+        "lbfgs": {"steps": 1250},
+        "train": {"steps": 5000, "hard_dirichlet": False, "chunk_size": 1000, "seeds": seeds},
     }
     pig = {
         "problem": {"name": problem},
@@ -44,17 +44,11 @@ def configs(problem: str, dim: int, grid: int, pig_n: int, pig_scale: float, see
             "scale": pig_scale,
             "cutoff": 5.0 if dim == 2 else 0.0,
         },
-        "train": {
-            "steps": 1500,
-            "learning_rate": 1e-2,
-            "decay_steps": 1,
-            "decay_rate": 0.999,
-            "n_interior": 1024 if dim == 1 else 2048,
-            "resample_every": 1,
-            "residual_weight": 1e-3,
-            "chunk_size": 250,
-            "seeds": seeds,
-        },
+        "optimizer": {"kind": "adam", "learning_rate": 1e-2, "decay_steps": 1, "decay_rate": 0.999},
+        "sampling": {"n_interior": 1024 if dim == 1 else 2048, "resample_every": 1},
+        "weighting": {"residual": 1e-3},
+        "lbfgs": {"steps": 0},
+        "train": {"steps": 1500, "hard_dirichlet": False, "chunk_size": 250, "seeds": seeds},
     }
     gp = {"solver": "gp", "problem": {"name": problem}, "gp": {"grid": [grid]}}
     if problem == "helmholtz_2d":  # the shipped recipes (zero Dirichlet: exact)

@@ -174,15 +174,21 @@ def jaxsci_run(
             optax.adam(optax.exponential_decay(1e-3, 1000, 0.9)),
             key=key_s,
             steps=recipe.adam_steps,
-            lbfgs_steps=recipe.lbfgs_steps * (1 if budget_s is None else extend),
-            lbfgs_memory=100,
+            sampling=pinn.Sampling(
+                n_interior=recipe.n_interior,
+                n_boundary=max(recipe.n_condition, 1),
+                method=sampler,
+            ),
+            lbfgs=pinn.LBFGSPhase(
+                steps=recipe.lbfgs_steps * (1 if budget_s is None else extend), memory=100
+            ),
             hard_dirichlet=hard,
-            n_interior=recipe.n_interior,
-            n_boundary=max(recipe.n_condition, 1),
-            sampler=sampler,
-            chunk_size=chunk,
-            callback=track,
-            mesh=train.data_mesh(devices) if devices > 1 else None,
+            loop=train.Loop(
+                chunk_size=chunk,
+                callback=track,
+                mesh=train.data_mesh(devices) if devices > 1 else None,
+            ),
+            throw=False,  # a run stopped at a non-finite step is recorded, not raised (as before)
         )
     except _OutOfTime:
         pass
@@ -436,7 +442,7 @@ def main():
     ap.add_argument(
         "--sampler",
         default="halton",
-        help="jaxsci's points (`pinn.solve(sampler=...)`); `hammersley` is DeepXDE's own set, "
+        help="jaxsci's points (`pinn.Sampling(method=...)`); `hammersley` is DeepXDE's own set, "
         "the same points on both sides; writes *_SAMPLER.json unless halton",
     )
     ap.add_argument("--variant", default="", help="result file suffix (before the sampler's)")

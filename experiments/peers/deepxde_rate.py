@@ -33,7 +33,7 @@ import numpy as np
 import optax
 
 from experiments._harness import write_result
-from jaxsci import pde, pinn
+from jaxsci import pde, pinn, train
 
 WIDTH, DEPTH, N_BOUNDARY, LR = 64, 4, 256, 1e-3
 
@@ -49,9 +49,8 @@ def jaxsci_rate(n_points: int, steps: int, seed: int) -> tuple[float, float]:
         optax.adam(LR),
         key=jax.random.key(seed + 1),
         steps=2 * steps,
-        n_interior=n_points,
-        n_boundary=N_BOUNDARY,
-        chunk_size=steps,
+        sampling=pinn.Sampling(n_interior=n_points, n_boundary=N_BOUNDARY),
+        loop=train.Loop(chunk_size=steps),
     )
     return sol.stats["steps_per_s"], sol.error()
 

@@ -39,9 +39,8 @@ def start(seed: int, adam_steps: int, n_interior: int):
         pinn.MLP(2, width=64, depth=4, key=k1),
         key=k2,
         steps=adam_steps,
-        n_interior=n_interior,
-        lbfgs_steps=0,
-        progress=False,
+        sampling=pinn.Sampling(n_interior=n_interior),
+        lbfgs=pinn.LBFGSPhase(steps=0),
     )
     return problem, sol
 

@@ -62,7 +62,7 @@ def one(args) -> dict:
     import jax.random as jr
     import optax
 
-    from jaxsci import pde, pinn
+    from jaxsci import pde, pinn, train
 
     problem = pde.get_problem(args.problems)
     if args.form == "per-axis":
@@ -82,14 +82,15 @@ def one(args) -> dict:
         optax.adam(1e-3),
         key=jr.key(1),
         steps=2 * args.steps,
-        n_interior=args.points,
-        n_boundary=args.condition_points,
-        sampler="uniform",
-        resample_every=100,
-        resample_boundary=True,
-        chunk_size=args.steps,
-        progress=False,
-        lbfgs_steps=0,
+        sampling=pinn.Sampling(
+            n_interior=args.points,
+            n_boundary=args.condition_points,
+            method="uniform",
+            resample_every=100,
+            resample_boundary=True,
+        ),
+        lbfgs=pinn.LBFGSPhase(steps=0),
+        loop=train.Loop(chunk_size=args.steps),
     )
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)

@@ -1,4 +1,5 @@
-"""Weak and strong scaling of the data-parallel PINN step (`pinn.solve(..., mesh=...)`).
+"""Weak and strong scaling of the data-parallel PINN step
+(`pinn.solve(..., loop=train.Loop(mesh=...))`).
 
     export XLA_FLAGS=--xla_force_host_platform_device_count=4
     python -m experiments.pinn.data_parallel_scaling
@@ -37,10 +38,9 @@ def rate(n_points, n_devices, steps, chunk):
         field,
         key=jax.random.key(1),
         steps=steps,
-        lbfgs_steps=0,
-        n_interior=n_points,
-        chunk_size=chunk,
-        mesh=train.data_mesh(n_devices),
+        sampling=pinn.Sampling(n_interior=n_points),
+        lbfgs=pinn.LBFGSPhase(steps=0),
+        loop=train.Loop(chunk_size=chunk, mesh=train.data_mesh(n_devices)),
     )
     return sol.stats["steps_per_s"]
 

@@ -38,15 +38,17 @@ def main():
     args = ap.parse_args()
     problem = pde.helmholtz_2d()
     field = pinn.MLP(2, width=args.width, depth=args.depth, key=jax.random.key(0))
-    from jaxsci.pinn._solve import _Objective, _Update
+    from jaxsci.pinn._loss import _Objective, _Update
 
     peak = matmul_peak()
     rows = []
     for n in [int(s) for s in args.points.split(",")]:
         obj = _Objective(problem, (), None)
         weights = jnp.ones(1 + len(problem.conditions))
-        upd = _Update(obj, n, "uniform", 0, None, None, weights)
-        extra = upd.init_extra(jax.random.key(1), max(n // 10, 1))
+        # fixed uniform points, `n // 10` per condition, no balancing
+        sampling = pinn.Sampling(n_interior=n, n_boundary=max(n // 10, 1), method="uniform")
+        upd = _Update(obj, sampling, None, weights)
+        extra = upd.init_extra(jax.random.key(1))
         opt = optax.adam(1e-3)
         state = init_state((field, {}), opt, key=jax.random.key(2), extra=extra)
         step = eqx.filter_jit(Step(obj, opt))

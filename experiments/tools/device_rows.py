@@ -134,7 +134,7 @@ def pseudospectrum_rows(quick, repeats):
 def pinn_rows(quick, repeats):
     import equinox as eqx
 
-    from jaxsci import pde, pinn
+    from jaxsci import pde, pinn, train
 
     # the main job's setting: zero Dirichlet data held exactly by the output transform
     problem = eqx.tree_at(lambda p: p.conditions, pde.helmholtz_2d(), ())
@@ -144,7 +144,12 @@ def pinn_rows(quick, repeats):
         pinn.dirichlet_transform(problem.domain),
     )
     sol = pinn.solve(
-        problem, field, key=jax.random.key(1), steps=steps, n_interior=n_points, chunk_size=chunk
+        problem,
+        field,
+        key=jax.random.key(1),
+        steps=steps,
+        sampling=pinn.Sampling(n_interior=n_points),
+        loop=train.Loop(chunk_size=chunk),
     )
     return [
         dict(
@@ -173,7 +178,7 @@ def pig_rows(quick, repeats):
     error after those steps."""
     from jaxsci import runs
 
-    small = ["field.n_gaussians=16", "train.n_interior=64", "train.n_boundary=32"]
+    small = ["field.n_gaussians=16", "sampling.n_interior=64", "sampling.n_boundary=32"]
     rows = []
     for name in PIG_PAPER:
         path = str(CONFIGS / f"{name}.toml")
