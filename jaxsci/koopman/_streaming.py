@@ -90,7 +90,7 @@ def gram_matrices(
     fit with Monte Carlo weights 1/M); pass them to `fit_gram`.
     """
     if callable(blocks) and not isinstance(blocks, Iterable):
-        check_int(n_blocks, "n_blocks", "gram_matrices (a `blocks` function needs `n_blocks`)")
+        check_int(n_blocks, "n_blocks", "gram_matrices")  # a `blocks` function needs it
         make = blocks
         blocks = (make(i) for i in range(n_blocks))
     sharding = None
