@@ -245,6 +245,21 @@ def test_strategies_run_and_adapt(getkey):
     )
     assert sol.stats["failed_step"] is None
     assert sol.history["loss"][-1] < 0.2 * sol.history["loss"][0]
+    # balancing acted: the weights start at 1 (the loss is the sum of its terms) and are
+    # changed from step 100 on (it is not); with `balancing=None` the two stay equal throughout
+    terms = sum(v for k, v in sol.history.items() if k != "loss")
+    np.testing.assert_allclose(sol.history["loss"][:100], terms[:100], rtol=1e-5)
+    assert np.max(np.abs(sol.history["loss"][150:] / terms[150:] - 1)) > 1e-2
+    # causal weighting acts on the residual term: on the untrained field (large residuals)
+    # later time slabs count less than with tolerance 0 (every slab weight 1); a loss that
+    # ignored `causal` could not tell the two apart
+    from jaxsci.pinn._loss import _Objective
+
+    def causal_loss(tolerance):
+        objective = _Objective(p, (), pinn.CausalWeighting(n_chunks=8, tolerance=tolerance))
+        return float(objective.residual_loss(f, sol.points, p.params))
+
+    assert causal_loss(1.0) < 0.9 * causal_loss(0.0)
 
 
 @pytest.mark.parametrize("resample_boundary", [False, True])
