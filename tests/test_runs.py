@@ -278,3 +278,59 @@ def test_config_defaults_are_solve_defaults(tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     history = runs._rundir.read_history(str(tmp_path / "cli"), 0)
     np.testing.assert_array_equal(history["loss"], by_hand.history["loss"])
+
+
+def test_a_family_is_one_registered_runner(tmp_path, capsys):
+    """Adding a family is one `Runner` subclass (in `runs/_<family>.py`): config parsing, `run`,
+    `load`, `--help` and `--list` all come from the registry, nothing else to edit."""
+    import dataclasses
+
+    from jaxsci import cli
+    from jaxsci.runs._config import SOLVERS
+    from jaxsci.runs._runner import RUNNERS, Outcome, Runner, register
+
+    @dataclasses.dataclass
+    class CountTrain:
+        steps: int = 3
+        seeds: list[int] = dataclasses.field(default_factory=lambda: [0, 1])
+
+    @dataclasses.dataclass
+    class CountConfig:
+        solver: str = "count"
+        train: CountTrain = dataclasses.field(default_factory=CountTrain)
+        output_dir: str = "runs"
+        name: str = "count"
+
+    @register
+    class CountRunner(Runner):
+        name = "count"
+        config = CountConfig
+        description = "a test family that counts"
+
+        def run(self, cfg, out_dir, progress):
+            rows = [{"seed": s, "result": "successful", "wall_s": 0.0} for s in cfg.train.seeds]
+            for s in cfg.train.seeds:
+                with open(os.path.join(out_dir, f"model_seed{s}.eqx"), "w") as f:
+                    f.write(str(cfg.train.steps + s))
+            return Outcome({"runs": rows}, {}, f"counted to {cfg.train.steps}")
+
+        def load(self, cfg, run_dir, seed):
+            with open(os.path.join(run_dir, f"model_seed{seed}.eqx")) as f:
+                return int(f.read())
+
+    try:
+        cfg = runs.load_config({"solver": "count"}, ["train.steps=5"])
+        assert isinstance(cfg, CountConfig) and cfg.train.steps == 5
+        assert cli.main(["run", "--list"]) == 0
+        assert "count    a test family that counts" in capsys.readouterr().out
+        toml = tmp_path / "count.toml"
+        toml.write_text('solver = "count"\n[train]\nsteps = 7\n')
+        assert cli.main(["run", str(toml), "--out", str(tmp_path / "c"), "--quiet"]) == 0
+        out = capsys.readouterr().out
+        assert "seed 0: successful" in out and "seed 1: successful" in out and "counted to 7" in out
+        assert runs.load(str(tmp_path / "c"), seed=1) == 8
+        with pytest.raises(ValueError, match="registered twice"):
+            register(CountRunner)
+    finally:
+        RUNNERS.pop("count", None)
+        SOLVERS.pop("count", None)
