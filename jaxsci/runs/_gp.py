@@ -134,11 +134,8 @@ class GPRunner(Runner):
     config = GPRunConfig
     description = "a GP spectral-mixture collocation solve of a catalogue problem (gp.solve)"
 
-    def run(self, cfg, out_dir, progress):
-        return run(cfg, out_dir, progress)
-
-    def load(self, cfg, run_dir, seed):
-        return load(cfg, run_dir, seed)
+    run = staticmethod(run)
+    load = staticmethod(load)
 
     def seeds(self, cfg):
         return [0]  # a deterministic solve: one model

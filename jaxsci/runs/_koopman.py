@@ -270,11 +270,8 @@ class KoopmanRunner(Runner):
     config = KoopmanRunConfig
     description = "a Koopman estimator with ResDMD residuals and pseudospectrum on a system"
 
-    def run(self, cfg, out_dir, progress):
-        return run(cfg, out_dir, progress)
-
-    def load(self, cfg, run_dir, seed):
-        return load(cfg, run_dir, seed)
+    run = staticmethod(run)
+    load = staticmethod(load)
 
     def seeds(self, cfg):
         return [cfg.data.seed]

@@ -390,11 +390,8 @@ class PINNRunner(Runner):
     config = PINNRunConfig
     description = "a physics-informed MLP or PIG field on a catalogue problem (pinn.solve)"
 
-    def run(self, cfg, out_dir, progress):
-        return run(cfg, out_dir, progress)
-
-    def load(self, cfg, run_dir, seed):
-        return load(cfg, run_dir, seed)
+    run = staticmethod(run)
+    load = staticmethod(load)
 
     def catalogue(self):
         lines = ['problems (solver = "pinn" or "gp", [problem] name = ...):']

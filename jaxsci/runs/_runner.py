@@ -54,7 +54,8 @@ class Runner(abc.ABC):
     """One solver family's runs.
 
     Class attributes: `name` (the config's `solver = ...`), `config` (its config dataclass,
-    built and validated by `load_config`), `description` (one line for `--help`).
+    built and validated by `load_config`), `description` (one line for `--help`). `run` and
+    `load` may be the family module's functions (`run = staticmethod(run)`).
     """
 
     name: ClassVar[str]

@@ -248,11 +248,8 @@ class SSMRunner(Runner):
     config = SSMRunConfig
     description = "an S4 / S4D / S5 sequence model trained on a task (copying, digits)"
 
-    def run(self, cfg, out_dir, progress):
-        return run(cfg, out_dir, progress)
-
-    def load(self, cfg, run_dir, seed):
-        return load(cfg, run_dir, seed)
+    run = staticmethod(run)
+    load = staticmethod(load)
 
     def catalogue(self):
         return ['tasks (solver = "ssm", [task] name = ...): ' + ", ".join(_TASKS)]
