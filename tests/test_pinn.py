@@ -504,3 +504,27 @@ def test_rayleigh_quotient_of_exact_state(getkey):
         pinn.PINNSolution(
             Exact(), {}, pde.poisson_1d(), jnp.zeros((1, 1)), {}, {}
         ).rayleigh_quotient()
+
+
+def test_strategies_are_pure_functions_with_closed_forms():
+    # balancing: weight i = sum_j |g_j| / |g_i| times its base weight (momentum 0: no smoothing)
+    bal = pinn.GradientBalancing(momentum=0.0)
+    w = bal.update(jnp.ones(3), jnp.asarray([1.0, 2.0, 4.0]), jnp.asarray([1.0, 1.0, 2.0]))
+    np.testing.assert_allclose(w, [7.0, 3.5, 3.5])
+    half = pinn.GradientBalancing(momentum=0.5).update(jnp.ones(3), jnp.ones(3), jnp.ones(3))
+    np.testing.assert_allclose(half, [2.0, 2.0, 2.0])  # 0.5 * 1 + 0.5 * 3
+    # causal: slab means L = (1, 3), weights (1, exp(-tol * 1)), mean of w * L
+    sq = jnp.asarray([0.5, 1.5, 3.0, 3.0])
+    t = jnp.asarray([0.1, 0.2, 0.6, 0.9])
+    causal = pinn.CausalWeighting(n_chunks=2, tolerance=2.0)
+    np.testing.assert_allclose(causal.loss(sq, t, 0.0, 1.0), (1.0 + 3.0 * np.exp(-2.0)) / 2)
+    np.testing.assert_allclose(
+        pinn.CausalWeighting(n_chunks=2, tolerance=0.0).loss(sq, t, 0.0, 1.0), 2.0
+    )
+    # adaptive: the n_replace points of smallest residual give way to the worst candidates
+    pts = jnp.arange(5.0)[:, None]
+    cand = 10.0 + jnp.arange(4.0)[:, None]
+    new = pinn.AdaptiveResampling(n_replace=2).update(
+        pts, jnp.asarray([5.0, 0.1, 3.0, 0.2, 4.0]), cand, jnp.asarray([1.0, 9.0, 8.0, 0.0])
+    )
+    assert sorted(np.asarray(new[:, 0]).tolist()) == [0.0, 2.0, 4.0, 11.0, 12.0]

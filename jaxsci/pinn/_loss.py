@@ -34,18 +34,8 @@ class _Objective(eqx.Module):
         sq = sq.reshape(sq.shape[0], -1).mean(axis=1)
         if causal is None:
             return jnp.mean(sq)
-        t0, t1 = problem.domain.lower[-1], problem.domain.upper[-1]
-        slab = jnp.clip(
-            ((points[:, -1] - t0) / (t1 - t0) * causal.n_chunks).astype(jnp.int32),
-            0,
-            causal.n_chunks - 1,
-        )
-        total = jax.ops.segment_sum(sq, slab, causal.n_chunks)
-        count = jax.ops.segment_sum(jnp.ones_like(sq), slab, causal.n_chunks)
-        per_slab = total / jnp.maximum(count, 1)
-        # weight of slab i: exp(-tol * sum_{k<i} L_k), held constant for the gradient
-        w = jax.lax.stop_gradient(jnp.exp(-causal.tolerance * (jnp.cumsum(per_slab) - per_slab)))
-        return jnp.mean(w * per_slab)
+        lower, upper = problem.domain.lower[-1], problem.domain.upper[-1]
+        return causal.loss(sq, points[:, -1], lower, upper)
 
     def terms(self, trainable, extra):
         u, learned = trainable
@@ -137,14 +127,10 @@ class _Update(eqx.Module):
         return extra
 
     def refine(self, trainable, pts, key):
-        a = self.sampling.adaptive
-        cand = self.objective.problem.domain.sample(key, a.n_candidates)
-        rc = self.objective.point_residuals(trainable, cand)
-        rp = self.objective.point_residuals(trainable, pts)
-        k = min(a.n_replace, pts.shape[0], a.n_candidates)
-        _, worst_cand = jax.lax.top_k(rc, k)
-        _, best_pts = jax.lax.top_k(-rp, k)
-        return pts.at[best_pts].set(cand[worst_cand])
+        adaptive = self.sampling.adaptive
+        cand = self.objective.problem.domain.sample(key, adaptive.n_candidates)
+        residual = lambda x: self.objective.point_residuals(trainable, x)  # noqa: E731
+        return adaptive.update(pts, residual(pts), cand, residual(cand))
 
     def balanced(self, trainable, extra, w):
         params, static = eqx.partition(trainable, eqx.is_inexact_array)
@@ -155,6 +141,4 @@ class _Update(eqx.Module):
                 jnp.sum(g.reshape(n_terms, -1) ** 2, axis=1) for g in jax.tree_util.tree_leaves(jac)
             )
         )
-        new = jnp.sum(norms) / jnp.maximum(norms, 1e-12) * self.base_weights
-        m = self.balancing.momentum
-        return m * w + (1 - m) * new.astype(w.dtype)
+        return self.balancing.update(w, norms, self.base_weights)
