@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..train import fit
+from ..train import Loop, fit
 from ._grid import boundary_values
 from ._kernels import _AbstractMixture, gram
 from ._kronecker import kron_dense, operator_factors
@@ -160,8 +160,8 @@ def train_kernel(
         steps=steps,
         key=jax.random.key(0),
         extra=data,
-        chunk_size=min(steps, 500),
-        progress=False,
+        loop=Loop(chunk_size=min(steps, 500)),
+        throw=False,
     )
     trained = result.params
     kernel = trained if mode == "exact" else trained[1]
