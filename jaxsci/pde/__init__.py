@@ -67,3 +67,22 @@ from ._schrodinger import finite_well_levels as finite_well_levels
 from ._schrodinger import finite_well_state as finite_well_state
 from ._schrodinger import infinite_well_levels as infinite_well_levels
 from ._schrodinger import infinite_well_state as infinite_well_state
+from ._zoo import ZOO as ZOO
+from ._zoo import ZOO_LEARN as ZOO_LEARN
+from ._zoo import zoo_advection_diffusion as zoo_advection_diffusion
+from ._zoo import zoo_boundary_layer as zoo_boundary_layer
+from ._zoo import zoo_bump_2d as zoo_bump_2d
+from ._zoo import zoo_convection_30 as zoo_convection_30
+from ._zoo import zoo_convection_50 as zoo_convection_50
+from ._zoo import zoo_dirichlet_data_2d as zoo_dirichlet_data_2d
+from ._zoo import zoo_heat as zoo_heat
+from ._zoo import zoo_interior_layer_2d as zoo_interior_layer_2d
+from ._zoo import zoo_inverse_heat as zoo_inverse_heat
+from ._zoo import zoo_mixed_2d as zoo_mixed_2d
+from ._zoo import zoo_multiscale_2d as zoo_multiscale_2d
+from ._zoo import zoo_nonlinear_2d as zoo_nonlinear_2d
+from ._zoo import zoo_poisson_3d as zoo_poisson_3d
+from ._zoo import zoo_reaction_diffusion as zoo_reaction_diffusion
+from ._zoo import zoo_two_tone_1d as zoo_two_tone_1d
+
+PROBLEMS.update(ZOO)  # the zoo of user problems (issue 27): `get_problem('zoo_bump_2d')`
