@@ -1,5 +1,10 @@
-"""ODE systems and maps with known Koopman spectra, trajectories, snapshot pairs, delays."""
+"""ODE systems and maps with known Koopman spectra, the dysts chaotic systems, trajectories,
+snapshot pairs, delays, Lyapunov spectra and attractor dimensions."""
 
+from ._dysts import ChaoticFlow as ChaoticFlow
+from ._dysts import ChaoticMap as ChaoticMap
+from ._dysts import chaotic_systems as chaotic_systems
+from ._dysts import chaotic_trajectories as chaotic_trajectories
 from ._systems import (
     AbstractFlow as AbstractFlow,
 )
