@@ -5,6 +5,9 @@ from ._dysts import ChaoticFlow as ChaoticFlow
 from ._dysts import ChaoticMap as ChaoticMap
 from ._dysts import chaotic_systems as chaotic_systems
 from ._dysts import chaotic_trajectories as chaotic_trajectories
+from ._lyapunov import correlation_dimension as correlation_dimension
+from ._lyapunov import kaplan_yorke_dimension as kaplan_yorke_dimension
+from ._lyapunov import lyapunov_spectrum as lyapunov_spectrum
 from ._systems import (
     AbstractFlow as AbstractFlow,
 )
