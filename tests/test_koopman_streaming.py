@@ -157,7 +157,7 @@ def test_gram_edmd_uses_gram_products():
 
 def test_gram_products_bad_input():
     x = jnp.ones((4, 3))
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="gram_products: unknown `method` 'blas'; expected one of"):
         kp.gram_products(x, method="blas")
     with pytest.raises(ValueError, match="same m"):
         kp.gram_products(x, jnp.ones((5, 3)))

@@ -39,6 +39,8 @@ import numpy as np
 from jax.custom_derivatives import SymbolicZero
 from jaxtyping import Array, Inexact
 
+from .._checks import check_choice
+
 try:  # experimental (JAX 0.10); without it the XLA path is used
     from jax.experimental.buffer_callback import buffer_callback as _buffer_callback
 except ImportError:  # pragma: no cover
@@ -142,8 +144,7 @@ def gram_products(
     g, a = gram_products(psi_x, psi_y, weights=jnp.full(m, 1 / m))
     ```
     """
-    if method not in ("auto", "xla"):
-        raise ValueError(f"gram_products: `method` must be 'auto' or 'xla', got {method!r}")
+    check_choice(method, "method", ("auto", "xla"), "gram_products")
     # a right-hand side that is `x` itself (EDMD with the `Identity` dictionary: Psi_X = X) or
     # repeats another is computed once
     slots, distinct = [], []
