@@ -15,14 +15,23 @@ grid. `K` carries a jitter relative to its largest diagonal entry (float64).
 
 - `"adam"`: the paper. Adam on `(U, kernel)` jointly; the mean is `k(x, X) K^{-1} U`. `solve`
   starts `U` at the exact solve of the initial kernel.
-- `"exact"` (linear problems): `U` is not a parameter but the exact collocation solve for the
+- `"exact"` (linear problems): `U` is not a parameter but the collocation solve for the
   current kernel, `U = K alpha(kernel)`; Adam moves the kernel only, on the same loss evaluated
-  there, where the fit terms vanish: what remains is the GP prior of the exact solution values
-  (their marginal likelihood) and the Jeffreys prior. In training the square collocation
-  system is solved by LU (`jnp.linalg.solve`, differentiated implicitly): backward stable,
-  about 1e3 times cheaper than JAX's SVD on this CPU, and free of the SVD's derivative, which
-  blows up at the clustered tiny singular values of Gram matrices. The final solve after
-  training is the filtered SVD of `solve`.
+  there, where the fit terms vanish: what remains is the GP prior of the solution values
+  (their marginal likelihood) and the Jeffreys prior.
+
+  The collocation system is numerically singular (Gram rows; singular values down to ~1e-16
+  of the largest). An LU solve of it (as before) returns coefficients dominated by rounding in
+  its null directions, and `U^T K^{-1} U` then measures that rounding amplified by `1 /
+  jitter`: the loss and its gradient were noise of order one, different on every LAPACK
+  build (OpenBLAS's Haswell and SkylakeX kernels pruned different components). Training
+  therefore solves the Tikhonov problem `min |A alpha - b|^2 + (jitter |A|_F)^2 |alpha|^2`
+  (`tikhonov_lstsq`: QR of the stacked matrix, condition ~1 / jitter, differentiable), the
+  regularised solve `solve` itself makes, with one relative level, `jitter`, below which the
+  kernel's spectrum is treated as rounding both in `alpha` and in `K`. The loss is then a
+  smooth function of the kernel (finite differences match its gradient to 1e-4 relative) and
+  the same to ~1e-8 on every build. The final solve after training is the filtered SVD of
+  `solve`.
 
 Adam runs with a cosine decay of the step size to a tenth, in `train.fit` chunks; per step the
 history records the loss, the fit and prior terms, and every component's log weight and
@@ -38,6 +47,7 @@ import numpy as np
 import optax
 
 from ..train import Loop, fit
+from ._collocation import collocation_system, tikhonov_lstsq
 from ._grid import boundary_values
 from ._kernels import _AbstractMixture, gram
 from ._kronecker import kron_dense, operator_factors
@@ -91,14 +101,11 @@ def make_loss(problem, mode, fit_weight, jitter):
             else None
         )
         if mode == "exact":
-            a = jnp.concatenate([lk[data.interior] / data.f_scale, kfull[data.boundary]])
-            b = jnp.concatenate([data.f / data.f_scale, data.g])
-            # the collocation system is square: an LU solve (differentiated implicitly by
-            # `jnp.linalg.solve`) is backward stable, which is what the values K alpha need
-            values = kfull @ jnp.linalg.solve(a, b)
+            a, b = collocation_system(lk[data.interior], kfull[data.boundary], data.f, data.g)
+            values = kfull @ tikhonov_lstsq(a, b, jitter)
             prior, _ = _prior(values, kfull, jitter)
-            # the fit terms vanish at the exact solve; evaluated in floating point they would
-            # only measure the conditioning of the square system
+            # the fit terms vanish at the collocation solve up to its regularisation; evaluated
+            # in floating point they would only measure the conditioning of the system
             fitted = jnp.zeros((), values.dtype)
         else:
             values = params[0]
@@ -124,6 +131,23 @@ def make_loss(problem, mode, fit_weight, jitter):
     return loss_fn
 
 
+def training_data(problem, axes, points, bmask) -> _Data:
+    """The fixed data of the training loss: grid, interior and boundary indices, source and
+    Dirichlet values and their scales."""
+    bmask = np.asarray(bmask)
+    interior, boundary = np.flatnonzero(~bmask), np.flatnonzero(bmask)
+    g = boundary_values(problem, points[boundary])
+    if problem.source is not None:
+        f = jax.vmap(lambda x: problem.source(x, problem.params))(points[interior])
+    else:
+        f = None
+    f_scale = jnp.maximum(jnp.max(jnp.abs(f)), 1.0) if f is not None else jnp.asarray(1.0)
+    g_scale = jnp.maximum(jnp.max(jnp.abs(g)), 1.0)
+    return _Data(
+        list(axes), points, jnp.asarray(interior), jnp.asarray(boundary), f, g, f_scale, g_scale
+    )
+
+
 def train_kernel(
     problem,
     kernel,
@@ -139,18 +163,7 @@ def train_kernel(
 ):
     """Train `kernel` (and the grid values, `"adam"`) with Adam through `train.fit`. Returns
     `(kernel, values or None, history, fit_stats)`."""
-    bmask = np.asarray(bmask)
-    interior, boundary = np.flatnonzero(~bmask), np.flatnonzero(bmask)
-    g = boundary_values(problem, points[boundary])
-    if problem.source is not None:
-        f = jax.vmap(lambda x: problem.source(x, problem.params))(points[interior])
-    else:
-        f = None
-    f_scale = jnp.maximum(jnp.max(jnp.abs(f)), 1.0) if f is not None else jnp.asarray(1.0)
-    g_scale = jnp.maximum(jnp.max(jnp.abs(g)), 1.0)
-    data = _Data(
-        list(axes), points, jnp.asarray(interior), jnp.asarray(boundary), f, g, f_scale, g_scale
-    )
+    data = training_data(problem, axes, points, bmask)
     loss_fn = make_loss(problem, mode, fit_weight, jitter)
     params = kernel if mode == "exact" else (values, kernel)
     result = fit(
