@@ -210,11 +210,40 @@ def test_solve_2d_kronecker_path():
 
 
 @pytest.mark.x64
-def test_plot_solution(tmp_path):
+def test_plot_solution(tmp_path, monkeypatch):
+    # what the PNG shows, read from the figure as it is saved: the GP curve is the solution on
+    # the domain (and the truth, sin 30x, not some other curve), the error panel is its
+    # pointwise error on a log axis; the file is a PNG of the figure's size, not blank
+    import matplotlib.figure
+    import matplotlib.image
+
     from jaxsci.pinn import plot_solution
 
-    sol = gp.solve(_p1_low(), grid=100)
-    assert plot_solution(sol, tmp_path / "p.png").exists()
+    saved = []
+    save = matplotlib.figure.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        saved.append(fig)
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    sol = gp.solve(_p1_low(), grid=150, envelope=6.0)  # relative error 1e-6
+    path = plot_solution(sol, tmp_path / "p.png")
+    (fig,) = saved
+    curves, errors = fig.axes[:2]
+    lines = {line.get_label(): line for line in curves.get_lines()}
+    x, y = (np.asarray(v) for v in lines["GP"].get_data())
+    assert x.shape == (1001,) and x[0] == 0.0 and abs(x[-1] - 2 * math.pi) < 1e-12
+    np.testing.assert_allclose(y, np.asarray(sol(x[:, None])), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(y, np.sin(30 * x), atol=1e-4)
+    np.testing.assert_allclose(lines["exact"].get_ydata(), np.sin(30 * x), atol=1e-12)
+    assert errors.get_yscale() == "log"
+    err = np.asarray(errors.get_lines()[0].get_ydata())
+    np.testing.assert_allclose(err, np.abs(y - np.sin(30 * x)) + 1e-16, rtol=1e-6, atol=1e-15)
+    assert 0 < err.max() < 1e-4
+    image = matplotlib.image.imread(path)
+    width, height = fig.get_size_inches() * 110  # dpi
+    assert image.shape[:2] == (round(height), round(width)) and image.std() > 0.05
 
 
 @pytest.mark.x64
