@@ -12,6 +12,7 @@ from jaxtyping import Array, ArrayLike, PyTree
 
 from .._results import RESULTS
 from ..pde import Problem, relative_l2
+from ._estimate import correction
 from ._fields import AbstractField
 
 
@@ -118,6 +119,27 @@ class PINNSolution(eqx.Module):
         pred = self(points)
         true = self.problem.exact_values(points, self.params).reshape(pred.shape)
         return float(solution_error(pred, true, self.problem))
+
+    def error_estimate(
+        self, degree: int | None = None, details: bool = False
+    ) -> float | np.ndarray | dict:
+        """An estimate of `error()` that needs no exact solution: the relative L2 size of the
+        defect correction `d` that removes the residual of the linearised problem on a
+        Chebyshev basis, `||d|| / ||u + d||` (see `jaxsci.pinn._estimate`).
+
+        On the zoo (BENCHMARKS.md, "The zoo"), it tracks the true error of trained fields from
+        1e-4 to failed fits above 1. `details=True` returns the dict of `_estimate.correction`
+        (`estimate`, `unexplained`: the share of the residual the basis could not remove, near
+        1 meaning the estimate is a lower bound; `degree`, `basis`, `points`). `degree`: the
+        Chebyshev degree per axis (default 128 in 1D, 24 in 2D, 8 in 3D). `nan` for an
+        eigenproblem. An ensemble gives one estimate per member (a NumPy array; a list of dicts
+        with `details`). A host-side computation (not for `jax.jit`), seconds to tens of
+        seconds on a CPU."""
+        if self.members is not None:
+            out = [self.member(i).error_estimate(degree, details) for i in range(self.members)]
+            return out if details else np.asarray(out)
+        info = correction(self.problem, self.field, self.params, degree=degree)
+        return info if details else info["estimate"]
 
     def rayleigh_quotient(self, per_axis: int = 20000) -> float:
         """For an eigenproblem whose residual is `H u - E u` with `H` symmetric, the Rayleigh

@@ -1,0 +1,105 @@
+"""The zoo (issue 27): every zoo problem solved as a user would, with the solver's defaults,
+the true error of the final iterate beside `PINNSolution.error_estimate()` (which needs no
+exact solution), and the wall time.
+
+    python -m experiments.pinn.zoo                       # MLP, 3 seeds, every zoo problem
+    python -m experiments.pinn.zoo --steps 1000 --variant steps1000
+    python -m experiments.pinn.zoo --solvers mlp,pig --problems zoo_bump_2d,zoo_boundary_layer
+
+The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
+key=ks, steps=steps)` (`out_size=2` for the two-species system, `learn=` for the inverse
+problem), or the same with `pinn.PIG(problem.domain, n_gaussians, key=kf)`. The seeds run as
+one vmapped ensemble (`ensemble=True`: the same per-member computation as separate calls, one
+compilation), so `wall_s` is the time of all seeds together, compilation included. Writes
+`experiments/results/pinn/zoo[_<variant>].json`, one row per problem and solver, and prints
+each row as it finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from experiments._harness import write_result
+from jaxsci import pde, pinn
+
+
+def make_field(solver, problem, key, n_gaussians):
+    out = problem.n_outputs or "scalar"
+    if solver == "mlp":
+        return pinn.MLP(problem.dim, out_size=out, key=key)
+    if solver == "pig":
+        return pinn.PIG(problem.domain, n_gaussians, out_size=out, key=key)
+    raise ValueError(f"unknown solver {solver!r}")
+
+
+def run(name, solver, seeds, steps, n_gaussians):
+    problem = pde.get_problem(name)
+    keys = jax.numpy.stack([jax.random.key(s) for s in seeds])
+    kf = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
+    ks = jax.vmap(lambda k: jax.random.split(k)[1])(keys)
+    t = time.perf_counter()
+    fields = eqx.filter_vmap(lambda k: make_field(solver, problem, k, n_gaussians))(kf)
+    kwargs = {} if steps is None else {"steps": steps}
+    sol = pinn.solve(
+        problem,
+        fields,
+        key=ks,
+        ensemble=True,
+        learn=pde.ZOO_LEARN.get(name, ()),
+        throw=False,
+        **kwargs,
+    )
+    jax.block_until_ready(sol.field)
+    wall = time.perf_counter() - t
+    errors = np.asarray(sol.error(), float)
+    t = time.perf_counter()
+    details = sol.error_estimate(details=True)
+    estimate_s = (time.perf_counter() - t) / len(seeds)
+    estimates = np.asarray([d["estimate"] for d in details], float)
+    row = {
+        "problem": name,
+        "solver": solver,
+        "seeds": list(seeds),
+        "result": sol.result.name,
+        "rel_l2": errors.tolist(),
+        "estimate": estimates.tolist(),
+        "unexplained": [d["unexplained"] for d in details],
+        "ratio": (estimates / errors).tolist(),
+        "wall_s": wall,
+        "estimate_s_per_seed": estimate_s,
+        "steps": sol.stats["steps"],
+    }
+    for n in pde.ZOO_LEARN.get(name, ()):
+        row[n] = np.asarray(sol.params[n]).tolist()
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--steps", type=int, default=None, help="Adam steps (default: solve's)")
+    ap.add_argument("--solvers", default="mlp")
+    ap.add_argument("--problems", default=",".join(sorted(pde.ZOO)))
+    ap.add_argument("--n-gaussians", type=int, default=256)
+    ap.add_argument("--variant", default="")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for name in args.problems.split(","):
+        for solver in args.solvers.split(","):
+            if solver == "pig" and pde.get_problem(name).n_outputs:
+                continue
+            row = run(name, solver, seeds, args.steps, args.n_gaussians)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            write_result("pinn/zoo", {"args": vars(args), "rows": rows}, variant=args.variant)
+
+
+if __name__ == "__main__":
+    main()
