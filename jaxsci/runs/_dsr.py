@@ -1,0 +1,219 @@
+"""DSR runs: a dysts system's standardised trajectory, a shPLRNN or AL-RNN trained on it by
+generalised or sparse teacher forcing (`jaxsci.dsr.reconstruct`), once per seed; the final
+model's D_stsp and D_H on a long free run against held-out data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import jax.random as jr
+import numpy as np
+
+from .. import dsr, dynamics
+from ..train import Loop
+from . import _rundir
+from ._config import setting
+from ._runner import Outcome, Runner, register
+
+
+@dataclass
+class DSRSystemConfig:
+    name: str = setting("Lorenz")  # a dysts flow or map (jaxsci.dynamics.chaotic_systems)
+    n_train: int = setting(100000, "positive")  # training points
+    n_test: int = setting(100000, "positive")  # held-out points the free run is scored on
+    pts_per_period: int = setting(100, "positive")
+    transient: int = setting(1000, "non-negative")  # points dropped from the start
+
+
+@dataclass
+class DSRModelConfig:
+    kind: str = setting("shplrnn", ("shplrnn", "alrnn"))
+    latent_size: int = setting(3, "positive")
+    hidden_size: int = setting(100, "positive")  # shplrnn
+    clipped: bool = True  # shplrnn
+    n_relu: int = setting(2, "non-negative")  # alrnn
+
+
+@dataclass
+class DSRTrainConfig:
+    steps: int = setting(20000, "positive")
+    forcing: str = setting("gtf", ("gtf", "sparse"))
+    alpha: float = setting(-1.0)  # gtf: a constant in [0, 1], or -1 for the adaptive alpha
+    interval: int = setting(16, "positive")  # sparse forcing interval
+    sequence_length: int = setting(200, "positive")
+    batch: int = setting(16, "positive")
+    learning_rate: float = setting(1e-3, "positive")
+    final_learning_rate: float = setting(1e-5, "positive")
+    noise: float = setting(0.0, "non-negative")
+    chunk_size: int = setting(1000, "positive")
+    seeds: list[int] = setting([0], "non-empty")
+
+
+@dataclass
+class DSREvalConfig:
+    n_bins: int = setting(30, "positive")  # D_stsp bins per dimension
+    smoothing: float = setting(20.0, "non-negative")  # D_H Gaussian smoothing (bins)
+    transient: int = setting(1000, "non-negative")  # free-run steps discarded
+
+
+@dataclass
+class DSRRunConfig:
+    solver: str = "dsr"
+    system: DSRSystemConfig = setting(default_factory=DSRSystemConfig)
+    model: DSRModelConfig = setting(default_factory=DSRModelConfig)
+    train: DSRTrainConfig = setting(default_factory=DSRTrainConfig)
+    eval: DSREvalConfig = setting(default_factory=DSREvalConfig)
+    output_dir: str = "runs"
+    plot: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"dsr_{self.model.kind}_{self.system.name}"
+
+
+def _system(cfg: DSRRunConfig):
+    name = cfg.system.name
+    if name in dynamics.chaotic_systems("flow"):
+        return dynamics.ChaoticFlow(name)
+    if name in dynamics.chaotic_systems("map"):
+        return dynamics.ChaoticMap(name)
+    raise ValueError(
+        f"system.name: unknown system {name!r}; expected a dysts flow or map "
+        "(jaxsci.dynamics.chaotic_systems)"
+    )
+
+
+def data(cfg: DSRRunConfig):
+    """`(train, test)`: one standardised trajectory split in two, float32."""
+    sc = cfg.system
+    xs = dynamics.chaotic_trajectories(
+        _system(cfg),
+        sc.transient + sc.n_train + sc.n_test,
+        pts_per_period=sc.pts_per_period,
+        standardize=True,
+    )[0, sc.transient :]
+    xs = jnp.asarray(xs, jnp.float32)
+    return xs[: sc.n_train], xs[sc.n_train :]
+
+
+def _model(cfg: DSRRunConfig, n_observed: int, key):
+    mc = cfg.model
+    if mc.kind == "shplrnn":
+        return dsr.ShallowPLRNN(
+            n_observed, mc.latent_size, mc.hidden_size, clipped=mc.clipped, key=key
+        )
+    return dsr.ALRNN(n_observed, mc.latent_size, mc.n_relu, key=key)
+
+
+def _forcing(cfg: DSRRunConfig):
+    tc = cfg.train
+    if tc.forcing == "sparse":
+        return dsr.SparseTeacherForcing(tc.interval)
+    return dsr.GeneralizedTeacherForcing(alpha=None if tc.alpha < 0 else tc.alpha)
+
+
+def evaluate(cfg: DSRRunConfig, model, test) -> dict:
+    """D_stsp and D_H of a free run from the first test point (after `eval.transient` steps)
+    against the test trajectory."""
+    ec = cfg.eval
+    n = test.shape[0]
+    gen = model.generate(test[0], ec.transient + n)[ec.transient :]
+    dstsp = float(dsr.state_space_divergence(test, gen, n_bins=ec.n_bins))
+    dh = float(dsr.power_spectrum_distance(test, gen, smoothing=ec.smoothing))
+    # None (JSON null) where a free run diverged or collapsed to a constant (zero variance)
+    return {k: (v if np.isfinite(v) else None) for k, v in (("d_stsp", dstsp), ("d_h", dh))}
+
+
+def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
+    train_x, test_x = data(cfg)
+    tc = cfg.train
+    runs, histories = [], {}
+    for seed in tc.seeds:
+        k_model, k_run = jr.split(jr.key(seed))
+        t0 = time.perf_counter()
+        rec = dsr.reconstruct(
+            _model(cfg, train_x.shape[1], k_model),
+            train_x,
+            forcing=_forcing(cfg),
+            steps=tc.steps,
+            key=k_run,
+            sequence_length=tc.sequence_length,
+            batch_size=tc.batch,
+            learning_rate=tc.learning_rate,
+            final_learning_rate=tc.final_learning_rate,
+            noise=tc.noise,
+            loop=Loop(chunk_size=tc.chunk_size, progress=progress),
+            throw=False,
+        )
+        wall = time.perf_counter() - t0
+        row = {
+            "seed": seed,
+            **evaluate(cfg, rec.model, test_x),
+            "wall_s": wall,
+            "final_loss": float(rec.history["loss"][-1]),
+            "final_alpha": float(rec.history["alpha"][-1]),
+            "steps": rec.stats["steps"],
+            "steps_per_s": rec.stats["steps_per_s"],
+            "result": rec.result.name,
+            "failed_step": rec.stats["failed_step"],
+        }
+        runs.append(row)
+        histories[seed] = rec.history
+        _rundir.save_model(_rundir.model_path(out_dir, seed), rec.model)
+        _rundir.write_history(out_dir, seed, rec.history)
+        print(
+            f"seed {seed}: D_stsp {row['d_stsp']}  D_H {row['d_h']}  wall {wall:.1f} s", flush=True
+        )
+
+    def stat(key):
+        vals = [r[key] for r in runs if r[key] is not None]
+        return (float(np.mean(vals)), float(np.std(vals))) if vals else (None, None)
+
+    (dstsp, dstsp_sd), (dh, dh_sd) = stat("d_stsp"), stat("d_h")
+    metrics = {
+        "solver": "dsr",
+        "system": cfg.system.name,
+        "model": cfg.model.kind,
+        "forcing": tc.forcing,
+        "d_stsp": dstsp,
+        "d_stsp_std": dstsp_sd,
+        "d_h": dh,
+        "d_h_std": dh_sd,
+        "wall_s": float(np.mean([r["wall_s"] for r in runs])),
+        "runs": runs,
+    }
+    outputs = {
+        "learning_curve": _rundir.plot_learning_curves(out_dir, histories, cfg.name)
+        if cfg.plot
+        else None
+    }
+    summary = (
+        f"{cfg.name}: D_stsp {dstsp} (+- {dstsp_sd}), D_H {dh} (+- {dh_sd}) over "
+        f"{len(runs)} seed(s), wall {metrics['wall_s']:.1f} s per seed"
+    )
+    return Outcome(metrics, outputs, summary, all(r["failed_step"] is None for r in runs))
+
+
+def load(cfg: DSRRunConfig, run_dir: str, seed: int):
+    """The trained model of `seed`."""
+    n_observed = _system(cfg).dim
+    like = _model(cfg, n_observed, jr.split(jr.key(seed))[0])
+    return _rundir.load_model(_rundir.model_path(run_dir, seed), like)
+
+
+@register
+class DSRRunner(Runner):
+    name = "dsr"
+    config = DSRRunConfig
+    description = "a shPLRNN / AL-RNN trained by teacher forcing on a dysts system (D_stsp, D_H)"
+
+    run = staticmethod(run)
+    load = staticmethod(load)
+
+    def catalogue(self):
+        return [
+            'systems (solver = "dsr", [system] name = ...): '
+            + ", ".join(dynamics.chaotic_systems("flow") + dynamics.chaotic_systems("map"))
+        ]
