@@ -150,8 +150,8 @@ def chaotic_trajectories(
     initial_states: Float[Array, "batch dim"] | None = None,
     pts_per_period: int = 100,
     standardize: bool = False,
-    rtol: float = 1e-9,
-    atol: float = 1e-9,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> Float[Array, "batch n dim"]:
     """Trajectories of `n` points with dysts' sampling, `vmap`ped over initial states.
 
@@ -166,7 +166,9 @@ def chaotic_trajectories(
     - `n`: points per trajectory (at least 2).
     - `initial_states`: `(batch, dim)`; default: dysts' initial condition (batch 1), in the
       dtype JAX gives a NumPy float64 array (float32 unless x64 is on).
-    - `pts_per_period`, `standardize`, `rtol`, `atol`: as above.
+    - `pts_per_period`, `standardize`: as above.
+    - `rtol`, `atol`: ODE tolerances; default 1e-9 in float64 and 1e-6 in float32 (a float32
+      solve asked for 1e-9 shrinks its steps to nothing and runs out of `max_steps`).
 
     **Returns:** `(batch, n, dim)`.
     """
@@ -180,6 +182,10 @@ def chaotic_trajectories(
     standardize = check_bool(standardize, "standardize", where)
     if initial_states is None:
         initial_states = jnp.asarray(system.initial_condition)[None]
+    initial_states = jnp.asarray(initial_states)
+    default_tol = 1e-9 if initial_states.dtype == jnp.float64 else 1e-6
+    rtol = default_tol if rtol is None else rtol
+    atol = default_tol if atol is None else atol
     if isinstance(system, ChaoticFlow):
         tlim = system.period * n / pts_per_period
         xs = trajectories(
