@@ -4,6 +4,7 @@ recipe (Adam, then optionally L-BFGS), one solve per seed."""
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import numpy as np
 import optax
 
 from .. import pde, pinn, train
+from ..train._atomic import write_atomically
 from . import _rundir
 from ._config import ProblemConfig, setting
 from ._runner import Outcome, Runner, register
@@ -262,17 +264,11 @@ def _optimizer(cfg: PINNRunConfig):
 _LBFGS: dict[int, optax.GradientTransformation] = {}
 
 
-def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, error_of):
-    """One seed's `pinn.solve`, exactly the call a user would write, and its row."""
+def _solve(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, callback):
+    """`pinn.solve` of one seed, exactly the call a user would write."""
     tc = cfg.train
     kf, ks = _keys(seed)
-    t0 = time.perf_counter()
-    curve = []  # [step, wall s, rel. L2] after every chunk (train.error_curve)
-
-    def record(step, field):
-        curve.append([step, time.perf_counter() - t0, float(error_of(field))])
-
-    sol = pinn.solve(
+    return pinn.solve(
         problem,
         build_field(cfg, problem, kf),
         _optimizer(cfg),
@@ -285,12 +281,41 @@ def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, 
         loop=train.Loop(
             chunk_size=tc.chunk_size,
             checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
+            resume=True,  # from the checkpoints a stopped run left (a fresh run has none)
             progress=progress,
-            callback=None if error_of is None else record,
+            callback=callback,
             mesh=mesh,
         ),
         throw=False,
     )
+
+
+def _read_curve(path: str) -> list:
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return json.load(f)
+
+
+def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, error_of):
+    """One seed's `pinn.solve` (continued from its checkpoints when a stopped run left them)
+    and its row."""
+    t0 = time.perf_counter()
+    # [step, wall s, rel. L2] after every chunk (train.error_curve), on disk before the chunk's
+    # checkpoint: a resumed seed continues the curve of the process that was stopped
+    curve_path = os.path.join(out_dir, f"error_curve_seed{seed}.json")
+    curve = _read_curve(curve_path) if error_of is not None else []
+    wall0 = curve[-1][1] if curve else 0.0
+
+    def record(step, field):
+        while curve and curve[-1][0] >= step:  # recorded before a checkpoint that was lost
+            curve.pop()
+        curve.append([step, wall0 + time.perf_counter() - t0, float(error_of(field))])
+        write_atomically(curve_path, json.dumps(curve))
+
+    callback = None if error_of is None else record
+    with train.checkpoint_tags(seed=seed):
+        sol = _solve(cfg, problem, seed, out_dir, progress, mesh, callback)
     kind = cfg.optimizer.kind if hasattr(cfg.optimizer, "kind") else "adam"
     names = {"first": kind, "lbfgs": "lbfgs" if kind == "adam" else "lbfgs_2"}
     phases = {names[p]: st for p, st in sol.stats["phases"].items() if p in names}
@@ -327,12 +352,18 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
         error_of = _error_on_grid(problem) if tc.error_curve else None
         runs, histories, first = [], {}, None
         for seed in tc.seeds:
-            sol, row = _solve_seed(cfg, problem, seed, out_dir, progress, mesh, error_of)
+            row = _rundir.finished_row(out_dir, seed)  # a resumed run keeps finished seeds
+            if row is not None:
+                histories[seed] = _rundir.read_history(out_dir, seed)
+                first = first or (load(cfg, out_dir, seed) if cfg.plot else None)
+            else:
+                sol, row = _solve_seed(cfg, problem, seed, out_dir, progress, mesh, error_of)
+                histories[seed] = sol.history
+                _rundir.save_model(_rundir.model_path(out_dir, seed), _saved(sol, problem))
+                _rundir.write_history(out_dir, seed, sol.history)
+                _rundir.write_row(out_dir, seed, row)
+                first = first or sol
             runs.append(row)
-            histories[seed] = sol.history
-            _rundir.save_model(_rundir.model_path(out_dir, seed), _saved(sol, problem))
-            _rundir.write_history(out_dir, seed, sol.history)
-            first = first or sol
         errs = np.array([r["rel_l2"] for r in runs])
         metrics = {
             "solver": "pinn",
@@ -392,6 +423,10 @@ class PINNRunner(Runner):
 
     run = staticmethod(run)
     load = staticmethod(load)
+
+    def resumable_overrides(self, cfg):
+        # the error curve is sampled at the ends of chunks: with it, the chunk size is a result
+        return () if cfg.train.error_curve else ("train.chunk_size",)
 
     def catalogue(self):
         lines = ['problems (solver = "pinn" or "gp", [problem] name = ...):']

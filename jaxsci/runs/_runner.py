@@ -65,11 +65,27 @@ class Runner(abc.ABC):
     @abc.abstractmethod
     def run(self, cfg, out_dir: str, progress: bool) -> Outcome:
         """Run `cfg` (an instance of `config`), write the family's files (trained models as
-        `model_seed{S}.eqx`, histories, plots) into `out_dir`, and return an `Outcome`."""
+        `model_seed{S}.eqx`, histories, plots) into `out_dir`, and return an `Outcome`.
+
+        The same call continues an interrupted run (`jaxsci run --resume`): `out_dir` then
+        holds what the interrupted process wrote. A family that trains resumes each seed from
+        its checkpoint (`train.Loop(checkpoint=..., resume=True)`: a fresh directory has none,
+        so the same code starts from step 0), marks a finished seed with
+        `_rundir.write_row` after its model and history, and skips a seed that
+        `_rundir.finished_row` returns. A family that does not checkpoint simply runs again
+        (its result is deterministic)."""
 
     @abc.abstractmethod
     def load(self, cfg, run_dir: str, seed: int):
         """The trained model (or solution) of `seed` in `run_dir`."""
+
+    def resumable_overrides(self, cfg) -> tuple[str, ...]:
+        """The config keys that `jaxsci run --resume RUN_DIR --set KEY=VALUE` may change: those
+        that leave every result (parameters, losses, metrics, plots) as they are. By default
+        `train.chunk_size`, where the config has one (`train.Loop`: the iterates do not depend
+        on it); a family whose metrics do depend on it says so by overriding this."""
+        train = getattr(cfg, "train", None)
+        return ("train.chunk_size",) if hasattr(train, "chunk_size") else ()
 
     def seeds(self, cfg) -> list[int]:
         """The seeds a run of `cfg` produces a model for."""

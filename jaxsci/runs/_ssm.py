@@ -4,6 +4,7 @@ final-iterate accuracy of each seed and the learning curves."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from .. import ssm
 from ..ssm._tasks import COPY_LENGTH, COPY_SYMBOLS, COPY_TOKENS
-from ..train import Loop, data_mesh, fit
+from ..train import Loop, checkpoint_tags, data_mesh, fit
 from . import _rundir
 from ._config import setting
 from ._runner import Outcome, Runner, register
@@ -123,9 +124,13 @@ def _copy_logits(model, x):
     return jax.vmap(model)(x)[:, -COPY_LENGTH:]
 
 
-def train_seed(cfg: SSMRunConfig, seed: int, data=None, progress: bool = False):
+def train_seed(
+    cfg: SSMRunConfig, seed: int, data=None, progress: bool = False, checkpoint: str | None = None
+):
     """Train one seed: `(result dict, trained model, history)`; the accuracy is that of the final
-    parameters (fresh batches for copying, the held-out images for digits)."""
+    parameters (fresh batches for copying, the held-out images for digits). With `checkpoint`
+    (a file path) the training is checkpointed there after every chunk and continues from it
+    when it exists."""
     tc, task = cfg.train, cfg.task
     k_model, k_run, k_eval = _keys(cfg, seed)
     model = _model(cfg, k_model)
@@ -169,7 +174,13 @@ def train_seed(cfg: SSMRunConfig, seed: int, data=None, progress: bool = False):
         opt,
         steps=tc.steps,
         key=k_run,
-        loop=Loop(chunk_size=tc.chunk_size, progress=progress, mesh=mesh),
+        loop=Loop(
+            chunk_size=tc.chunk_size,
+            checkpoint=checkpoint,
+            resume=checkpoint is not None,
+            progress=progress,
+            mesh=mesh,
+        ),
         throw=False,
     )
     model = result.params
@@ -201,13 +212,21 @@ def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> Outcome:
     data = ssm.digits_split() if cfg.task.name == "digits" else None
     runs, histories = [], {}
     for seed in cfg.train.seeds:
+        res = _rundir.finished_row(out_dir, seed)  # a resumed run keeps finished seeds
+        if res is not None:
+            runs.append(res)
+            histories[seed] = _rundir.read_history(out_dir, seed)
+            continue
         t0 = time.perf_counter()
-        res, model, history = train_seed(cfg, seed, data, progress)
+        checkpoint = os.path.join(out_dir, f"checkpoint_seed{seed}.eqx")
+        with checkpoint_tags(seed=seed):
+            res, model, history = train_seed(cfg, seed, data, progress, checkpoint)
         res["wall_s"] = time.perf_counter() - t0
         runs.append(res)
         histories[seed] = history
         _rundir.save_model(_rundir.model_path(out_dir, seed), model)
         _rundir.write_history(out_dir, seed, history)
+        _rundir.write_row(out_dir, seed, res)
         print(
             f"seed {seed}: accuracy {res['accuracy']:.4f}  wall {res['wall_s']:.1f} s", flush=True
         )

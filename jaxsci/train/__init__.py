@@ -1,5 +1,9 @@
 """The optax training loop: scanned jitted chunks, checkpoints, NaN guard, ensembles."""
 
+from ._checkpoint import CheckpointError as CheckpointError
+from ._checkpoint import checkpoint_info as checkpoint_info
+from ._checkpoint import checkpoint_tags as checkpoint_tags
+from ._interrupt import Interrupted as Interrupted
 from ._launch import initialize as initialize
 from ._loop import Step as Step
 from ._loop import TrainResult as TrainResult

@@ -9,6 +9,12 @@ A step whose loss, gradients or updated parameters are not finite is rejected: t
 the last good parameters, records the step in `failed_step`, and every later step is a no-op.
 The host sees the flag at the end of the chunk and stops; the result's `result` code says so
 and `stats["failed_step"]` names the step (`throw=True` raises `SolveFailed` holding it).
+
+A checkpoint (`Loop.checkpoint`) is written after every chunk, atomically, with a header that
+lets a resume refuse a truncated, corrupted or foreign file (`_checkpoint.py`). When a stop is
+requested (`jaxsci run` does on SIGINT and SIGTERM, `_interrupt.py`), the loop stops at the end
+of the running chunk, after its checkpoint, and raises `Interrupted`; a SIGKILL loses at most
+the running chunk, since the last chunk's checkpoint is on disk.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from .._checks import check_int
 from .._results import RESULTS, raise_if_failed
 from ._checkpoint import load_checkpoint, save_checkpoint
 from ._flat import _Flat, _OnTree
+from ._interrupt import Interrupted, _Deferring, stop_requested
 from ._options import Loop
 from ._sharding import shard_state, to_local
 
@@ -273,7 +280,9 @@ def fit(
 
     **Returns:** a `TrainResult`. If a step produced a NaN or inf (in every member, for an
     ensemble), training stops after that chunk: `result` is `RESULTS.nonfinite`,
-    `stats["failed_step"]` names the step and `state.params` are the last good ones.
+    `stats["failed_step"]` names the step and `state.params` are the last good ones. When a
+    stop was requested (`jaxsci run` on SIGINT/SIGTERM), `fit` raises `train.Interrupted` after
+    the running chunk and its checkpoint (its `.solution` holds the result at that step).
     """
     check_int(steps, "steps", "fit", minimum=0)
     if not isinstance(loop, Loop):
@@ -298,9 +307,13 @@ def fit(
         state = eqx.tree_at(lambda s: s.params, state, to_tree(state.params))
     hist = {k: np.concatenate(v, axis=-1) for k, v in history.items()} if history else {}
     failed = stats["failed_step"]
-    result = TrainResult(
-        state, hist, stats, RESULTS.successful if failed is None else RESULTS.nonfinite
-    )
+    if stats["interrupted"] is not None:
+        code = RESULTS.interrupted
+    else:
+        code = RESULTS.successful if failed is None else RESULTS.nonfinite
+    result = TrainResult(state, hist, stats, code)
+    if stats["interrupted"] is not None:
+        raise Interrupted(stats["interrupted"], _steps_done(state), loop.checkpoint, result)
     return raise_if_failed("fit", result.result, f"first at step {failed}", result, throw)
 
 
@@ -322,40 +335,46 @@ def _initial(step: Step, params, extra, key, loop: Loop, ensemble: bool):
 
 
 def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, to_tree):
-    """Run chunks until `steps` are done or every member has failed; the host reports,
-    checkpoints and calls back between them. Returns the state, history and stats."""
+    """Run chunks until `steps` are done, every member has failed, or a stop was requested
+    (`_interrupt.request_stop`: then after the running chunk and its checkpoint); the host
+    reports, calls back and checkpoints between chunks. Returns the state, history and stats."""
     done = _steps_done(state)
     t_start = time.perf_counter()
     t_first = None
     steady_steps, steady_time = 0, 0.0
-    failed = None
+    failed = _failed(state, ensemble)  # a resumed run may have stopped at a non-finite step
+    interrupted = None
     bar = _progress_bar(done, steps) if loop.progress and done < steps else None
-    while done < steps:
-        n = min(loop.chunk_size, steps - done)
-        t0 = time.perf_counter()
-        state, metrics = _run_chunk(step, state, n, ensemble)
-        metrics = jax.tree_util.tree_map(np.asarray, to_local(metrics))
-        dt = time.perf_counter() - t0
-        if t_first is None:
-            t_first = dt
-        else:
-            steady_steps, steady_time = steady_steps + n, steady_time + dt
-        for name, values in metrics.items():
-            history.setdefault(name, []).append(np.moveaxis(values, 0, -1) if ensemble else values)
-        done += n
-        fs = np.asarray(to_local(state.failed_step))
-        if np.any(fs >= 0) and (not ensemble or np.all(fs >= 0)):
-            failed = int(np.min(fs[fs >= 0]))
-        if bar is not None:
-            bar.update(n)
-            bar.set_postfix_str(_loss_text(np.asarray(metrics["loss"])[-1]), refresh=True)
-        if loop.checkpoint is not None and jax.process_index() == 0:
-            save_checkpoint(loop.checkpoint, to_local(state), history)
-        if loop.callback is not None:
-            local = to_local(state.params)
-            loop.callback(done, local if to_tree is None else to_tree(local))
-        if failed is not None:
-            break
+    with _Deferring():
+        while done < steps and failed is None:
+            interrupted = stop_requested()
+            if interrupted is not None:
+                break
+            n = min(loop.chunk_size, steps - done)
+            t0 = time.perf_counter()
+            state, metrics = _run_chunk(step, state, n, ensemble)
+            metrics = jax.tree_util.tree_map(np.asarray, to_local(metrics))
+            dt = time.perf_counter() - t0
+            if t_first is None:
+                t_first = dt
+            else:
+                steady_steps, steady_time = steady_steps + n, steady_time + dt
+            for name, values in metrics.items():
+                history.setdefault(name, []).append(
+                    np.moveaxis(values, 0, -1) if ensemble else values
+                )
+            done += n
+            failed = _failed(state, ensemble)
+            if bar is not None:
+                bar.update(n)
+                bar.set_postfix_str(_loss_text(np.asarray(metrics["loss"])[-1]), refresh=True)
+            # the callback before the checkpoint: what it records for this chunk (an error
+            # curve) is on disk before the checkpoint that a resumed run continues from
+            if loop.callback is not None:
+                local = to_local(state.params)
+                loop.callback(done, local if to_tree is None else to_tree(local))
+            if loop.checkpoint is not None and jax.process_index() == 0:
+                save_checkpoint(loop.checkpoint, to_local(state), history)
     if bar is not None:
         bar.close()
     if loop.mesh is not None:
@@ -371,8 +390,17 @@ def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, 
         else (done / wall if wall > 0 else math.nan),
         "failed_step": failed,
         "failed_members": [int(i) for i in np.flatnonzero(fs >= 0)] if ensemble else None,
+        "interrupted": interrupted,
     }
     return state, history, stats
+
+
+def _failed(state: TrainState, ensemble: bool) -> int | None:
+    """The first non-finite step, once training has stopped (every member, for an ensemble)."""
+    fs = np.asarray(to_local(state.failed_step))
+    if np.any(fs >= 0) and (not ensemble or np.all(fs >= 0)):
+        return int(np.min(fs[fs >= 0]))
+    return None
 
 
 def _progress_bar(done: int, steps: int):

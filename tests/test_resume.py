@@ -1,0 +1,422 @@
+"""A run survives being stopped: `jaxsci run` in a subprocess is killed (SIGKILL at several
+moments, one of them half way through a checkpoint write) or stopped (SIGINT, SIGTERM), then
+`jaxsci run --resume` continues it; the final parameters (the model files) and the loss
+histories equal an uninterrupted run's byte for byte, and metrics.json equals it but for
+wall times. Each refusal (changed config, corrupted or truncated checkpoint, live lock,
+finished run, read-only directory) names the file or key.
+
+The subprocesses share one persistent compilation cache (the command turns it on), so only the
+first of them compiles.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxsci import RESULTS, cli, runs, train
+from jaxsci.runs._lock import LOCK_FILE, RunLock
+
+HERE = os.path.dirname(__file__)
+CONFIGS = os.path.join(HERE, "..", "experiments", "configs")
+POISSON = os.path.join(CONFIGS, "poisson_1d.toml")
+SSM = os.path.join(CONFIGS, "ssm_copying.toml")
+CHUNK = 25
+PINN_SMALL = [
+    "train.steps=3000",
+    f"train.chunk_size={CHUNK}",
+    "sampling.n_interior=64",
+    "field.width=8",
+    "lbfgs.steps=300",
+    "train.seeds=[0, 1]",
+    "plot=false",
+]
+SSM_SMALL = [
+    "task.gap=20",
+    "train.steps=400",
+    "train.chunk_size=10",
+    "train.seeds=[0]",
+    "model.hidden=8",
+    "model.state_size=8",
+    "model.depth=1",
+    "train.batch=8",
+    "task.eval_batches=1",
+    "plot=false",
+]
+TIMING = ("wall_s", "steps_per_s", "compile_s", "versions")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("xla-cache")
+    out = dict(os.environ, XDG_CACHE_HOME=str(cache), JAXSCI_SIGNAL_GRACE="120")
+    out.pop("JAXSCI_COMPILATION_CACHE", None)
+    return out
+
+
+def _command(config, out, overrides):
+    args = [sys.executable, "-m", "jaxsci.cli", "run", config, "--out", str(out), "--quiet"]
+    for o in overrides:
+        args += ["--set", o]
+    return args
+
+
+def _resume_command(run_dir):
+    return [sys.executable, "-m", "jaxsci.cli", "run", "--resume", str(run_dir), "--quiet"]
+
+
+def _start(args, env, **extra):
+    return subprocess.Popen(
+        args, env={**env, **extra}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _finish(proc, timeout=600):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out + err
+
+
+def _step(path) -> int:
+    try:
+        return train.checkpoint_info(path)["step"]
+    except (FileNotFoundError, train.CheckpointError):
+        return -1
+
+
+def _stop_at(proc, path, step, signum, timeout=300):
+    """Send `signum` once the checkpoint at `path` holds `step` or more; the step seen."""
+    t0 = time.monotonic()
+    while (seen := _step(path)) < step:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"ended (rc {proc.returncode}) before {path}@{step}: {err}")
+        assert time.monotonic() - t0 < timeout
+        time.sleep(0.005)
+    proc.send_signal(signum)
+    return seen
+
+
+def _metrics(run_dir):
+    m = json.loads((run_dir / "metrics.json").read_text())
+
+    def strip(d):
+        return {k: v for k, v in d.items() if k not in TIMING and not k.endswith("_steps_per_s")}
+
+    return {**strip(m), "runs": [strip(r) for r in m["runs"]]}
+
+
+def _assert_same_run(a, b, seeds):
+    for seed in seeds:
+        for name in (f"model_seed{seed}.eqx", f"history_seed{seed}.csv"):
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert _metrics(a) == _metrics(b)
+
+
+@pytest.fixture(scope="module")
+def pinn_reference(env, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pinn") / "reference"
+    rc, log = _finish(_start(_command(POISSON, out, PINN_SMALL), env))
+    assert rc == 0, log
+    return out
+
+
+def test_pinn_run_killed_and_stopped_resumes_to_the_bit(pinn_reference, env, tmp_path):
+    """One run stopped five times, each resume continuing the last: SIGKILL in seed 0's Adam
+    phase, SIGKILL half way through writing a checkpoint, SIGTERM in seed 0's L-BFGS phase,
+    SIGINT in seed 1 (seed 0 finished), SIGKILL in seed 1's L-BFGS phase; then to the end."""
+    run = tmp_path / "run"
+    ckpt = {
+        0: run / "checkpoint_seed0.eqx",
+        "0l": run / "checkpoint_seed0_lbfgs.eqx",
+        1: run / "checkpoint_seed1.eqx",
+        "1l": run / "checkpoint_seed1_lbfgs.eqx",
+    }
+
+    # 1. SIGKILL after the first checkpoints of seed 0: the last chunk's checkpoint resumes
+    proc = _start(_command(POISSON, run, PINN_SMALL), env)
+    _stop_at(proc, ckpt[0], 100, signal.SIGKILL)
+    rc, _ = _finish(proc)
+    assert rc == -signal.SIGKILL and (run / LOCK_FILE).exists()  # a stale lock is left
+    killed_pid = proc.pid
+    assert not (run / "metrics.json").exists()
+
+    # 2. SIGKILL half way through the 5th checkpoint this process writes: the partial file is
+    # `.tmp`, the checkpoint before it whole
+    proc = _start(_resume_command(run), env, JAXSCI_TEST_KILL_IN_CHECKPOINT="5")
+    rc, log = _finish(proc)
+    assert rc == -signal.SIGKILL, log
+    assert f"took over the stale lock of process {killed_pid}" in log
+    assert (run / "checkpoint_seed0.eqx.tmp").exists()
+    before_crash = _step(ckpt[0])
+    assert before_crash > 100
+
+    # 3. SIGTERM in seed 0's L-BFGS phase: the running chunk ends, its checkpoint is written
+    proc = _start(_resume_command(run), env)
+    seen = _stop_at(proc, ckpt["0l"], 50, signal.SIGTERM)
+    rc, log = _finish(proc)
+    assert rc == 128 + signal.SIGTERM, log
+    marker = json.loads((run / "INTERRUPTED").read_text())
+    step = marker["checkpoints"]["checkpoint_seed0_lbfgs.eqx"]
+    assert marker["signal"] == "SIGTERM" and step == _step(ckpt["0l"])
+    # the state when the signal came: the chunk then running ended and was checkpointed (or,
+    # between two chunks, the one just written); not the end of the phase
+    assert seen <= step < 300 and step % CHUNK == 0
+    assert f"jaxsci run --resume {run}" in log and not (run / LOCK_FILE).exists()
+
+    # 4. SIGINT in seed 1 (seed 0 finished: kept, not trained again)
+    proc = _start(_resume_command(run), env)
+    seen = _stop_at(proc, ckpt[1], 200, signal.SIGINT)
+    rc, log = _finish(proc)
+    assert rc == 128 + signal.SIGINT, log
+    marker = json.loads((run / "INTERRUPTED").read_text())
+    assert marker["finished_seeds"] == [0] and (run / "model_seed0.eqx").exists()
+    assert seen <= marker["checkpoints"]["checkpoint_seed1.eqx"] == _step(ckpt[1]) < 3000
+
+    # 5. SIGKILL in seed 1's L-BFGS phase
+    proc = _start(_resume_command(run), env)
+    _stop_at(proc, ckpt["1l"], 25, signal.SIGKILL)
+    assert _finish(proc)[0] == -signal.SIGKILL
+
+    # 6. to the end: what the uninterrupted run gave, to the bit
+    rc, log = _finish(_start(_resume_command(run), env))
+    assert rc == 0, log
+    assert not (run / "INTERRUPTED").exists() and not (run / LOCK_FILE).exists()
+    _assert_same_run(run, pinn_reference, [0, 1])
+    # nothing left to do: a finished run is left as it is
+    rc, log = _finish(_start(_resume_command(run), env))
+    assert rc == 0 and "nothing to resume" in log
+
+
+def test_ssm_run_killed_resumes_to_the_bit(env, tmp_path):
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    rc, log = _finish(_start(_command(SSM, reference, SSM_SMALL), env))
+    assert rc == 0, log
+    proc = _start(_command(SSM, run, SSM_SMALL), env)
+    _stop_at(proc, run / "checkpoint_seed0.eqx", 150, signal.SIGKILL)
+    assert _finish(proc)[0] == -signal.SIGKILL
+    rc, log = _finish(_start(_resume_command(run), env))
+    assert rc == 0, log
+    _assert_same_run(run, reference, [0])
+
+
+# ------------------------------------------------------------------ refusals
+
+
+@pytest.fixture
+def stopped(pinn_reference, tmp_path):
+    """A copy of the reference run as a stopped one: seed 1 unfinished, its checkpoints kept."""
+    run = tmp_path / "stopped"
+    shutil.copytree(pinn_reference, run)
+    for name in ("metrics.json", "result_seed1.json", "model_seed1.eqx"):
+        (run / name).unlink()
+    return run
+
+
+def test_resume_refuses_overrides_that_change_the_result(stopped, capsys):
+    rc = cli.main(["run", "--resume", str(stopped), "--set", "train.steps=4000"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "train.steps (3000 -> 4000)" in err and "config.toml" in err
+    rc = cli.main(["run", "--resume", str(stopped), "--set", "optimizer.learning_rate=0.01"])
+    assert rc == 2 and "optimizer.learning_rate" in capsys.readouterr().err
+    # the chunk size leaves the iterates alone: allowed
+    cfg = runs._run.resume_config(str(stopped), ["train.chunk_size=100"])
+    assert cfg.train.chunk_size == 100
+    # ... but not with an error curve, which is sampled at the chunk ends
+    text = (
+        (stopped / "config.toml").read_text().replace("error_curve = false", "error_curve = true")
+    )
+    (stopped / "config.toml").write_text(text)
+    with pytest.raises(ValueError, match=r"train\.chunk_size \(25 -> 100\)"):
+        runs._run.resume_config(str(stopped), ["train.chunk_size=100"])
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(stopped, capsys):
+    text = (stopped / "config.toml").read_text().replace("steps = 300", "steps = 301")
+    (stopped / "config.toml").write_text(text)
+    assert cli.main(["run", "--resume", str(stopped)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint_seed1.eqx" in err and "was written for config" in err
+
+
+def test_resume_refuses_a_corrupted_checkpoint(stopped, capsys):
+    path = stopped / "checkpoint_seed1.eqx"
+    data = bytearray(path.read_bytes())
+    data[-200] ^= 0x01  # one bit of the history
+    path.write_bytes(bytes(data))
+    assert cli.main(["run", "--resume", str(stopped)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "corrupted (the history does not match its checksum)" in err
+
+
+def test_resume_refuses_a_truncated_checkpoint(stopped, capsys):
+    path = stopped / "checkpoint_seed1_lbfgs.eqx"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert cli.main(["run", "--resume", str(stopped)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and f"truncated ({len(data) // 2} of {len(data)} bytes)" in err
+
+
+def test_live_lock_refuses_naming_the_process(stopped, capsys):
+    with RunLock.acquire(str(stopped)):  # as another `jaxsci run` writing it would
+        assert cli.main(["run", "--resume", str(stopped)]) == 2
+        err = capsys.readouterr().err
+        assert f"process {os.getpid()}" in err and LOCK_FILE in err
+        assert cli.main(["run", POISSON, "--out", str(stopped), "--overwrite"]) == 2
+        assert f"process {os.getpid()}" in capsys.readouterr().err
+    # a lock whose process is gone is taken over, naming it
+    (stopped / LOCK_FILE).write_text(json.dumps({"pid": 99999999, "host": "h", "command": "x"}))
+    with RunLock.acquire(str(stopped)) as lock:
+        assert lock.took_over["pid"] == 99999999
+    assert not (stopped / LOCK_FILE).exists()
+
+
+def test_out_refuses_an_existing_run(pinn_reference, stopped, capsys):
+    assert cli.main(["run", POISSON, "--out", str(pinn_reference)]) == 2
+    err = capsys.readouterr().err
+    assert str(pinn_reference / "metrics.json") in err and "--overwrite" in err
+    assert cli.main(["run", POISSON, "--out", str(stopped)]) == 2
+    assert f"jaxsci run --resume {stopped}" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_read_only_output_directory_names_the_path():
+    """One line naming the path, no traceback. As root (which ignores permission bits) the
+    command runs in a forked child that drops to an unprivileged user first."""
+    base = tempfile.mkdtemp()
+    try:
+        os.chmod(base, 0o755)  # reachable by the unprivileged user
+        ro = os.path.join(base, "ro")
+        os.mkdir(ro, 0o555)
+        for target, named in [
+            (os.path.join(ro, "run"), os.path.join(ro, "run")),
+            (ro, os.path.join(ro, LOCK_FILE)),
+        ]:
+            rc, err = _as_unprivileged(["run", POISSON, "--out", target, "--quiet"])
+            assert rc == 2, err
+            assert err.strip() == f"jaxsci: cannot write {named}: Permission denied", err
+    finally:
+        os.chmod(os.path.join(base, "ro"), 0o755)
+        shutil.rmtree(base)
+
+
+def _as_unprivileged(argv):
+    if os.geteuid() != 0:
+        read, write = os.pipe()
+        with os.fdopen(write, "w") as f:
+            old, sys.stderr = sys.stderr, f
+            try:
+                rc = cli.main(argv)
+            finally:
+                sys.stderr = old
+        with os.fdopen(read) as f:
+            return rc, f.read()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no JAX work, only the refusal's file operations
+        try:
+            os.close(read)
+            os.setgid(65534)
+            os.setuid(65534)
+            sys.stderr = os.fdopen(write, "w")
+            rc = cli.main(argv)
+            sys.stderr.flush()
+        except BaseException as e:  # noqa: BLE001
+            os.write(write, f"child failed: {e!r}".encode())
+            rc = 99
+        os._exit(rc)
+    os.close(write)
+    with os.fdopen(read) as f:
+        err = f.read()
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), err
+
+
+# ------------------------------------------------------------------ the checkpoint file
+
+
+def _state(width=3, key=0):
+    params = {"w": jnp.arange(width, dtype=jnp.float32)}
+    return train.init_state(params, optax.adam(1e-3), key=jax.random.key(key))
+
+
+def test_checkpoint_header_refuses_what_is_not_this_run(tmp_path):
+    path = tmp_path / "c.eqx"
+    history = {"loss": [np.arange(5, dtype=np.float32)]}
+    with train.checkpoint_tags(config="abc", seed=0):
+        train.save_checkpoint(path, _state(), history)
+        state, hist = train.load_checkpoint(path, _state())
+    np.testing.assert_array_equal(hist["loss"][0], history["loss"][0])
+    info = train.checkpoint_info(path)
+    assert info["tags"] == {"config": "abc", "seed": 0} and info["step"] == 0
+    assert {"jaxsci", "jax", "jaxlib"} <= set(info)
+    with train.checkpoint_tags(config="abd", seed=0):
+        with pytest.raises(train.CheckpointError, match=r"c\.eqx: was written for config 'abc'"):
+            train.load_checkpoint(path, _state())
+    with train.checkpoint_tags(config="abc", seed=0):
+        with pytest.raises(train.CheckpointError, match="another PRNG key"):
+            train.load_checkpoint(path, _state(key=1))
+        with pytest.raises(train.CheckpointError, match=r"leaf .*'w'.* shape \[3\].*\[4\]"):
+            train.load_checkpoint(path, _state(width=4))
+        # another solver: an L-BFGS state where Adam's was written
+        lbfgs = train.init_state({"w": jnp.zeros(3)}, optax.lbfgs(), key=jax.random.key(0))
+        with pytest.raises(train.CheckpointError, match="another solver, optimiser or model"):
+            train.load_checkpoint(path, lbfgs)
+    data = path.read_bytes()
+    for broken, message in [
+        (b"", "is empty"),
+        (data[:10], "truncated"),
+        (data[:-1], f"truncated ({len(data) - 1} of {len(data)} bytes)"),
+        (data + b"x", "corrupted"),
+        (data.replace(b'"abc"', b'"abd"'), "corrupted (its header"),
+        (b"\x93NUMPY" + data, "not a jaxsci checkpoint"),
+    ]:
+        path.write_bytes(broken)
+        with pytest.raises(train.CheckpointError, match=re.escape(message)):
+            train.load_checkpoint(path, _state())
+
+
+def test_interrupted_fit_checkpoints_the_chunk_and_resumes(tmp_path):
+    """A stop request (what `jaxsci run`'s handler makes) ends `fit` after the running chunk
+    with its checkpoint; the resumed run equals an uninterrupted one."""
+    from jaxsci.train import _interrupt
+
+    def loss(p, extra, key):
+        return jnp.sum((p["w"] - 1.0) ** 2), {}
+
+    def fit(steps, loop):
+        params = {"w": jnp.zeros(3)}
+        return train.fit(
+            loss, params, optax.adam(0.1), steps=steps, key=jax.random.key(0), loop=loop
+        )
+
+    full = fit(40, train.Loop(chunk_size=10))
+    path = str(tmp_path / "c.eqx")
+    calls = []
+
+    def stop_after_two(n, params):
+        calls.append(n)
+        if n == 20:
+            _interrupt.request_stop(signal.SIGINT)
+
+    try:
+        with pytest.raises(train.Interrupted) as e:
+            fit(40, train.Loop(chunk_size=10, checkpoint=path, callback=stop_after_two))
+    finally:
+        _interrupt.clear_stop()
+    assert e.value.step == 20 and e.value.checkpoint == path and calls == [10, 20]
+    assert e.value.solution.result is RESULTS.interrupted
+    assert train.checkpoint_info(path)["step"] == 20
+    resumed = fit(40, train.Loop(chunk_size=10, checkpoint=path, resume=True))
+    np.testing.assert_array_equal(resumed.params["w"], full.params["w"])
+    np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
