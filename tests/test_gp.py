@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxsci import gp, pde
+from jaxsci import RESULTS, SolveFailed, gp, pde
 
 KERNELS = {
     "se": lambda: gp.SquaredExponential(0.7, 1.3),
@@ -162,11 +162,48 @@ def test_solve_nonlinear_1d():
         conditions=[pde.Dirichlet(exact)],
         exact=exact,
     )
-    sol = gp.solve(prob, grid=60, steps=6, envelope=6.0)
-    assert float(sol.error()) < 1e-4
+    sol = gp.solve(prob, grid=60, envelope=6.0)
+    assert float(sol.error()) < 1e-4  # 1.6e-5 measured
     assert sol.history["residual"][-1] < 1e-3 * sol.history["residual"][0]
+    # converged: the last step changed the grid values by at most `tol` (12 steps measured:
+    # 3 quadratic, then the filtered increments settle geometrically)
+    assert sol.result is RESULTS.successful and sol.stats["converged"]
+    assert sol.history["change"][-1] <= 1e-8 and sol.stats["steps"] <= 16
     with pytest.raises(ValueError, match="nonlinear"):
         gp.solve(prob, grid=60, method="linear")
+
+
+@pytest.mark.x64
+def test_gauss_newton_result_codes():
+    # a catalogue problem stopped after one step has not met its tolerance: said in `result`
+    # with throw=False, raised (the solution attached) with throw=True; nothing printed
+    prob = pde.get_problem("gp_a1")
+    sol = gp.solve(prob, grid=300, steps=1, throw=False)
+    assert sol.result is RESULTS.not_converged and not sol.stats["converged"]
+    assert sol.stats["steps"] == 1 and sol.history["change"].shape == (1,)
+    with pytest.raises(SolveFailed, match=r"gp\.solve: .*step limit.* 1 steps") as info:
+        gp.solve(prob, grid=300, steps=1)
+    assert info.value.result is RESULTS.not_converged
+    failed = info.value.solution
+    assert isinstance(failed, gp.GPSolution) and failed.result is RESULTS.not_converged
+    np.testing.assert_array_equal(failed.coefficients, sol.coefficients)
+    # a residual that is not finite at the first iterate (log u at u = 0): nonfinite, the
+    # finite starting coefficients kept
+    bad = pde.Problem(
+        prob.domain,
+        residual=lambda u, x, p: jnp.log(u(x)) - prob.source(x, p),
+        source=prob.source,
+        conditions=prob.conditions,
+        exact=prob.exact,
+    )
+    sol = gp.solve(bad, grid=30, throw=False)
+    assert sol.result is RESULTS.nonfinite and not sol.stats["converged"]
+    assert sol.stats["steps"] == 0 and bool(jnp.all(sol.coefficients == 0))
+    with pytest.raises(SolveFailed, match="not finite") as info:
+        gp.solve(bad, grid=30)
+    assert info.value.result is RESULTS.nonfinite
+    with pytest.raises(TypeError, match="throw"):
+        gp.solve(prob, grid=30, throw=1)
 
 
 @pytest.mark.x64
@@ -182,6 +219,8 @@ def test_solve_2d_small_dense():
     )
     sol = gp.solve(prob, gp.SquaredExponential(0.5), grid=(16, 14))
     assert float(sol.error(prob.domain.grid((40, 40), jnp.float64))) < 1e-3
+    assert sol.result is RESULTS.successful and sol.stats["converged"]
+    assert sol.stats["steps"] == 1 and sol.stats["method"] == "linear"
 
 
 @pytest.mark.x64
@@ -342,6 +381,14 @@ def test_solve_2d_nonlinear_kronecker_path():
     assert float(sol.error()) < 1e-3  # 1.2e-4 measured
     res = sol.history["residual"]
     assert res[-1] < 1e-6 * res[0] and len(res) <= 8  # Newton: a few steps
+    # it stopped at the residual floor (9.5e-10 after 3 steps measured): converged
+    assert sol.result is RESULTS.successful and sol.stats["converged"]
+    assert sol.stats["steps"] == len(sol.history["krylov_residual"]) == 3
+    one = gp.solve(prob, grid=(50, 40), max_points=100, envelope=5.0, steps=1, throw=False)
+    assert one.result is RESULTS.not_converged and not one.stats["converged"]
+    assert one.stats["steps"] == 1
+    with pytest.raises(SolveFailed, match="Newton reached its 1 steps"):
+        gp.solve(prob, grid=(50, 40), max_points=100, envelope=5.0, steps=1)
     # a residual with a first-derivative term is refused with a message
     bad = pde.Problem(
         prob.domain,

@@ -9,15 +9,14 @@ anywhere come from per-dimension pseudo-inverses of the Gram matrices.
 
 from __future__ import annotations
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._grid import boundary_mask, boundary_values
+from .._results import RESULTS
+from ._collocation import Coefficients
+from ._grid import boundary_mask, boundary_values, mesh
 from ._newton_krylov import newton_krylov
-from ._solution import GPSolution
 from ._sylvester import dim_operator, sylvester_solve
 
 
@@ -36,14 +35,15 @@ def sylvester_terms(problem):
     return terms
 
 
-def solve_sylvester(problem, kernel, axes, terms, regularisation, nugget):
-    t0 = time.perf_counter()
+def solve_sylvester(problem, kernel, axes, terms, regularisation, nugget) -> Coefficients:
+    """The linear Kronecker path: the Sylvester equation on the interior values, then the
+    coefficients of the values (one direct solve: `steps` 1)."""
     ops = [
         dim_operator(k, ax, t, regularisation, nugget)
         for k, ax, t in zip(kernel.kernels, axes, terms, strict=True)
     ]
     shape = tuple(len(a) for a in axes)
-    pts = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
+    pts = mesh(axes)
     bmask = np.asarray(boundary_mask(axes)).reshape(shape)
     g = np.zeros(shape)
     g[bmask] = np.asarray(boundary_values(problem, pts[bmask.reshape(-1)]))
@@ -51,40 +51,33 @@ def solve_sylvester(problem, kernel, axes, terms, regularisation, nugget):
     u = g.copy()
     u[1:-1, 1:-1] = sylvester_solve(ops[0][0], ops[0][1], ops[1][0], ops[1][1], f[1:-1, 1:-1], g)
     alpha = jnp.asarray((ops[0][2] @ u @ ops[1][2].T).reshape(-1), pts.dtype)
-    stats = {
-        "wall_s": time.perf_counter() - t0,
-        "steps": 1,
-        "points": int(np.prod(shape)),
-        "method": "kronecker",
-        "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
-    }
-    return GPSolution(kernel, alpha, pts, shape, problem, problem.params, {}, stats)
+    return Coefficients(alpha, 1, True, RESULTS.successful, "", {})
 
 
-def solve_newton_krylov(problem, kernel, axes, regularisation, nugget, steps, tol):
-    t0 = time.perf_counter()
+def solve_newton_krylov(problem, kernel, axes, regularisation, nugget, steps, tol) -> Coefficients:
+    """The nonlinear Kronecker path: Newton-Krylov on the interior values, then the
+    coefficients of the values; `steps` counts the Newton steps (GMRES solves)."""
     ops = [
         dim_operator(k, ax, [(2, 1.0)], regularisation, nugget)
         for k, ax in zip(kernel.kernels, axes, strict=True)
     ]
     shape = tuple(len(a) for a in axes)
-    grid = jnp.stack(jnp.meshgrid(*axes, indexing="ij"), -1)
-    pts = grid.reshape(-1, 2)
+    pts = mesh(axes)
     bmask = np.asarray(boundary_mask(axes)).reshape(shape)
     g = np.zeros(shape)
     g[bmask] = np.asarray(boundary_values(problem, pts[bmask.reshape(-1)]))
-    interior = grid[1:-1, 1:-1].reshape(-1, 2)
+    interior = pts.reshape(*shape, 2)[1:-1, 1:-1].reshape(-1, 2)
     f = jax.vmap(lambda x: problem.source(x, problem.params))(interior)
-    x, history = newton_krylov(problem, interior, ops, g, float(jnp.linalg.norm(f)), steps, tol)
+    scale = float(jnp.linalg.norm(f))
+    x, history, result, detail = newton_krylov(problem, interior, ops, g, scale, steps, tol)
     u = g.copy()
     u[1:-1, 1:-1] = np.asarray(x)
     alpha = jnp.asarray((ops[0][2] @ u @ ops[1][2].T).reshape(-1), pts.dtype)
-    stats = {
-        "wall_s": time.perf_counter() - t0,
-        "steps": len(history["krylov_residual"]),
-        "points": int(np.prod(shape)),
-        "method": "newton_krylov",
-        "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
-    }
-    history = {k: np.asarray(v) for k, v in history.items()}
-    return GPSolution(kernel, alpha, pts, shape, problem, problem.params, history, stats)
+    return Coefficients(
+        alpha,
+        len(history["krylov_residual"]),
+        result is RESULTS.successful,
+        result,
+        detail,
+        history,
+    )

@@ -23,7 +23,8 @@ a polynomial nonlinearity and the preconditioner is exact: it is the linear solv
 
 The entries of `A_d` reach ~1e12 on 200-point grids (spectral-mixture kernels with
 frequencies near the Nyquist limit), so the residual cannot be computed below ~1e-8 relative to
-the source in float64; GMRES and Newton stop at that floor.
+the source in float64; GMRES and Newton stop at that floor. A residual that rises before it, or
+steps that run out, are reported as `RESULTS.not_converged` (`newton_krylov`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from .._results import RESULTS
 
 # the residual of a double-precision Sylvester map with ~1e12 entries: see the module docstring
 _FLOOR = 1e-8
@@ -119,8 +122,13 @@ def newton_krylov(problem, points, ops, boundary, source_scale, steps, tol):
     `(A, E, P)` of `dim_operator` for `u_dd`, `boundary` the full-grid Dirichlet values,
     `source_scale` the norm used to make residuals relative, `steps`, `tol` the Newton limits.
 
-    **Returns:** `(X, history)`, `history` with the relative residual norm of each iterate
-    (`residual`) and the relative residual of each GMRES solve (`krylov_residual`).
+    **Returns:** `(X, history, result, detail)`: `history` with the relative residual norm
+    of each iterate (`residual`) and the relative residual of each GMRES solve
+    (`krylov_residual`); `result` `RESULTS.successful` when the residual reached the floor
+    (`_FLOOR`) or a step changed the values by at most `tol` relative, `not_converged` when
+    the residual rose first (the better iterate is kept) or `steps` ran out, `nonfinite`
+    (with the last finite iterate) when a residual or step was not finite; `detail` says
+    which, in a sentence.
     """
     (a1, e1, _), (a2, e2, _) = ops
     a1, a2 = jnp.asarray(a1), jnp.asarray(a2)
@@ -142,38 +150,51 @@ def newton_krylov(problem, points, ops, boundary, source_scale, steps, tol):
     x = previous = jnp.zeros(shape, a1.dtype)
     history: dict[str, list] = {"residual": [], "krylov_residual": []}
     s1 = s2 = None
-    for _ in range(steps):
+    for k in range(steps):
         r, co = linearise(x)
+        if not (bool(jnp.all(jnp.isfinite(r))) and bool(jnp.all(jnp.isfinite(co)))):
+            detail = f"the residual or its linearisation at Newton step {k} is not finite"
+            return previous, history, RESULTS.nonfinite, detail
         if s1 is None:
-            # the path's assumptions, checked once on the first linearisation
-            scale = float(jnp.max(jnp.abs(co)))
-            if float(jnp.max(jnp.abs(co[:, jnp.array([1, 2, 5])]))) > 1e-12 * scale:
-                raise ValueError(
-                    f"solve: the residual of {problem.name!r} depends on first or mixed "
-                    "derivatives; the Kronecker Newton path takes `s1 u_xx + s2 u_yy + "
-                    "F(x, u)` only"
-                )
-            s1, s2 = float(jnp.mean(co[:, 3])), float(jnp.mean(co[:, 4]))
-            if float(jnp.ptp(co[:, 3])) > 1e-10 * abs(s1) or float(jnp.ptp(co[:, 4])) > (
-                1e-10 * abs(s2)
-            ):
-                raise ValueError(
-                    f"solve: the second-order coefficients of {problem.name!r} vary in space; "
-                    "the Kronecker Newton path needs them constant"
-                )
+            s1, s2 = _second_order_coefficients(problem, co)
         rel = float(jnp.linalg.norm(r)) / source_scale
         history["residual"].append(rel)
         if rel <= _FLOOR:
-            break
+            return x, history, RESULTS.successful, ""
         if len(history["residual"]) > 1 and rel > history["residual"][-2]:
-            x = previous  # past the rounding floor: keep the better iterate
-            break
+            # keep the better iterate: Newton stalled above the floor this path assumes
+            detail = (
+                f"the residual rose at Newton step {k}, from {history['residual'][-2]:.1e} "
+                f"to {rel:.1e} relative to the source, above the rounding floor {_FLOOR:.0e}"
+            )
+            return previous, history, RESULTS.not_converged, detail
         c = co[:, 0].reshape(shape)
         d, krylov = step(a1, a2, fd, r, c, s1, s2)
+        if not bool(jnp.all(jnp.isfinite(d))):
+            return x, history, RESULTS.nonfinite, f"the Newton step {k} is not finite"
         history["krylov_residual"].append(float(krylov))
         previous, x = x, x + d
-        if float(jnp.linalg.norm(d)) <= max(tol, _FLOOR) * float(jnp.linalg.norm(x)):
+        if float(jnp.linalg.norm(d)) <= tol * float(jnp.linalg.norm(x)):
             r, _ = linearise(x)
             history["residual"].append(float(jnp.linalg.norm(r)) / source_scale)
-            break
-    return x, history
+            return x, history, RESULTS.successful, ""
+    detail = f"Newton reached its {steps} steps with the residual above {_FLOOR:.0e}"
+    return x, history, RESULTS.not_converged, detail
+
+
+def _second_order_coefficients(problem, co):
+    """`(s1, s2)` of the residual's `s1 u_xx + s2 u_yy`, from its first linearisation; raises
+    if the residual is not of the form this path takes."""
+    scale = float(jnp.max(jnp.abs(co)))
+    if float(jnp.max(jnp.abs(co[:, jnp.array([1, 2, 5])]))) > 1e-12 * scale:
+        raise ValueError(
+            f"solve: the residual of {problem.name!r} depends on first or mixed derivatives; "
+            "the Kronecker Newton path takes `s1 u_xx + s2 u_yy + F(x, u)` only"
+        )
+    s1, s2 = float(jnp.mean(co[:, 3])), float(jnp.mean(co[:, 4]))
+    if float(jnp.ptp(co[:, 3])) > 1e-10 * abs(s1) or float(jnp.ptp(co[:, 4])) > 1e-10 * abs(s2):
+        raise ValueError(
+            f"solve: the second-order coefficients of {problem.name!r} vary in space; the "
+            "Kronecker Newton path needs them constant"
+        )
+    return s1, s2

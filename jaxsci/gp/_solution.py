@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
+from .._results import RESULTS
 from ..pde._problem import Problem, relative_l2
 from ._grid import boundary_mask, collocation_axes, kron_mean, tensor_axes
 from ._kernels import Product, gram
@@ -24,11 +25,17 @@ class GPSolution(eqx.Module):
     - `coefficients`: `alpha`, one per grid point (the mean is `k(x, points) @ alpha`).
     - `points`: the collocation grid, shape `(N, dim)`, C order.
     - `problem`, `params`: the problem solved and its parameters.
-    - `history`: per Gauss-Newton step `residual` (root mean square); with kernel training,
+    - `history`: per Gauss-Newton step `residual` (root mean square) and `change` (of the
+      grid values, relative); per Newton-Krylov step `residual` (relative to the source)
+      and `krylov_residual`; with kernel training,
       per Adam step `kernel_loss`, `weights_<d>` and `frequencies_<d>` (of the mixture of
       dimension `d`, one column per component), NumPy arrays.
-    - `stats`: `wall_s`, `steps`, `points`, `frequencies` (per dimension), `method`; with kernel
-      training also `weights`, `scales` (per dimension) and `kernel_steps`.
+    - `stats`: `wall_s`, `steps`, `points`, `frequencies` (per dimension), `method`,
+      `converged` (whether the iteration met its tolerance; `True` for a direct solve); with
+      kernel training also `weights`, `scales` (per dimension), `kernel_steps` and
+      `kernel_failed_step`.
+    - `result`: a `jaxsci.RESULTS` (static): `successful`, `not_converged` or `nonfinite`
+      (see `solve`).
     """
 
     kernel: Product
@@ -39,6 +46,7 @@ class GPSolution(eqx.Module):
     params: PyTree
     history: dict[str, np.ndarray]
     stats: dict[str, Any]
+    result: RESULTS = eqx.field(static=True, default=RESULTS.successful)
 
     def __call__(self, points: Float[ArrayLike, "n dim"]) -> Float[Array, " n"]:
         """The posterior mean at `points`, shape `(n, dim)`: shape `(n,)`. Concrete points that

@@ -25,20 +25,19 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_bool
+from .._results import RESULTS, raise_if_failed
 from ..pde._problem import Problem
+from ._collocation import Coefficients, dense_solve, kernel_gram
 from ._grid import boundary_mask, boundary_values, grid_axes, mesh
-from ._kernels import AbstractKernel, Product, SpectralMixture, _AbstractMixture, gram
-from ._kronecker import kron_dense, operator_factors
+from ._kernels import AbstractKernel, Product, SpectralMixture, _AbstractMixture
 from ._kronecker_solve import solve_newton_krylov, solve_sylvester, sylvester_terms
 from ._solution import GPSolution
 from ._train import train_kernel as train_kernel_fn
-
-_gram = eqx.filter_jit(gram)
 
 
 def warn_if_single(x, name):
@@ -114,15 +113,6 @@ def default_kernel(problem: Problem, axes, components: int = 4, envelope: float 
     return Product(kernels)
 
 
-@jax.jit
-def _lstsq(a, b, regularisation):
-    # Tikhonov-filtered SVD: the Gram rows are numerically rank deficient, the normal equations
-    # would square a condition number that is already ~1e16.
-    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-    filt = s / (s**2 + (regularisation * s[0]) ** 2)
-    return vt.T @ (filt * (u.T @ b))
-
-
 _TRAIN_MODES = (None, "exact", "adam")
 
 
@@ -136,7 +126,7 @@ def solve(
     envelope: float = 10.0,
     regularisation: float = 1e-13,
     steps: int = 20,
-    tol: float = 1e-12,
+    tol: float = 1e-8,
     max_points: int = 2500,
     nugget: float = 1e-8,
     train_kernel: str | None = None,
@@ -144,6 +134,7 @@ def solve(
     learning_rate: float | None = None,
     fit_weight: float = 1e4,
     jitter: float = 1e-10,
+    throw: bool = True,
 ) -> GPSolution:
     """Solve `problem` with a GP (kernel-collocation) on a uniform tensor grid.
 
@@ -159,7 +150,11 @@ def solve(
       envelope `rho * length`.
     - `regularisation`: Tikhonov filter of the least-squares solve, relative to the largest
       singular value.
-    - `steps`, `tol`: Gauss-Newton iterations and stopping tolerance on the step norm ratio.
+    - `steps`, `tol`: the Gauss-Newton (or Newton-Krylov) step limit, and the tolerance it
+      stops at: a step that changes the solution values on the grid by at most `tol`
+      relative (Newton-Krylov also stops when its residual reaches its rounding floor). The
+      coefficients are not measured: below the Tikhonov filter they drift for ever while the
+      values they give settle (`_collocation.py`).
     - `max_points`: the largest grid the dense path takes in 2D and above; larger 2D grids of
       linear problems whose terms each differentiate one dimension go through
       the Kronecker (fast-diagonalisation) path, `_kronecker_solve.py`, and those of nonlinear
@@ -175,9 +170,17 @@ def solve(
       tenth) of that training (`jaxsci.train.fit`); the step size defaults to 5e-2 for
       `"exact"` and 1e-3 for `"adam"` (whose grid values start at the exact solve).
     - `fit_weight`, `jitter`: the weight of the boundary and equation fit against the GP and
-      Jeffreys priors (per grid point) in the training loss, and the relative jitter of `K`.
+      Jeffreys priors (per grid point) in the training loss, and the relative level below
+      which training treats the kernel's spectrum as rounding (the jitter of `K` and the
+      Tikhonov level of its collocation solve).
+    - `throw`: raise `jaxsci.SolveFailed` (its `.solution` holds this solution) when the
+      result is not `RESULTS.successful`; `False` returns the solution with its `result`.
 
-    **Returns:** a `GPSolution`. Float64 is required for accuracy (float32 warns).
+    **Returns:** a `GPSolution` whose `result` is `RESULTS.successful`, `not_converged`
+    (Gauss-Newton or Newton-Krylov stopped at `steps` before `tol`, or Newton-Krylov's
+    residual rose above its rounding floor) or `nonfinite` (non-finite coefficients, a
+    non-finite Newton step, or kernel training stopped at a non-finite step: the last finite
+    state is kept). Float64 is required for accuracy (float32 warns).
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"solve: `problem` must be a Problem, got {type(problem).__name__}")
@@ -193,6 +196,7 @@ def solve(
         isinstance(kernel_steps, bool) or not isinstance(kernel_steps, int) or kernel_steps < 1
     ):
         raise ValueError(f"solve: `kernel_steps` must be a positive int, got {kernel_steps!r}")
+    check_bool(throw, "throw", "solve")
     if method is None:
         method = "linear" if problem.operator is not None else "gauss_newton"
     if method == "linear" and problem.operator is None:
@@ -226,98 +230,116 @@ def solve(
             f"solve: `train_kernel` takes the dense path only: `grid` has {n_total} points, "
             f"more than `max_points`={max_points}"
         )
+    t0 = time.perf_counter()
+    pts = mesh(axes)
+    shape = tuple(len(a) for a in axes)
+    history: dict[str, Any] = {}
+    extra_stats: dict[str, Any] = {}
+    result, detail = RESULTS.successful, ""
     if dim > 1 and n_total > max_points and kron_terms is not None:
-        return solve_sylvester(problem, kernel, axes, kron_terms, regularisation, nugget)
-    if dim == 2 and n_total > max_points and method == "gauss_newton":
-        return solve_newton_krylov(problem, kernel, axes, regularisation, nugget, steps, tol)
-    if dim > 1 and n_total > max_points:
+        path = "kronecker"
+        out = solve_sylvester(problem, kernel, axes, kron_terms, regularisation, nugget)
+    elif dim == 2 and n_total > max_points and method == "gauss_newton":
+        path = "newton_krylov"
+        out = solve_newton_krylov(problem, kernel, axes, regularisation, nugget, steps, tol)
+    elif dim > 1 and n_total > max_points:
         raise ValueError(
             f"solve: `grid` has {n_total} points; the dense path takes at most `max_points`="
             f"{max_points} in {dim}-D; the Kronecker paths take 2D problems whose linear terms "
             "each differentiate one dimension (Laplacian, Helmholtz, advection, Allen-Cahn), "
             "not this problem"
         )
-    t0 = time.perf_counter()
-    pts = mesh(axes)
-    bmask = np.asarray(boundary_mask(axes))
-    history: dict[str, Any] = {}
-    extra_stats: dict[str, Any] = {}
-    kernel_steps_done = 0
-    if train_kernel is not None:
-        init_values = None
-        if train_kernel == "adam":
-            # the paper starts the values anywhere; the exact solve of the initial kernel is
-            # where its Adam run would head for these kernel parameters
-            alpha0, _, _ = _dense_solve(problem, kernel, axes, pts, bmask, method, 1e-13, 20, tol)
-            init_values = _kfull(kernel, axes)
-            init_values = init_values @ alpha0
-        if learning_rate is None:
-            learning_rate = 5e-2 if train_kernel == "exact" else 1e-3
-        kernel, values, khist, kstats = train_kernel_fn(
-            problem,
-            kernel,
-            axes,
-            pts,
-            bmask,
-            train_kernel,
-            kernel_steps,
-            learning_rate,
-            fit_weight,
-            jitter,
-            init_values,
-        )
-        history["kernel_loss"] = khist["loss"]
-        for d, k in enumerate(kernel.kernels):
-            if isinstance(k, _AbstractMixture):
-                q = k.log_weights.shape[0]
-                history[f"weights_{d}"] = np.exp(
-                    np.stack([khist[f"log_weight_{d}_{j}"] for j in range(q)], -1)
-                )
-                history[f"frequencies_{d}"] = np.stack(
-                    [khist[f"frequency_{d}_{j}"] for j in range(q)], -1
-                )
-        kernel_steps_done = kstats["steps"]
-        extra_stats = {
-            "kernel_steps": kernel_steps_done,
-            "kernel_failed_step": kstats["failed_step"],
-            "weights": [np.exp(np.asarray(getattr(k, "log_weights", []))) for k in kernel.kernels],
-            "scales": [np.exp(np.asarray(getattr(k, "log_scales", []))) for k in kernel.kernels],
-        }
-    if train_kernel == "adam":
-        kfull = _kfull(kernel, axes)
-        chol = jnp.linalg.cholesky(kfull + jitter * jnp.max(jnp.diag(kfull)) * jnp.eye(n_total))
-        alpha = jax.scipy.linalg.cho_solve((chol, True), values)
-        n_steps = kernel_steps_done
     else:
-        alpha, n_steps, residuals = _dense_solve(
-            problem, kernel, axes, pts, bmask, method, regularisation, steps, tol
-        )
-        if residuals:
-            history["residual"] = residuals
-    alpha = jax.block_until_ready(alpha)
+        path = method if train_kernel is None else f"{method}+{train_kernel}"
+        bmask = np.asarray(boundary_mask(axes))
+        if train_kernel is not None:
+            kernel, values, trained = _train(
+                problem, kernel, axes, pts, bmask, method, train_kernel, kernel_steps,
+                learning_rate, fit_weight, jitter, tol,
+            )  # fmt: skip
+            history.update(_kernel_history(kernel, trained.history))
+            extra_stats = _kernel_stats(kernel, trained.stats)
+            failed = trained.stats["failed_step"]
+            if failed is not None:
+                result = RESULTS.nonfinite
+                detail = (
+                    f"kernel training met a non-finite loss or gradient at Adam step {failed}; "
+                    "the kernel of the last finite step was used"
+                )
+        if train_kernel == "adam":
+            out = _coefficients_of_values(kernel, axes, values, jitter, trained.stats["steps"])
+        else:
+            out = dense_solve(problem, kernel, axes, pts, bmask, method, regularisation, steps, tol)
+    alpha = jax.block_until_ready(out.alpha)
     wall = time.perf_counter() - t0
+    history.update(out.history)
+    if result is RESULTS.successful:
+        result, detail = out.result, out.detail
+    if result is RESULTS.successful and not bool(jnp.all(jnp.isfinite(alpha))):
+        result, detail = RESULTS.nonfinite, "the coefficients are not finite"
     stats = {
         "wall_s": wall,
-        "steps": n_steps,
+        "steps": out.steps,
         "points": n_total,
-        "method": method if train_kernel is None else f"{method}+{train_kernel}",
+        "method": path,
+        "converged": out.converged,
         "frequencies": [np.asarray(getattr(k, "frequencies", [])) for k in kernel.kernels],
         **extra_stats,
     }
-    return GPSolution(
-        kernel,
-        alpha,
-        pts,
-        tuple(len(a) for a in axes),
-        problem,
-        problem.params,
-        {k: np.asarray(v) for k, v in history.items()},
-        stats,
+    history = {k: np.asarray(v) for k, v in history.items()}
+    solution = GPSolution(
+        kernel, alpha, pts, shape, problem, problem.params, history, stats, result
+    )
+    return raise_if_failed("gp.solve", result, detail, solution, throw)
+
+
+def _train(problem, kernel, axes, pts, bmask, method, mode, steps, lr, fit_weight, jitter, tol):
+    """Kernel training (`_train.py`): `(kernel, grid values or None, train.fit's result)`."""
+    init_values = None
+    if mode == "adam":
+        # the paper starts the values anywhere; the exact solve of the initial kernel is
+        # where its Adam run would head for these kernel parameters
+        start = dense_solve(problem, kernel, axes, pts, bmask, method, 1e-13, 20, tol)
+        init_values = kernel_gram(kernel, axes) @ start.alpha
+    if lr is None:
+        lr = 5e-2 if mode == "exact" else 1e-3
+    return train_kernel_fn(
+        problem, kernel, axes, pts, bmask, mode, steps, lr, fit_weight, jitter, init_values
     )
 
 
-def _kfull(kernel, axes):
-    return kron_dense([_gram(k, a, a, 0, 0) for k, a in zip(kernel.kernels, axes, strict=True)])
+def _kernel_history(kernel, khist):
+    """The per-step training history: the loss, and per mixture dimension `d` the weights and
+    frequencies, one column per component."""
+    out = {"kernel_loss": khist["loss"]}
+    for d, k in enumerate(kernel.kernels):
+        if isinstance(k, _AbstractMixture):
+            q = k.log_weights.shape[0]
+            out[f"weights_{d}"] = np.exp(
+                np.stack([khist[f"log_weight_{d}_{j}"] for j in range(q)], -1)
+            )
+            out[f"frequencies_{d}"] = np.stack([khist[f"frequency_{d}_{j}"] for j in range(q)], -1)
+    return out
+
+
+def _kernel_stats(kernel, fit_stats):
+    """The trained kernel's weights and scales (per dimension) and the training's steps."""
+    return {
+        "kernel_steps": fit_stats["steps"],
+        "kernel_failed_step": fit_stats["failed_step"],
+        "weights": [np.exp(np.asarray(getattr(k, "log_weights", []))) for k in kernel.kernels],
+        "scales": [np.exp(np.asarray(getattr(k, "log_scales", []))) for k in kernel.kernels],
+    }
+
+
+def _coefficients_of_values(kernel, axes, values, jitter, steps) -> Coefficients:
+    """`alpha = (K + jitter max(diag K) I)^{-1} U` for the grid values `U` of the paper's
+    joint training."""
+    kfull = kernel_gram(kernel, axes)
+    n = kfull.shape[0]
+    chol = jnp.linalg.cholesky(kfull + jitter * jnp.max(jnp.diag(kfull)) * jnp.eye(n))
+    alpha = jax.scipy.linalg.cho_solve((chol, True), values)
+    return Coefficients(alpha, steps, True, RESULTS.successful, "", {})
 
 
 def _check_kernel(kernel: Product):
@@ -334,49 +356,3 @@ def _check_kernel(kernel: Product):
         freqs = getattr(k, "frequencies", None)
         if freqs is not None and not bool(jnp.all(jnp.isfinite(freqs))):
             raise ValueError(f"solve: `kernel` factor {i} has non-finite `frequencies`")
-
-
-def _dense_solve(problem, kernel, axes, pts, bmask, method, regularisation, steps, tol):
-    """Coefficients on the dense path: one filtered least-squares solve (linear) or
-    Gauss-Newton (nonlinear). Returns `(alpha, steps, residual history)`."""
-    dim = len(axes)
-    g = boundary_values(problem, pts[bmask])
-    grams = lambda i, a: _gram(kernel.kernels[i], axes[i], axes[i], a, 0)  # noqa: E731
-    kfull = kron_dense([grams(i, 0) for i in range(dim)])
-    if method == "linear":
-        op = problem.operator
-        lk = sum(
-            c * kron_dense(fs) for c, fs in operator_factors(op.orders, op.coefficients, grams)
-        )
-        f = jax.vmap(lambda x: problem.source(x, problem.params))(pts[~bmask])
-        a_int = lk[~bmask]
-        scale = jnp.max(jnp.abs(a_int))
-        a = jnp.concatenate([a_int / scale, kfull[bmask]])
-        b = jnp.concatenate([f / scale, g])
-        return _lstsq(a, b, regularisation), 1, []
-    interior = pts[~bmask]
-    n_total = pts.shape[0]
-
-    def residual(alpha):
-        u = lambda x: jax.vmap(lambda y: kernel(x, y))(pts) @ alpha  # noqa: E731
-        r = jax.vmap(lambda x: problem.residual(u, x, problem.params))(interior)
-        return jnp.concatenate([r.reshape(-1), kfull[bmask] @ alpha - g])
-
-    res_jac = jax.jit(lambda al: (residual(al), jax.jacfwd(residual)(al)))
-    alpha = jnp.zeros(n_total, pts.dtype)
-    scale = None
-    n_steps = 0
-    residuals = []
-    for _ in range(steps):
-        r, j = res_jac(alpha)
-        n_int = r.shape[0] - int(bmask.sum())
-        if scale is None:
-            scale = jnp.max(jnp.abs(j[:n_int]))
-        w = jnp.concatenate([jnp.full(n_int, 1 / scale), jnp.ones(r.shape[0] - n_int)])
-        residuals.append(float(jnp.sqrt(jnp.mean((w * r) ** 2))))
-        delta = _lstsq(j * w[:, None], -(w * r), regularisation)
-        alpha = alpha + delta
-        n_steps += 1
-        if float(jnp.linalg.norm(delta)) <= tol * float(jnp.linalg.norm(alpha)):
-            break
-    return alpha, n_steps, residuals

@@ -162,7 +162,8 @@ def train_kernel(
     values=None,
 ):
     """Train `kernel` (and the grid values, `"adam"`) with Adam through `train.fit`. Returns
-    `(kernel, values or None, history, fit_stats)`."""
+    `(kernel, values or None, fit's TrainResult)`; a non-finite step stops training with the
+    last finite parameters (`fit(throw=False)`: the caller reports it)."""
     data = training_data(problem, axes, points, bmask)
     loss_fn = make_loss(problem, mode, fit_weight, jitter)
     params = kernel if mode == "exact" else (values, kernel)
@@ -179,4 +180,4 @@ def train_kernel(
     trained = result.params
     kernel = trained if mode == "exact" else trained[1]
     values = None if mode == "exact" else trained[0]
-    return kernel, values, result.history, result.stats
+    return kernel, values, result
