@@ -165,10 +165,11 @@ def test_solve_nonlinear_1d():
     sol = gp.solve(prob, grid=60, envelope=6.0)
     assert float(sol.error()) < 1e-4  # 1.6e-5 measured
     assert sol.history["residual"][-1] < 1e-3 * sol.history["residual"][0]
-    # converged: the last step changed the grid values by at most `tol` (12 steps measured:
-    # 3 quadratic, then the filtered increments settle geometrically)
+    # converged: the last step changed the grid values by at most `tol` (10 steps measured
+    # with every OpenBLAS kernel tried: 3 quadratic, then the filtered increments settle
+    # geometrically, 2.7e-8 at the 10th, to a rounding floor of 3e-9 to 1e-8 from the 12th)
     assert sol.result is RESULTS.successful and sol.stats["converged"]
-    assert sol.history["change"][-1] <= 1e-8 and sol.stats["steps"] <= 16
+    assert sol.history["change"][-1] <= 3e-8 and sol.stats["steps"] <= 14
     with pytest.raises(ValueError, match="nonlinear"):
         gp.solve(prob, grid=60, method="linear")
 
