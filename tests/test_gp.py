@@ -246,6 +246,8 @@ def test_solve_2d_kronecker_path():
     pts = prob.domain.grid((300, 300), jnp.float64)
     np.testing.assert_allclose(kron.error(), kron.error(pts[::37]), rtol=0.5)
     dense = gp.solve(prob, grid=30, envelope=6.0)
+    # 8.14e-3: the coarse grid's discretisation error, the same to 4 digits on every
+    # OpenBLAS kernel tried (a margin of 1.2, but not one rounding can cross)
     assert dense.stats["method"] == "linear" and float(dense.error()) < 1e-2
 
 
@@ -455,7 +457,9 @@ def test_solve_advection_kronecker_path():
     sol = gp.solve(prob, grid=60, max_points=100, envelope=5.0)  # ~3 periods: wide envelope
     assert sol.stats["method"] == "kronecker"
     assert np.min(np.abs(sol.stats["frequencies"][1] - beta / (2 * math.pi))) < 0.2
-    assert float(sol.error()) < 1e-3  # 2.5e-4 measured
+    # 1.9e-4 to 2.8e-4 measured across OpenBLAS kernels (the non-normal first-order factors'
+    # eigendecompositions differ in rounding): the bound leaves 3.5x
+    assert float(sol.error()) < 1e-3
 
 
 def _poisson_2d(a=3.0, b=2.0):
@@ -593,7 +597,9 @@ def test_train_kernel_exact_single_perturbed_frequency():
     prob = _p1_low()
     before = float(gp.solve(prob, _perturbed_mixture(), grid=100).error())
     sol = gp.solve(prob, _perturbed_mixture(), grid=100, train_kernel="exact", kernel_steps=300)
-    assert float(sol.error()) < before / 3  # 2.0e-5 -> 4.1e-6 measured
+    # 2.0e-5 -> 6e-7 measured with OpenBLAS's Zen, Haswell kernels (with the old LU solve:
+    # 4.1e-6 with Haswell's, 7.6e-6 with Zen's, which failed this bound)
+    assert float(sol.error()) < before / 3
 
 
 @pytest.mark.x64
