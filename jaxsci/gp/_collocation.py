@@ -95,8 +95,9 @@ def tikhonov_lstsq(a, b, regularisation):
 
     whose eigenvalues are `+-sqrt(sigma_i^2 + mu^2)` and `+-mu`: its condition number is
     `~1 / regularisation`, not the square of it (normal equations), nor the system's own ~1e16.
-    Solved by LU (`jnp.linalg.solve`: backward stable, differentiated implicitly, ~1e2 times
-    cheaper than JAX's QR on CPU). The Frobenius norm (within `sqrt(rank)` of the largest
+    Solved by LU (`jnp.linalg.solve`: backward stable, differentiated implicitly; the loss and
+    gradient of a 100-point training step take half the time they take through JAX's QR of
+    `[a; mu I]`, measured on CPU). The Frobenius norm (within `sqrt(rank)` of the largest
     singular value) keeps `mu` smooth in `a`."""
     m, n = a.shape
     mu = regularisation * jnp.linalg.norm(a)

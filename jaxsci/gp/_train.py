@@ -29,7 +29,7 @@ grid. `K` carries a jitter relative to its largest diagonal entry (float64).
   (`tikhonov_lstsq`: QR of the stacked matrix, condition ~1 / jitter, differentiable), the
   regularised solve `solve` itself makes, with one relative level, `jitter`, below which the
   kernel's spectrum is treated as rounding both in `alpha` and in `K`. The loss is then a
-  smooth function of the kernel (finite differences match its gradient to 1e-4 relative) and
+  smooth function of the kernel (central differences match its gradient to ~1e-3) and
   the same to ~1e-8 on every build. The final solve after training is the filtered SVD of
   `solve`.
 
