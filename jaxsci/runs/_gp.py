@@ -4,6 +4,7 @@ solution, the wall time and the solution plot."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 import warnings
@@ -19,18 +20,23 @@ from ._config import ProblemConfig, setting
 from ._runner import Outcome, Runner, register
 
 
+def _default(name: str):
+    """`gp.solve`'s default for `name`: the config restates none of them."""
+    return inspect.signature(gp.solve).parameters[name].default
+
+
 @dataclass
 class GPConfig:
-    grid: list[int] = setting([200], "non-empty")  # points per dimension (one entry: every dim)
-    method: str = setting("auto", ("auto", "linear", "gauss_newton"))
-    components: int = setting(4, "positive")  # spectral peaks read from the source
-    envelope: float = setting(10.0, "positive")  # rho * domain length of each component
-    regularisation: float = setting(1e-13, "positive")
-    steps: int = setting(20, "positive")  # Gauss-Newton iterations (nonlinear problems)
-    tol: float = setting(1e-12, "positive")
-    max_points: int = setting(2500, "positive")  # largest dense grid in 2D and above
-    train_kernel: str = setting("none", ("none", "exact", "adam"))  # kernel-parameter training
-    kernel_steps: int = setting(200, "positive")  # Adam steps of that training
+    grid: list[int] = setting([_default("grid")], "non-empty")  # per dimension (one: every dim)
+    method: str = setting("auto", ("auto", "linear", "gauss_newton"))  # "auto": gp.solve's None
+    components: int = setting(_default("components"), "positive")  # peaks read from the source
+    envelope: float = setting(_default("envelope"), "positive")  # rho * length of a component
+    regularisation: float = setting(_default("regularisation"), "positive")
+    steps: int = setting(_default("steps"), "positive")  # Gauss-Newton / Newton-Krylov steps
+    tol: float = setting(_default("tol"), "positive")  # relative change of the grid values
+    max_points: int = setting(_default("max_points"), "positive")  # largest dense grid, 2D+
+    train_kernel: str = setting("none", ("none", "exact", "adam"))  # "none": gp.solve's None
+    kernel_steps: int = setting(_default("kernel_steps"), "positive")  # its Adam steps
 
 
 @dataclass
@@ -70,6 +76,7 @@ def _solve(cfg: GPRunConfig):
         max_points=c.max_points,
         train_kernel=None if c.train_kernel == "none" else c.train_kernel,
         kernel_steps=c.kernel_steps,
+        throw=False,
     )
 
 
@@ -94,7 +101,16 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
             "points": int(np.prod(sol.shape)),
             "frequencies": [np.asarray(f).tolist() for f in sol.stats.get("frequencies", [])],
             "weights": [np.asarray(w).tolist() for w in sol.stats.get("weights", [])],
-            "runs": [{"seed": 0, "rel_l2": err, "wall_s": wall, "failed_step": None}],
+            "converged": sol.stats.get("converged"),
+            "runs": [
+                {
+                    "seed": 0,
+                    "result": sol.result.name,
+                    "rel_l2": err,
+                    "wall_s": wall,
+                    "failed_step": None,
+                }
+            ],
         }
         outputs = {}
         if cfg.plot:
@@ -103,7 +119,8 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
         f"{cfg.problem.name}: relative L2 {err:.3e} (GP, {metrics['method']}, "
         f"{metrics['points']} grid points), wall {wall:.1f} s"
     )
-    return Outcome(metrics, outputs, summary, bool(np.isfinite(err) or not sol.problem.has_truth))
+    finite = bool(np.isfinite(err) or not sol.problem.has_truth)
+    return Outcome(metrics, outputs, summary, sol.result.ok and finite)
 
 
 def load(cfg: GPRunConfig, run_dir: str, seed: int) -> gp.GPSolution:
