@@ -153,9 +153,15 @@ def main(argv: list[str] | None = None, *, command: bool | None = None) -> int:
 def _interrupted(e) -> int:
     """Say where the stopped run stands and how to resume it; the exit status is 128 + the
     signal number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process it stopped."""
+    import signal
+
     record = getattr(e, "record", None) or {}
     run_dir = getattr(e, "run_dir", None)
-    lines = [f"jaxsci: interrupted by {record.get('signal', e.signal)}"]
+    try:
+        name = signal.Signals(e.signal).name
+    except ValueError:
+        name = str(e.signal)
+    lines = [f"jaxsci: interrupted by {name}"]
     done = record.get("finished_seeds", [])
     if done:
         lines.append(f"  finished seeds: {done}")

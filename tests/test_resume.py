@@ -157,7 +157,7 @@ def test_pinn_run_killed_and_stopped_resumes_to_the_bit(pinn_reference, env, tmp
     rc, log = _finish(proc)
     assert rc == -signal.SIGKILL, log
     assert f"took over the stale lock of process {killed_pid}" in log
-    assert (run / "checkpoint_seed0.eqx.tmp").exists()
+    assert (run / f"checkpoint_seed0.eqx.{proc.pid}.tmp").exists()
     before_crash = _step(ckpt[0])
     assert before_crash > 100
 
@@ -208,6 +208,29 @@ def test_ssm_run_killed_resumes_to_the_bit(env, tmp_path):
     rc, log = _finish(_start(_resume_command(run), env))
     assert rc == 0, log
     _assert_same_run(run, reference, [0])
+
+
+def test_koopman_run_stopped_before_its_metrics_runs_again(tmp_path, capsys):
+    """A family that trains nothing iteratively (Koopman, GP) has no checkpoint: an unfinished
+    run runs again on resume, to the same result."""
+    small = [
+        "data.n_trajectories=30",
+        "data.held_out_trajectories=40",
+        "data.n_steps=5",
+        "dictionary.degree=4",
+        "plot=false",
+    ]
+    run = tmp_path / "koopman"
+    args = ["run", os.path.join(CONFIGS, "koopman_duffing.toml"), "--out", str(run), "--quiet"]
+    assert cli.main(args + sum((["--set", o] for o in small), [])) == 0
+    first = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").unlink()  # as if killed before the end
+    assert cli.main(["run", "--resume", str(run), "--quiet"]) == 0
+    again = json.loads((run / "metrics.json").read_text())
+    for m in (first, again):
+        m.pop("fit_s"), m.pop("versions")
+    assert again == first
+    capsys.readouterr()
 
 
 # ------------------------------------------------------------------ refusals
@@ -420,3 +443,75 @@ def test_interrupted_fit_checkpoints_the_chunk_and_resumes(tmp_path):
     resumed = fit(40, train.Loop(chunk_size=10, checkpoint=path, resume=True))
     np.testing.assert_array_equal(resumed.params["w"], full.params["w"])
     np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
+
+
+# ------------------------------------------------------------------ the interruption table
+
+PIG_HELMHOLTZ = os.path.join(CONFIGS, "pig_helmholtz_2d.toml")
+PIG_SMALL = [
+    "field.n_gaussians=64",
+    "field.cutoff=5.0",
+    "train.steps=600",
+    "sampling.n_interior=128",
+    "train.chunk_size=15",
+    "plot=false",
+]
+FAMILIES = {
+    "mlp_pinn": (POISSON, PINN_SMALL, [0, 1], "checkpoint_seed0.eqx"),
+    "pig": (PIG_HELMHOLTZ, PIG_SMALL, [0], "checkpoint_seed0.eqx"),
+    "ssm": (SSM, SSM_SMALL, [0], "checkpoint_seed0.eqx"),
+}
+
+
+def _holder(run):
+    try:
+        return json.loads((run / LOCK_FILE).read_text())["pid"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_interruption_table(family, env, tmp_path):
+    """Stops at random moments after the first checkpoint (SIGKILL, SIGINT, SIGTERM, or a
+    SIGKILL half way through a random checkpoint write), each run resumed, stopped again at
+    random once more, then resumed to the end: every trial ends equal to the uninterrupted run.
+    Prints the row of the README's interruption table."""
+    import random
+
+    config, overrides, seeds, first = FAMILIES[family]
+    reference = tmp_path / "reference"
+    rc, log = _finish(_start(_command(config, reference, overrides), env))
+    assert rc == 0, log
+    rng = random.Random(family)
+    stops, same = 0, 0
+    kinds = ["kill", "int", "term", "write", "kill", "kill"]
+    for trial, kind in enumerate(kinds):
+        run = tmp_path / f"trial{trial}"
+        args = _command(config, run, overrides)
+        for attempt in range(2):
+            if kind == "write":
+                proc = _start(args, env, JAXSCI_TEST_KILL_IN_CHECKPOINT=str(rng.randint(2, 12)))
+            else:
+                proc = _start(args, env)
+                signum = {"kill": signal.SIGKILL, "int": signal.SIGINT, "term": signal.SIGTERM}
+                while proc.poll() is None and (_step(run / first) < 0 or _holder(run) != proc.pid):
+                    time.sleep(0.005)  # its handlers are in place once it holds the lock
+                time.sleep(rng.uniform(0.0, 1.5) * (1 + attempt))
+                if proc.poll() is None:
+                    proc.send_signal(signum[kind])
+            rc, log = _finish(proc)
+            assert rc in (0, -signal.SIGKILL, 130, 143), log
+            stops += rc != 0
+            args = _resume_command(run)
+            if rc == 0:
+                break
+        rc, log = _finish(_start(_resume_command(run), env))
+        assert rc == 0, log
+        try:
+            _assert_same_run(run, reference, seeds)
+            same += 1
+        except AssertionError as e:
+            print(f"{family} trial {trial} ({kind}): differs: {e}")
+    print(f"\ninterruption table: {family}: {stops} stops in {len(kinds)} runs, {same} identical")
+    assert same == len(kinds)

@@ -172,6 +172,7 @@ def _execute(runner, cfg, out_dir: str, progress: bool, lock: RunLock) -> dict:
         raise TypeError(f"run: the {cfg.solver!r} runner returned {type(outcome).__name__}")
     _rundir.write_metrics(out_dir, outcome.metrics)
     _rundir.unmark_interrupted(out_dir)
+    _rundir.remove_partial_writes(out_dir)
     return {
         **outcome.metrics,
         "outputs": outcome.outputs,

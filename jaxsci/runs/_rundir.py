@@ -18,10 +18,11 @@ RUN_DIR/
   ...                  the solver's own outputs (solution plot, spectrum)
 ```
 
-Every file is written atomically (`train/_atomic.py`): a kill at any instant leaves each
-file whole, old or new. A model file holds the array leaves of the trained model
-(`eqx.tree_serialise_leaves`); its structure is rebuilt from `config.toml` with
-`eqx.filter_eval_shape`, so nothing is computed and no pickled code is read when loading.
+Every file is written atomically (`train/_atomic.py`, through `NAME.PID.tmp`): a kill at any
+instant leaves each file whole, old or new (and a `.tmp` that the finished run removes). A
+model file holds the array leaves of the trained model (`eqx.tree_serialise_leaves`); its
+structure is rebuilt from `config.toml` with `eqx.filter_eval_shape`, so nothing is computed
+and no pickled code is read when loading.
 """
 
 from __future__ import annotations
@@ -273,6 +274,15 @@ def mark_interrupted(run_dir: str, signum: int) -> dict:
     }
     write_atomically(os.path.join(run_dir, INTERRUPTED_FILE), json.dumps(record, indent=1))
     return record
+
+
+def remove_partial_writes(run_dir: str) -> None:
+    """Remove the temporary files of writes a kill cut short (`NAME.PID.tmp`)."""
+    for path in glob.glob(os.path.join(run_dir, "*.tmp")):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
 
 
 def unmark_interrupted(run_dir: str) -> None:

@@ -109,9 +109,14 @@ def stop_on_signals():
                 if len(seen) > 1:
                     exit_now(signum, f"second signal ({_name(signum)})")
                 _interrupt.request_stop(signum)
+                where = (
+                    "after the running chunk, with its checkpoint"
+                    if _interrupt.deferring()
+                    else "now"
+                )
                 _say(
-                    f"{_name(signum)}: stopping after the running chunk, with a checkpoint; "
-                    f"send it again to exit at once (the last chunk's checkpoint resumes)"
+                    f"{_name(signum)}: stopping {where}; send it again to exit at once (the last "
+                    "chunk's checkpoint resumes)"
                 )
                 t = threading.Timer(
                     grace,

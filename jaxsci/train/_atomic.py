@@ -1,4 +1,4 @@
-"""Files written whole or not at all: the write goes to `PATH.tmp`, is flushed to the disk and
+"""Files written whole or not at all: the write goes to `PATH.PID.tmp`, is flushed to the disk and
 renamed over `PATH` (a rename within a directory is atomic on POSIX file systems), so a kill at
 any instant leaves the previous file or the new one, never a mixture."""
 
@@ -8,6 +8,12 @@ import os
 from collections.abc import Iterable
 
 
+def tmp_path(path: str) -> str:
+    """Where `write_atomically` writes before the rename: `PATH.PID.tmp` (two processes writing
+    the same path never share a temporary file)."""
+    return f"{path}.{os.getpid()}.tmp"
+
+
 def write_atomically(path: str | os.PathLike, data: bytes | str | Iterable[bytes]) -> str:
     """Write `data` (bytes, text, or an iterable of byte strings) to `path` atomically.
 
@@ -15,7 +21,7 @@ def write_atomically(path: str | os.PathLike, data: bytes | str | Iterable[bytes
     the partial `PATH.tmp` and raises `OSError` whose `filename` is `path` itself.
     """
     path = os.fspath(path)
-    tmp = path + ".tmp"
+    tmp = tmp_path(path)
     if isinstance(data, str | bytes):
         data = [data.encode() if isinstance(data, str) else data]
     try:

@@ -19,7 +19,7 @@ foreign checkpoint (another config, seed, solver, optimiser or model size) raise
 fails inside deserialisation. Another jaxsci, JAX or jaxlib version only warns: the state is
 read, but XLA may round the rest of the run differently from an uninterrupted one.
 
-The write goes to `PATH.tmp`, is flushed to the disk and renamed over `PATH` (`_atomic.py`):
+The write goes to `PATH.PID.tmp`, is flushed to the disk and renamed over `PATH` (`_atomic.py`):
 a kill at any instant, during the write included, leaves the previous checkpoint or the new
 one. The state and its history are in the same file, so they always belong to the same step.
 """
@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from ._atomic import write_atomically
+from ._atomic import tmp_path, write_atomically
 
 if TYPE_CHECKING:
     from ._loop import TrainState
@@ -272,14 +272,14 @@ _SAVES = [0]
 
 def _maybe_crash(path: str, parts: list[bytes]) -> None:
     """Fault injection for the tests: with `JAXSCI_TEST_KILL_IN_CHECKPOINT=N`, the N-th
-    checkpoint this process writes stops half way through `PATH.tmp` with a SIGKILL."""
+    checkpoint this process writes stops half way through its temporary file with a SIGKILL."""
     n = os.environ.get("JAXSCI_TEST_KILL_IN_CHECKPOINT")
     if not n:
         return
     _SAVES[0] += 1
     if _SAVES[0] == int(n):
         data = b"".join(parts)
-        with open(path + ".tmp", "wb") as f:
+        with open(tmp_path(path), "wb") as f:
             f.write(data[: len(data) // 2])
             f.flush()
         os.kill(os.getpid(), signal.SIGKILL)

@@ -373,7 +373,9 @@ def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, 
             if loop.callback is not None:
                 local = to_local(state.params)
                 loop.callback(done, local if to_tree is None else to_tree(local))
-            if loop.checkpoint is not None and jax.process_index() == 0:
+            if loop.checkpoint is not None:
+                # every process: `to_local` gathers split arrays (a collective), and each
+                # process resumes from its own file (one run directory per process)
                 save_checkpoint(loop.checkpoint, to_local(state), history)
     if bar is not None:
         bar.close()
