@@ -121,7 +121,7 @@ def stop_on_signals():
                 t = threading.Timer(
                     grace,
                     exit_now,
-                    (signum, f"the checkpoint took longer than {GRACE_ENV}={grace:g} s"),
+                    (signum, f"the running chunk did not end within {GRACE_ENV}={grace:g} s"),
                 )
                 t.daemon = True
                 t.start()
