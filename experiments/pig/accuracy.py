@@ -29,7 +29,7 @@ from jaxsci import runs
 def _run_config(name, seeds, overrides):
     path = str(CONFIGS / f"{name}.toml")
     conf = runs.load_config(path, [f"train.seeds={seeds}", "plot=false", *overrides])
-    m = runs.run(conf, os.path.join("runs", f"bench_pig_{name}"), progress=False)
+    m = runs.run(conf, os.path.join("runs", f"bench_pig_{name}"), progress=False, overwrite=True)
     return {
         "config": runs.to_toml(conf),
         "rel_l2_mean": m["rel_l2"],

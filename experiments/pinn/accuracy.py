@@ -33,7 +33,7 @@ def main():
     for name in args.names:
         path = str(CONFIGS / f"{name}.toml")
         cfg = runs.load_config(path, [f"train.seeds={seeds}"])
-        m = runs.run(cfg, os.path.join(args.runs, name), progress=False)
+        m = runs.run(cfg, os.path.join(args.runs, name), progress=False, overwrite=True)
         row = {
             "rel_l2_mean": m["rel_l2"],
             "rel_l2_std": m["rel_l2_std"],
