@@ -4,6 +4,7 @@ model's D_stsp and D_H on a long free run against held-out data."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ import jax.random as jr
 import numpy as np
 
 from .. import dsr, dynamics
-from ..train import Loop
+from ..train import Loop, checkpoint_tags
 from . import _rundir
 from ._config import setting
 from ._runner import Outcome, Runner, register
@@ -131,22 +132,33 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
     tc = cfg.train
     runs, histories = [], {}
     for seed in tc.seeds:
+        row = _rundir.finished_row(out_dir, seed)  # a resumed run keeps finished seeds
+        if row is not None:
+            runs.append(row)
+            histories[seed] = _rundir.read_history(out_dir, seed)
+            continue
         k_model, k_run = jr.split(jr.key(seed))
         t0 = time.perf_counter()
-        rec = dsr.reconstruct(
-            _model(cfg, train_x.shape[1], k_model),
-            train_x,
-            forcing=_forcing(cfg),
-            steps=tc.steps,
-            key=k_run,
-            sequence_length=tc.sequence_length,
-            batch_size=tc.batch,
-            learning_rate=tc.learning_rate,
-            final_learning_rate=tc.final_learning_rate,
-            noise=tc.noise,
-            loop=Loop(chunk_size=tc.chunk_size, progress=progress),
-            throw=False,
-        )
+        with checkpoint_tags(seed=seed):
+            rec = dsr.reconstruct(
+                _model(cfg, train_x.shape[1], k_model),
+                train_x,
+                forcing=_forcing(cfg),
+                steps=tc.steps,
+                key=k_run,
+                sequence_length=tc.sequence_length,
+                batch_size=tc.batch,
+                learning_rate=tc.learning_rate,
+                final_learning_rate=tc.final_learning_rate,
+                noise=tc.noise,
+                loop=Loop(
+                    chunk_size=tc.chunk_size,
+                    progress=progress,
+                    checkpoint=os.path.join(out_dir, f"checkpoint_seed{seed}.eqx"),
+                    resume=True,  # from the checkpoint a stopped run left (a fresh run has none)
+                ),
+                throw=False,
+            )
         wall = time.perf_counter() - t0
         row = {
             "seed": seed,
@@ -163,9 +175,7 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
         histories[seed] = rec.history
         _rundir.save_model(_rundir.model_path(out_dir, seed), rec.model)
         _rundir.write_history(out_dir, seed, rec.history)
-        print(
-            f"seed {seed}: D_stsp {row['d_stsp']}  D_H {row['d_h']}  wall {wall:.1f} s", flush=True
-        )
+        _rundir.write_row(out_dir, seed, row)
 
     def stat(key):
         vals = [r[key] for r in runs if r[key] is not None]
