@@ -10,6 +10,7 @@ import pytest
 from helpers import raises
 
 from jaxsci import koopman as kp
+from jaxsci import train
 
 pytestmark = pytest.mark.x64
 
@@ -120,8 +121,7 @@ def _train(seed, loss, steps=3000):
         batch_size=64,
         horizon=4,
         key=jax.random.key(100 + seed),
-        progress=False,
-        chunk_size=steps,
+        loop=train.Loop(chunk_size=steps),
     )
     assert res.stats["failed_step"] is None
     return np.sort(np.asarray(res.params.eigenvalues()).real), res

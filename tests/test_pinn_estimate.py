@@ -78,6 +78,7 @@ def test_estimate_sees_a_wrong_boundary_value():
     assert e_bad == pytest.approx(true_bad, rel=0.1)
 
 
+@pytest.mark.slow  # trains an ensemble: ~60 s on 2 cores
 def test_estimate_on_a_trained_solution_and_an_ensemble(getkey):
     problem = pde.zoo_boundary_layer()
     keys = jax.random.split(getkey(), 2)

@@ -197,7 +197,9 @@ def test_gp_run_from_config_beats_the_published_error(tmp_path):
 def test_bad_configs_name_the_problem(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"solver: unknown solver 'fem'"):
         runs.load_config({"solver": "fem"})
-    with pytest.raises(ValueError, match=r"system: a section of a 'koopman' config.*'pinn'"):
+    with pytest.raises(
+        ValueError, match=r"system: a section of a 'dsr' or 'koopman' config.*'pinn'"
+    ):
         runs.load_config({"system": {"name": "Duffing"}})
     with pytest.raises(ValueError, match=r"gp: a section of a 'gp' config.*'pinn'"):
         runs.load_config({"gp": {"grid": [10]}})

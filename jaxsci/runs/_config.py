@@ -177,7 +177,8 @@ def load_config(source: str | dict, overrides: list[str] = ()):
             ]
             if others:
                 raise ValueError(
-                    f"{key}: a section of a {others[0]!r} config, but this config runs solver "
+                    f"{key}: a section of a {' or '.join(map(repr, sorted(others)))} config, "
+                    f"but this config runs solver "
                     f"{solver!r} (its sections: {sorted(own - {'solver'})})"
                 )
     return _build(cls, data, "")

@@ -61,9 +61,17 @@ out["fit_loss_change"] = float(runs[1].history["loss"][0] - runs[1].history["los
 problem = pde.poisson_1d()
 keys = jax.random.split(jax.random.key(2), 4)
 fields = eqx.filter_vmap(lambda k: pinn.MLP(1, width=8, depth=2, key=k))(keys)
-common = dict(key=keys, steps=20, lbfgs_steps=0, n_interior=64, chunk_size=10, ensemble=True)
-plain = pinn.solve(problem, fields, **common)
-sharded = pinn.solve(problem, fields, **common, loop=train.Loop(mesh=train.data_mesh(4)))
+common = dict(
+    key=keys,
+    steps=20,
+    lbfgs=pinn.LBFGSPhase(steps=0),
+    sampling=pinn.Sampling(n_interior=64),
+    ensemble=True,
+)
+plain = pinn.solve(problem, fields, **common, loop=train.Loop(chunk_size=10))
+sharded = pinn.solve(
+    problem, fields, **common, loop=train.Loop(chunk_size=10, mesh=train.data_mesh(4))
+)
 out["ensemble"] = max_diff(plain.field, sharded.field)
 
 # one PINN (its default L-BFGS phase included), its collocation points split over 1 and 4 devices
