@@ -3,12 +3,15 @@ spends its minutes measuring, not debugging."""
 
 import json
 import os
+
+import pytest
 import subprocess
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
+@pytest.mark.slow  # every group of the device script at its quick size: ~2-4 min on 2 cores
 def test_device_rows_quick_runs_every_group(tmp_path):
     out = tmp_path / "rows.json"
     proc = subprocess.run(

@@ -95,6 +95,7 @@ def test_estimate_on_a_trained_solution_and_an_ensemble(getkey):
     assert one["basis"] == 65
 
 
+@pytest.mark.slow  # trains a system and an inverse problem: ~50 s on 2 cores
 def test_estimate_on_a_system_and_an_inverse_problem():
     rd = pde.zoo_reaction_diffusion()
     field = _Known(
