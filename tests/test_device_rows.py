@@ -3,10 +3,10 @@ spends its minutes measuring, not debugging."""
 
 import json
 import os
-
-import pytest
 import subprocess
 import sys
+
+import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
