@@ -14,6 +14,7 @@ depend on a `kind` (the PINN's `[field]`: `"mlp"` or `"pig"`) picks its dataclas
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import tomllib
@@ -182,6 +183,12 @@ def load_config(source: str | dict, overrides: list[str] = ()):
                     f"{solver!r} (its sections: {sorted(own - {'solver'})})"
                 )
     return _build(cls, data, "")
+
+
+def library_default(fn, name: str):
+    """The default of argument `name` of `fn` (a function or an option class): a config field's
+    default is read from the library, never restated."""
+    return inspect.signature(fn).parameters[name].default
 
 
 @dataclasses.dataclass

@@ -4,7 +4,6 @@ solution, the wall time and the solution plot."""
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 import warnings
@@ -16,13 +15,13 @@ import numpy as np
 
 from .. import gp, pde, pinn
 from . import _rundir
-from ._config import ProblemConfig, setting
+from ._config import ProblemConfig, library_default, setting
 from ._runner import Outcome, Runner, register
 
 
 def _default(name: str):
     """`gp.solve`'s default for `name`: the config restates none of them."""
-    return inspect.signature(gp.solve).parameters[name].default
+    return library_default(gp.solve, name)
 
 
 @dataclass

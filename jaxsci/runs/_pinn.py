@@ -3,7 +3,6 @@ recipe (Adam, then optionally L-BFGS), one solve per seed."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -12,23 +11,15 @@ from dataclasses import dataclass
 import equinox as eqx
 import jax
 import numpy as np
-import optax
 
 from .. import pde, pinn, train
 from ..train._atomic import write_atomically
 from . import _rundir
-from ._config import ProblemConfig, setting
+from ._config import ProblemConfig, library_default, setting
 from ._runner import Outcome, Runner, register
 
-
-def _default(fn, name: str):
-    """The default of argument `name` of `fn`, or of field `name` of an option class: config
-    defaults are read from the library, never restated."""
-    return inspect.signature(fn).parameters[name].default
-
-
-_mlp = lambda name: _default(pinn.MLP, name)  # noqa: E731
-_pig = lambda name: _default(pinn.PIG, name)  # noqa: E731
+_mlp = lambda name: library_default(pinn.MLP, name)  # noqa: E731
+_pig = lambda name: library_default(pinn.PIG, name)  # noqa: E731
 
 
 @dataclass
@@ -38,7 +29,7 @@ class MLPFieldConfig:
     depth: int = setting(_mlp("depth"), "positive")
     activation: str = _mlp("activation")  # checked by pinn.MLP
     fourier_features: int = setting(0, "non-negative")  # 0: no Fourier-feature embedding
-    fourier_scale: float = setting(_default(pinn.FourierFeatures, "scale"), "positive")
+    fourier_scale: float = setting(library_default(pinn.FourierFeatures, "scale"), "positive")
     factorisation: bool = False  # random weight factorisation (mean 1.0, std 0.1)
     hard_initial: bool = False  # the initial value exactly: u0(x) + (t - t0)/(t1 - t0) N(x, t)
     periodic_axes: list[int] = setting([])
@@ -76,7 +67,7 @@ class LBFGSOptimizerConfig:
     """`[optimizer] kind = "lbfgs"`: the first phase is L-BFGS with a zoom line search."""
 
     kind: str = "lbfgs"
-    memory: int = setting(_default(pinn.LBFGSPhase, "memory"), "positive")
+    memory: int = setting(library_default(pinn.LBFGSPhase, "memory"), "positive")
 
 
 @dataclass
@@ -89,9 +80,10 @@ class OptimizerConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = setting(_default(pinn.solve, "steps"), "non-negative")
-    hard_dirichlet: bool | str = _default(pinn.solve, "hard_dirichlet")  # "auto", true, false
-    chunk_size: int = setting(_default(train.Loop, "chunk_size"), "positive")
+    steps: int = setting(library_default(pinn.solve, "steps"), "non-negative")
+    # "auto", true or false
+    hard_dirichlet: bool | str = library_default(pinn.solve, "hard_dirichlet")
+    chunk_size: int = setting(library_default(train.Loop, "chunk_size"), "positive")
     # record the relative L2 error on the evaluation grid after every chunk (metrics.json's
     # `error_curve` of each run: [step, wall s, rel. L2]; its time counts in the wall time)
     error_curve: bool = False
@@ -258,10 +250,7 @@ def _optimizer(cfg: PINNRunConfig):
     """The first phase's optimiser: `pinn.Adam` itself, or an `optax.lbfgs`."""
     if isinstance(cfg.optimizer, pinn.Adam):
         return cfg.optimizer
-    return _LBFGS.setdefault(cfg.optimizer.memory, optax.lbfgs(memory_size=cfg.optimizer.memory))
-
-
-_LBFGS: dict[int, optax.GradientTransformation] = {}
+    return pinn.LBFGSPhase(memory=cfg.optimizer.memory).transformation()
 
 
 def _solve(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, callback):
