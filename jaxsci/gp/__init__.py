@@ -17,6 +17,6 @@ from ._kronecker import kron_matvec as kron_matvec
 from ._kronecker import kron_solve as kron_solve
 from ._kronecker import operator_factors as operator_factors
 from ._solution import GPSolution as GPSolution
-from ._solve import default_kernel as default_kernel
 from ._solve import solve as solve
-from ._solve import spectral_frequencies as spectral_frequencies
+from ._spectrum import default_kernel as default_kernel
+from ._spectrum import spectral_frequencies as spectral_frequencies
