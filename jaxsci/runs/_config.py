@@ -228,7 +228,19 @@ def to_dict(cfg) -> dict:
         v = getattr(cfg, f.name)
         if v is None:  # an absent optional table (`[sampling.adaptive]` not given)
             continue
-        out[f.name] = to_dict(v) if dataclasses.is_dataclass(v) else v
+        out[f.name] = _section_dict(cfg, f.name, v) if dataclasses.is_dataclass(v) else v
+    return out
+
+
+def _section_dict(owner, name: str, value) -> dict:
+    """`to_dict(value)`; for a section chosen by `kind` whose class (a library option object)
+    has no `kind` field, with the `kind` that reads it back, unless it is the default one."""
+    out = to_dict(value)
+    kinds = getattr(_dataclass_in(get_type_hints(type(owner))[name]), "KINDS", None)
+    if kinds is not None and "kind" not in out:
+        kind = next(k for k, c in kinds.items() if type(value) is c)
+        if kind != next(iter(kinds)):
+            out = {"kind": kind, **out}
     return out
 
 
