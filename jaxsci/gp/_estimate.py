@@ -1,0 +1,248 @@
+"""The a-posteriori error estimate of a GP solve, and the solve to a tolerance.
+
+A user's problem has no exact solution, so the relative L2 error of a `GPSolution` is estimated
+from the solver alone: the problem is solved again on a grid `growth` times finer per dimension
+(default 1.5), and the estimate is the relative L2 difference of the two means on a uniform
+evaluation grid (300 points per dimension, the grid of `GPSolution.error`),
+
+    estimate(u_n) = ||u_n - u_m|| / ||u_m||,   m = ceil(growth * n) per dimension.
+
+Why this one: kernel collocation with a spectral-mixture kernel converges spectrally in the
+grid spacing, so `u_m` is much closer to the truth than `u_n` and `u_n - u_m` is the error of
+`u_n` up to the (much smaller) error of `u_m`. Where the solve has reached its floor (rounding,
+the Tikhonov filter) the two errors are comparable and the difference is still of their size.
+The finer solve reuses the solution's kernel (a kernel passed by hand, trained, or the default
+one read off the source on the coarse grid). Re-deriving the default kernel on the finer grid
+instead was measured too (`experiments/gp/estimate.py`, BENCHMARKS.md "GP error estimate"): the
+two agree to a few per cent wherever the grid resolves the solution, and on grids too coarse to
+(8 points for `poisson_1d`, 8^2 for `poisson_2d`) the re-derived kernel's frequencies differ
+from the coarse one's and the difference under-estimates the error (ratio 0.24 and 0.6 against
+0.97 and 0.98 with the same kernel); the same kernel is also the cheaper second solve. The
+other candidates, the residual of the collocation equations at the midpoints of the grid and
+the GP posterior variance, were measured there too; neither is calibrated (BENCHMARKS.md).
+
+The cost of the estimate is one solve at the finer grid: in 1D (a dense `O(n^3)` solve)
+about `growth^3 = 3.4` times the solve, in 2D more on the dense path and about
+`growth^2`-`growth^3` on the Kronecker one. `solve_to_tolerance` gets its estimates for free:
+the solves it makes to refine are the same solves.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import ArrayLike
+
+from .._results import RESULTS, raise_if_failed
+from ..pde._problem import Problem, relative_l2
+from ._kernels import AbstractKernel
+from ._solution import GPSolution
+from ._solve import solve
+
+# relative L2 differences above this are not trusted alone: the finer grid may not resolve the
+# solution either (measured: BENCHMARKS.md "GP error estimate")
+UNRESOLVED = 1e-2
+
+
+def finer_grid(shape: Sequence[int], growth: float) -> tuple[int, ...]:
+    """`ceil(growth * n)` points per dimension, at least one more than `n`."""
+    return tuple(max(int(math.ceil(growth * n - 1e-9)), n + 1) for n in shape)
+
+
+def evaluation_points(solution: GPSolution, points: ArrayLike | None = None):
+    """The points the estimate compares on: `points`, or the uniform grid of
+    `GPSolution.error` (300 per dimension; at most ~2e6 points in all, so 125 per dimension
+    in 3D)."""
+    if points is not None:
+        return jnp.asarray(points, solution.points.dtype)
+    dim = len(solution.shape)
+    m = min(300, int(round(2e6 ** (1.0 / dim))))
+    return solution.problem.domain.grid((m,) * dim, solution.points.dtype)
+
+
+def difference(coarse: GPSolution, fine: GPSolution, points: ArrayLike | None = None) -> float:
+    """`||coarse - fine|| / ||fine||` on `points` (default: `evaluation_points`)."""
+    points = evaluation_points(coarse, points)
+    return float(relative_l2(coarse(points), fine(points)))
+
+
+def _finer_solve(solution: GPSolution, growth: float, kernel) -> GPSolution:
+    kernel = solution.kernel if isinstance(kernel, str) else kernel  # "same"
+    # only the arguments common to every signature of `solve`: problem, kernel, grid, throw
+    return solve(solution.problem, kernel, grid=finer_grid(solution.shape, growth), throw=False)
+
+
+def error_estimate(
+    solution: GPSolution,
+    *,
+    growth: float = 1.5,
+    kernel: AbstractKernel | str | None = "same",
+    unresolved: float = UNRESOLVED,
+    points: ArrayLike | None = None,
+) -> float:
+    """An estimate of `solution.error()` (its relative L2 error) that needs no exact solution.
+
+    The problem is solved again with `gp.solve` on a grid `growth` times finer per dimension
+    and the estimate is the relative L2 difference of the two means on `points` (module
+    docstring: why this works, what it costs, how well it was measured to work). Where that
+    difference is above `unresolved` the finer solve may be as wrong as the first (the grid
+    does not resolve the solution, or a kernel read off a coarse grid missed it); one more
+    solve, `growth^2` finer with the default kernel re-derived on its grid, is compared too and
+    the estimate is the larger difference. It never calls `problem.exact`.
+
+    **Arguments:**
+
+    - `solution`: a `GPSolution` from `gp.solve`.
+    - `growth`: the refinement factor per dimension of the second solve (> 1).
+    - `kernel`: the kernel of the second solve: `"same"` (`solution.kernel`, whether it was
+      the default kernel, passed by hand or trained), `None` (the default kernel, re-derived
+      on the finer grid), or a kernel.
+    - `unresolved`: the difference above which the third solve is made (relative L2).
+    - `points`: where the means are compared; default the uniform grid of
+      `GPSolution.error` (300 points per dimension, 125 in 3D).
+
+    **Returns:** the estimate, a float; `inf` when a finer solve fails (non-finite result).
+    A finer grid that `gp.solve` does not take (a 2D or 3D problem past the dense path's size
+    that no Kronecker path takes) raises its `ValueError`.
+    """
+    if not isinstance(solution, GPSolution):
+        raise TypeError(
+            f"error_estimate: `solution` must be a GPSolution, got {type(solution).__name__}"
+        )
+    if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not growth > 1:
+        raise ValueError(f"error_estimate: `growth` must be a number > 1, got {growth!r}")
+    if isinstance(kernel, str) and kernel != "same":
+        raise ValueError(
+            f"error_estimate: `kernel` must be 'same', None or a kernel, got {kernel!r}"
+        )
+    fine = _finer_solve(solution, growth, kernel)
+    if fine.result is RESULTS.nonfinite:
+        return math.inf
+    estimate = difference(solution, fine, points)
+    if estimate > unresolved:
+        kernel = None if solution.problem.source is not None else fine.kernel
+        finer = _finer_solve(solution, growth**2, kernel)
+        if finer.result is RESULTS.nonfinite:
+            return math.inf
+        estimate = max(estimate, difference(solution, finer, points))
+    return estimate
+
+
+def solve_to_tolerance(
+    problem: Problem,
+    tol: float,
+    *,
+    kernel: AbstractKernel | Sequence[AbstractKernel] | None = None,
+    grid: int | Sequence[int] | None = None,
+    growth: float = 1.5,
+    max_points: int = 250_000,
+    throw: bool = True,
+) -> GPSolution:
+    """Solve `problem` with `gp.solve` on finer and finer grids until the error estimate is
+    below `tol`, or the budget is reached.
+
+    Grid `n_0 = grid`, then `n_{k+1} = ceil(growth * n_k)` per dimension. After each solve
+    past the first, the estimate is the relative L2 difference of the last two means,
+    `d_k = ||u_k - u_{k+1}|| / ||u_{k+1}||` (`error_estimate`'s estimator, which the measured
+    table shows is about the error of `u_k`); the loop stops at the first `d_k <= tol` (one
+    above 1e-2 only once `d_k < d_{k-1}`: the grids may not resolve the solution yet) and
+    returns the finer solution `u_{k+1}`, whose error is at most about that of `u_k`: the
+    returned estimate errs on the safe side (it over-estimates the returned solution's error,
+    by up to the gain of one refinement).
+
+    **Arguments:**
+
+    - `problem`: as for `gp.solve`.
+    - `tol`: the requested relative L2 error (> 0).
+    - `kernel`: as for `gp.solve`; `None` (the default kernel) is re-derived at every grid.
+    - `grid`: the first grid (an int or one per dimension); default 32 points per dimension
+      in 1D, 16 in 2D and 8 in 3D.
+    - `growth`: the refinement factor per dimension (> 1).
+    - `max_points`: the budget, in grid points of one solve (all dimensions together): no
+      grid past it is solved.
+    - `throw`: raise `jaxsci.SolveFailed` (its `.solution` holds the solution) when the
+      result is not `RESULTS.successful`.
+
+    **Returns:** the `GPSolution` of the last grid solved, with `result`
+    `RESULTS.successful` (estimate at or below `tol`), `RESULTS.tolerance_not_met` (the
+    budget was reached first, or a finer grid was refused by `gp.solve`; the solution of the
+    finest grid solved is returned) or the failing result of a solve (`not_converged`,
+    `nonfinite`). Its `stats` gain `estimate` (the last `d_k`; `inf` when only one grid was
+    solved), `tol`, `grids` (the grids solved, in order), `estimates` (`d_0, d_1, ...`),
+    `tolerance_wall_s` (all the solves and comparisons) and, when a finer grid was refused,
+    `stopped` (why).
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"solve_to_tolerance: `problem` must be a Problem, got {type(problem).__name__}"
+        )
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
+        raise ValueError(f"solve_to_tolerance: `tol` must be a number > 0, got {tol!r}")
+    if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not growth > 1:
+        raise ValueError(f"solve_to_tolerance: `growth` must be a number > 1, got {growth!r}")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(
+            f"solve_to_tolerance: `max_points` must be a positive int, got {max_points!r}"
+        )
+    if grid is None:
+        grid = {1: 32, 2: 16}.get(problem.dim, 8)
+    t0 = time.perf_counter()
+    current = solve(problem, kernel, grid=grid, throw=False)
+    grids: list[tuple[int, ...]] = [current.shape]
+    estimates: list[float] = []
+    result, detail, stopped = RESULTS.tolerance_not_met, "", None
+    while current.result is RESULTS.successful:
+        shape = finer_grid(current.shape, growth)
+        if int(np.prod(shape)) > max_points:
+            detail = f"the next grid {shape} has more than `max_points`={max_points} points"
+            break
+        try:
+            fine = solve(problem, kernel, grid=shape, throw=False)
+        except ValueError as err:  # a grid no path of `gp.solve` takes
+            stopped = str(err)
+            detail = f"gp.solve refused the next grid {shape}: {err}"
+            break
+        estimates.append(difference(current, fine) if fine.result.ok else math.inf)
+        current = fine
+        grids.append(shape)
+        # a large difference is trusted only once the differences have started to fall
+        trusted = estimates[-1] <= UNRESOLVED or (
+            len(estimates) > 1 and estimates[-1] < estimates[-2]
+        )
+        if estimates[-1] <= tol and trusted:
+            result = RESULTS.successful
+            break
+    if current.result is not RESULTS.successful:
+        result, detail = current.result, f"the solve at grid {current.shape} failed"
+    elif result is RESULTS.tolerance_not_met and not detail:
+        detail = "the estimate did not fall below `tol`"
+    if result is RESULTS.tolerance_not_met:
+        shown = f"{estimates[-1]:.2e}" if estimates else "none (one grid solved)"
+        detail = f"{detail}; last estimate {shown} against tol {tol:.2e}"
+    stats: dict[str, Any] = dict(current.stats)
+    stats.update(
+        estimate=estimates[-1] if estimates else math.inf,
+        tol=float(tol),
+        grids=grids,
+        estimates=estimates,
+        tolerance_wall_s=time.perf_counter() - t0,
+    )
+    if stopped is not None:
+        stats["stopped"] = stopped
+    out = GPSolution(
+        current.kernel,
+        current.coefficients,
+        current.points,
+        current.shape,
+        current.problem,
+        current.params,
+        current.history,
+        stats,
+        result,
+    )
+    return raise_if_failed("gp.solve_to_tolerance", result, detail, out, throw)

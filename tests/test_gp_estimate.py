@@ -1,0 +1,80 @@
+"""The GP solution's error estimate (`gp._estimate`): against the exact solution, and the solve
+to a tolerance."""
+
+import math
+
+import pytest
+
+from jaxsci import RESULTS, SolveFailed, gp, pde
+from jaxsci.gp._estimate import error_estimate, finer_grid, solve_to_tolerance
+
+# issue 25's goal: within a factor 10 of the true error, never below a third of it
+LOW, HIGH = 1 / 3, 10.0
+
+
+def _check_estimate(problem, grid, **kwargs):
+    sol = gp.solve(problem, grid=grid)
+    true = float(sol.error())
+    est = sol.error_estimate(**kwargs)
+    assert LOW * true <= est <= HIGH * true, (problem.name, grid, true, est)
+    return true
+
+
+@pytest.mark.x64
+def test_estimate_and_tolerance():
+    # one test (one xdist worker) for every fast check that solves: the dense solve compiles
+    # once per grid, and these share three (60, 90, 135 points)
+    problem = pde.get_problem("multiscale_poisson_1d")
+    coarse = _check_estimate(problem, 60)
+    fine = _check_estimate(problem, 90)
+    assert coarse > 1e-3 and fine < coarse / 10  # a coarse and a fine grid
+
+    sol = solve_to_tolerance(problem, 1e-3, grid=60)
+    assert sol.result is RESULTS.successful
+    assert sol.stats["estimate"] <= 1e-3
+    assert sol.stats["grids"][0] == (60,) and sol.shape == sol.stats["grids"][-1]
+    assert len(sol.stats["estimates"]) == len(sol.stats["grids"]) - 1
+    assert float(sol.error()) <= 1e-3  # the estimate over-estimates the returned solution
+
+    # an impossible tolerance: the budget stops it
+    sol = solve_to_tolerance(problem, 1e-30, grid=60, max_points=100, throw=False)
+    assert sol.result is RESULTS.tolerance_not_met
+    assert sol.stats["grids"] == [(60,), (90,)] and sol.shape == (90,)
+    assert 0 < sol.stats["estimate"] < 1
+    # a budget below the second grid: one solve, no estimate
+    sol = solve_to_tolerance(problem, 1e-3, grid=60, max_points=80, throw=False)
+    assert sol.result is RESULTS.tolerance_not_met and sol.stats["estimate"] == math.inf
+    with pytest.raises(SolveFailed, match="tolerance"):
+        solve_to_tolerance(problem, 1e-30, grid=60, max_points=80)
+
+
+@pytest.mark.x64
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, grids", [("zoo_two_tone_1d", (30, 100)), ("poisson_2d", (8, 16)), ("gp_p3", (300,))]
+)
+def test_estimate_within_goal_more_problems(name, grids):
+    problem = pde.get_problem(name)
+    for grid in grids:
+        _check_estimate(problem, grid)
+        _check_estimate(problem, grid, kernel=None)
+
+
+def test_finer_grid():
+    assert finer_grid((60,), 1.5) == (90,)
+    assert finer_grid((8, 3), 1.5) == (12, 5)
+    assert finer_grid((4,), 1.01) == (5,)  # always at least one point more
+
+
+def test_bad_input():
+    problem = pde.get_problem("poisson_1d")
+    with pytest.raises(TypeError, match="solution"):
+        error_estimate(problem)
+    with pytest.raises(TypeError, match="problem"):
+        solve_to_tolerance("poisson_1d", 1e-3)
+    with pytest.raises(ValueError, match="tol"):
+        solve_to_tolerance(problem, 0.0)
+    with pytest.raises(ValueError, match="growth"):
+        solve_to_tolerance(problem, 1e-3, growth=1.0)
+    with pytest.raises(ValueError, match="max_points"):
+        solve_to_tolerance(problem, 1e-3, max_points=0)
