@@ -118,6 +118,11 @@ def test_kronecker_equals_dense(getkey):
     np.testing.assert_allclose(lap, direct, atol=1e-10)
 
 
+# the default kernel for problems with only a few periods on the domain: a narrower envelope
+ENVELOPE_6 = gp.DefaultKernel(envelope=6.0)
+ENVELOPE_5 = gp.DefaultKernel(envelope=5.0)
+
+
 def _p1_low():
     # P1 at a lower frequency, small grid: same code path as P1, seconds instead of tens
     exact = lambda x, p: jnp.sin(30 * x[0])  # noqa: E731
@@ -135,7 +140,7 @@ def _p1_low():
 
 @pytest.mark.x64
 def test_solve_linear_1d_exact_and_spectrum():
-    sol = gp.solve(_p1_low(), grid=150, envelope=6.0)  # few periods: a narrower envelope
+    sol = gp.solve(_p1_low(), ENVELOPE_6, grid=150)
     # the frequency 30 / (2 pi) was found from the source alone
     assert np.min(np.abs(sol.stats["frequencies"][0] - 30 / (2 * math.pi))) < 0.1
     assert float(sol.error()) < 1e-5
@@ -162,7 +167,7 @@ def test_solve_nonlinear_1d():
         conditions=[pde.Dirichlet(exact)],
         exact=exact,
     )
-    sol = gp.solve(prob, grid=60, envelope=6.0)
+    sol = gp.solve(prob, ENVELOPE_6, grid=60)
     assert float(sol.error()) < 1e-4  # 1.6e-5 measured
     assert sol.history["residual"][-1] < 1e-3 * sol.history["residual"][0]
     # converged: the last step changed the grid values by at most `tol` (10 steps measured
@@ -171,7 +176,7 @@ def test_solve_nonlinear_1d():
     assert sol.result is RESULTS.successful and sol.stats["converged"]
     assert sol.history["change"][-1] <= 3e-8 and sol.stats["steps"] <= 14
     with pytest.raises(ValueError, match="nonlinear"):
-        gp.solve(prob, grid=60, method="linear")
+        gp.solve(prob, grid=60, solver=gp.Dense())
 
 
 @pytest.mark.x64
@@ -179,11 +184,11 @@ def test_gauss_newton_result_codes():
     # a catalogue problem stopped after one step has not met its tolerance: said in `result`
     # with throw=False, raised (the solution attached) with throw=True; nothing printed
     prob = pde.get_problem("gp_a1")
-    sol = gp.solve(prob, grid=300, steps=1, throw=False)
+    sol = gp.solve(prob, grid=300, solver=gp.GaussNewton(steps=1), throw=False)
     assert sol.result is RESULTS.not_converged and not sol.stats["converged"]
     assert sol.stats["steps"] == 1 and sol.history["change"].shape == (1,)
     with pytest.raises(SolveFailed, match=r"gp\.solve: .*step limit.* 1 steps") as info:
-        gp.solve(prob, grid=300, steps=1)
+        gp.solve(prob, grid=300, solver=gp.GaussNewton(steps=1))
     assert info.value.result is RESULTS.not_converged
     failed = info.value.solution
     assert isinstance(failed, gp.GPSolution) and failed.result is RESULTS.not_converged
@@ -239,13 +244,13 @@ def test_solve_2d_kronecker_path():
         conditions=[pde.Dirichlet(exact)],
         exact=exact,
     )
-    kron = gp.solve(prob, grid=40, max_points=100, envelope=6.0)
+    kron = gp.solve(prob, ENVELOPE_6, grid=40, solver=gp.AutoSolver(max_points=100))
     assert kron.stats["method"] == "kronecker"
     assert float(kron.error()) < 1e-3
     # the default error (Kronecker prediction on a tensor test grid) equals pointwise evaluation
     pts = prob.domain.grid((300, 300), jnp.float64)
     np.testing.assert_allclose(kron.error(), kron.error(pts[::37]), rtol=0.5)
-    dense = gp.solve(prob, grid=30, envelope=6.0)
+    dense = gp.solve(prob, ENVELOPE_6, grid=30)
     # 8.14e-3: the coarse grid's discretisation error, the same to 4 digits on every
     # OpenBLAS kernel tried (a margin of 1.2, but not one rounding can cross)
     assert dense.stats["method"] == "linear" and float(dense.error()) < 1e-2
@@ -269,7 +274,7 @@ def test_plot_solution(tmp_path, monkeypatch):
         return save(fig, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
-    sol = gp.solve(_p1_low(), grid=150, envelope=6.0)  # relative error 1e-6
+    sol = gp.solve(_p1_low(), ENVELOPE_6, grid=150)  # relative error 1e-6
     path = plot_solution(sol, tmp_path / "p.png")
     (fig,) = saved
     curves, errors = fig.axes[:2]
@@ -293,8 +298,8 @@ def test_bad_input():
     prob = _p1_low()
     with pytest.raises(ValueError, match="grid"):
         gp.solve(prob, grid=(10, 10))
-    with pytest.raises(ValueError, match="method"):
-        gp.solve(prob, grid=10, method="adam")
+    with pytest.raises(TypeError, match="solver"):
+        gp.solve(prob, grid=10, solver="adam")
     with pytest.raises(ValueError, match="kernel"):
         gp.solve(prob, gp.Product([gp.Matern52(), gp.Matern52()]), grid=10)
     with pytest.raises(TypeError, match="problem"):
@@ -379,7 +384,7 @@ def test_newton_krylov_step_equals_dense(getkey):
 @pytest.mark.x64
 def test_solve_2d_nonlinear_kronecker_path():
     prob = _allen_cahn_2d(20.0, 12.0)
-    sol = gp.solve(prob, grid=(50, 40), max_points=100, envelope=5.0)  # few periods
+    sol = gp.solve(prob, ENVELOPE_5, grid=(50, 40), solver=gp.AutoSolver(max_points=100))
     assert sol.stats["method"] == "newton_krylov"
     assert float(sol.error()) < 1e-3  # 1.2e-4 measured
     res = sol.history["residual"]
@@ -387,11 +392,11 @@ def test_solve_2d_nonlinear_kronecker_path():
     # it stopped at the residual floor (9.5e-10 after 3 steps measured): converged
     assert sol.result is RESULTS.successful and sol.stats["converged"]
     assert sol.stats["steps"] == len(sol.history["krylov_residual"]) == 3
-    one = gp.solve(prob, grid=(50, 40), max_points=100, envelope=5.0, steps=1, throw=False)
+    one = gp.solve(prob, ENVELOPE_5, (50, 40), solver=gp.NewtonKrylov(steps=1), throw=False)
     assert one.result is RESULTS.not_converged and not one.stats["converged"]
     assert one.stats["steps"] == 1
     with pytest.raises(SolveFailed, match="Newton reached its 1 steps"):
-        gp.solve(prob, grid=(50, 40), max_points=100, envelope=5.0, steps=1)
+        gp.solve(prob, ENVELOPE_5, (50, 40), solver=gp.NewtonKrylov(steps=1))
     # a residual with a first-derivative term is refused with a message
     bad = pde.Problem(
         prob.domain,
@@ -401,7 +406,7 @@ def test_solve_2d_nonlinear_kronecker_path():
         exact=prob.exact,
     )
     with pytest.raises(ValueError, match="first or mixed"):
-        gp.solve(bad, grid=30, max_points=100)
+        gp.solve(bad, grid=30, solver=gp.AutoSolver(max_points=100))
 
 
 @pytest.mark.x64
@@ -454,7 +459,7 @@ def test_solve_advection_kronecker_path():
         conditions=[pde.Dirichlet(exact)],
         exact=exact,
     )
-    sol = gp.solve(prob, grid=60, max_points=100, envelope=5.0)  # ~3 periods: wide envelope
+    sol = gp.solve(prob, ENVELOPE_5, 60, solver=gp.AutoSolver(max_points=100))  # ~3 periods
     assert sol.stats["method"] == "kronecker"
     assert np.min(np.abs(sol.stats["frequencies"][1] - beta / (2 * math.pi))) < 0.2
     # 1.9e-4 to 2.8e-4 measured across OpenBLAS kernels (the non-normal first-order factors'
@@ -462,9 +467,9 @@ def test_solve_advection_kronecker_path():
     assert float(sol.error()) < 1e-3
 
 
-def _poisson_2d(a=3.0, b=2.0):
+def _poisson_2d(a=3.0, b=2.0, op=None):
     exact = lambda x, p: jnp.sin(a * x[0]) * jnp.cos(b * x[1])  # noqa: E731
-    op = pde.LinearOperator.laplacian(2)
+    op = pde.LinearOperator.laplacian(2) if op is None else op
     return pde.Problem(
         pde.Box([0.0, 0.0], [2.0, 2.0]),
         operator=op,
@@ -551,7 +556,7 @@ def test_train_kernel_exact_recovers_frequency_and_prunes():
     prob = _p1_low()
     kernel = _perturbed_mixture(extra=(2.0, 8.0))  # two spurious components
     before = float(gp.solve(prob, kernel, grid=100).error())
-    sol = gp.solve(prob, kernel, grid=100, train_kernel="exact", kernel_steps=300)
+    sol = gp.solve(prob, kernel, grid=100, train=gp.TrainKernel("exact", steps=300))
     after = float(sol.error())
     assert after < before / 100  # 6.0e-3 -> 3.4e-7 measured
     freqs, weights = sol.stats["frequencies"][0], sol.stats["weights"][0]
@@ -596,7 +601,7 @@ def test_train_kernel_exact_loss_is_smooth():
 def test_train_kernel_exact_single_perturbed_frequency():
     prob = _p1_low()
     before = float(gp.solve(prob, _perturbed_mixture(), grid=100).error())
-    sol = gp.solve(prob, _perturbed_mixture(), grid=100, train_kernel="exact", kernel_steps=300)
+    sol = gp.solve(prob, _perturbed_mixture(), grid=100, train=gp.TrainKernel("exact", steps=300))
     # 2.0e-5 -> 6e-7 measured with OpenBLAS's Zen, Haswell kernels (with the old LU solve:
     # 4.1e-6 with Haswell's, 7.6e-6 with Zen's, which failed this bound)
     assert float(sol.error()) < before / 3
@@ -607,7 +612,7 @@ def test_train_kernel_paper_adam():
     # the paper's joint Adam on grid values and kernel: the loss falls and the frequency moves
     # towards the truth (the paper needs 1e5+ steps; this only checks that training works)
     prob = _p1_low()
-    sol = gp.solve(prob, _perturbed_mixture(), grid=100, train_kernel="adam", kernel_steps=150)
+    sol = gp.solve(prob, _perturbed_mixture(), grid=100, train=gp.TrainKernel("adam", steps=150))
     loss = sol.history["kernel_loss"]
     # Adam's first step moves every grid value by ~the step size, off the exact solve it starts
     # from (the fit term jumps); from there the loss falls
@@ -620,10 +625,12 @@ def test_train_kernel_paper_adam():
 @pytest.mark.x64
 def test_train_kernel_bad_input():
     prob = _p1_low()
-    with pytest.raises(ValueError, match="train_kernel"):
-        gp.solve(prob, grid=20, train_kernel="lbfgs")
-    with pytest.raises(ValueError, match="kernel_steps"):
-        gp.solve(prob, grid=20, train_kernel="exact", kernel_steps=0)
+    with pytest.raises(ValueError, match="mode"):
+        gp.TrainKernel("lbfgs")
+    with pytest.raises(ValueError, match="steps"):
+        gp.TrainKernel("exact", steps=0)
+    with pytest.raises(TypeError, match="train"):
+        gp.solve(prob, grid=20, train="exact")
     nonlinear = pde.Problem(
         prob.domain,
         residual=lambda u, x, p: pde.laplacian(u, x) + u(x) ** 3 - prob.source(x, p),
@@ -632,9 +639,12 @@ def test_train_kernel_bad_input():
         exact=prob.exact,
     )
     with pytest.raises(ValueError, match="nonlinear"):
-        gp.solve(nonlinear, grid=20, train_kernel="exact")
+        gp.solve(nonlinear, grid=20, train=gp.TrainKernel("exact"))
     with pytest.raises(ValueError, match="max_points"):
-        gp.solve(_poisson_2d(), grid=20, max_points=100, train_kernel="exact")
+        small = gp.AutoSolver(max_points=100)
+        gp.solve(_poisson_2d(), grid=20, solver=small, train=gp.TrainKernel())
+    with pytest.raises(ValueError, match="dense paths only"):
+        gp.solve(_poisson_2d(), grid=20, solver=gp.Kronecker(), train=gp.TrainKernel())
 
 
 @pytest.mark.x64
@@ -668,3 +678,97 @@ def test_bad_kernel_parameters_and_points():
     sol = gp.solve(prob, k, grid=20)
     with pytest.raises(ValueError, match="points"):
         sol(jnp.zeros((4, 2)))
+
+
+def _mixed_2d():
+    # u_xy = f: a term differentiating both dimensions, which no Kronecker path takes
+    return _poisson_2d(op=pde.LinearOperator([(1, 1)], jnp.asarray([1.0])))
+
+
+@pytest.mark.x64
+def test_auto_solver_selects_each_path():
+    # `select` is the choice `solve` makes, without solving: tiny grids, a small `max_points`
+    auto = gp.AutoSolver(max_points=50, gauss_newton=gp.GaussNewton(steps=7))
+    nonlinear_1d = pde.get_problem("gp_a1")
+    cases = [
+        (_p1_low(), 40, gp.Dense),  # 1D: the dense paths at any size
+        (nonlinear_1d, 40, gp.GaussNewton),
+        (_poisson_2d(), 6, gp.Dense),  # 36 points <= max_points
+        (_allen_cahn_2d(2.0, 3.0), 6, gp.GaussNewton),
+        (_poisson_2d(), 8, gp.Kronecker),  # 64 points: past it
+        (_allen_cahn_2d(2.0, 3.0), 8, gp.NewtonKrylov),
+    ]
+    for prob, n, cls in cases:
+        chosen = auto.select(prob, gp.grid_axes(prob, n))
+        assert type(chosen) is cls, (prob.name, n, chosen)
+    # the chosen object is the AutoSolver's own, with its settings
+    assert auto.select(nonlinear_1d, gp.grid_axes(nonlinear_1d, 40)) is auto.gauss_newton
+    assert gp.AutoSolver().select(_poisson_2d(), gp.grid_axes(_poisson_2d(), 60)) == gp.Kronecker()
+    with pytest.raises(ValueError, match=r"`max_points`=50 in 2-D; the Kronecker paths"):
+        auto.select(_mixed_2d(), gp.grid_axes(_mixed_2d(), 8))
+    # what `solve` reports is what `select` said
+    sol = gp.solve(_poisson_2d(), gp.SquaredExponential(0.5), 6, solver=auto)
+    assert sol.stats["method"] == "linear" == auto.dense.method
+
+
+@pytest.mark.x64
+def test_solver_options_bad_input():
+    for make, error, match in [
+        (lambda: gp.Dense(regularisation=-1.0), ValueError, "Dense: `regularisation`"),
+        (lambda: gp.GaussNewton(steps=0), ValueError, "GaussNewton: `steps`"),
+        (lambda: gp.GaussNewton(tol="small"), TypeError, "GaussNewton: `tol`"),
+        (lambda: gp.Kronecker(nugget=0.0), ValueError, "Kronecker: `nugget`"),
+        (lambda: gp.NewtonKrylov(steps=2.5), TypeError, "NewtonKrylov: `steps`"),
+        (lambda: gp.AutoSolver(max_points=0), ValueError, "AutoSolver: `max_points`"),
+        (lambda: gp.AutoSolver(dense=gp.GaussNewton()), TypeError, "AutoSolver: `dense`"),
+        (lambda: gp.DefaultKernel(envelope=0.0), ValueError, "DefaultKernel: `envelope`"),
+        (lambda: gp.DefaultKernel(components=0), ValueError, "DefaultKernel.*`components`"),
+        (lambda: gp.TrainKernel(jitter=-1.0), ValueError, "TrainKernel: `jitter`"),
+        (lambda: gp.TrainKernel(learning_rate=0.0), ValueError, "TrainKernel: `learning_rate`"),
+    ]:
+        with pytest.raises(error, match=match):
+            make()
+    # a solver given by hand that cannot take the problem says so
+    with pytest.raises(ValueError, match="Kronecker: takes 2D linear problems"):
+        gp.solve(_p1_low(), grid=10, solver=gp.Kronecker())
+    with pytest.raises(ValueError, match="NewtonKrylov: takes 2D problems"):
+        gp.solve(pde.get_problem("gp_a1"), grid=10, solver=gp.NewtonKrylov())
+
+
+def _gp_run(tmp_path, name, gp_section):
+    from jaxsci import runs
+
+    cfg = runs.load_config(
+        {"solver": "gp", "problem": {"name": name}, "gp": gp_section, "plot": False}
+    )
+    # the resolved config a run directory keeps reads back to the same config
+    assert runs.load_config(runs._config.to_dict(cfg)) == cfg
+    out = str(tmp_path / str(len(list(tmp_path.iterdir()))))
+    runs.run(cfg, out, progress=False)
+    with jax.enable_x64(True):
+        return runs.load(out)
+
+
+@pytest.mark.x64
+def test_config_is_the_python_call(tmp_path):
+    """A `[gp]` config naming a few options gives, to the bit, the `gp.solve` call with the same
+    option objects: every other default comes from the library."""
+    p2 = pde.get_problem("gp_p2")
+    kernel = gp.DefaultKernel(envelope=8.0)
+    # the auto path, a changed kernel option
+    sol = _gp_run(tmp_path, "gp_p2", {"grid": [80], "kernel": {"envelope": 8.0}})
+    want = gp.solve(p2, kernel, 80)
+    np.testing.assert_array_equal(sol.coefficients, want.coefficients)
+    # an explicit solver with a changed option (the same shapes: nothing compiles again)
+    section = {"grid": [80], "kernel": {"envelope": 8.0}, "solver": {"kind": "dense"}}
+    section["solver"]["regularisation"] = 1e-11
+    sol = _gp_run(tmp_path, "gp_p2", section)
+    want = gp.solve(p2, kernel, 80, solver=gp.Dense(regularisation=1e-11))
+    np.testing.assert_array_equal(sol.coefficients, want.coefficients)
+    assert not np.array_equal(sol.coefficients, gp.solve(p2, kernel, 80).coefficients)
+    # the flat keys of the earlier `[gp]` section say where they went
+    from jaxsci import runs
+
+    for old, new in [("envelope", "gp.kernel.envelope"), ("tol", "gp.solver.tol")]:
+        with pytest.raises(ValueError, match=rf"gp\.{old}: moved to `{new}"):
+            runs.load_config({"solver": "gp", "gp": {old: 1.0}})

@@ -4,9 +4,9 @@ kernel training").
     python -m experiments.gp.kernel_training
 
 Training: `u = sin 30x` on [0, 2 pi], 100 points, a spectral mixture whose frequency is the true
-one scaled by 1.05, with and without two spurious components, 300 steps of `train_kernel="exact"`
-and of `"adam"` (the paper's). Evaluation: the Q2 solution on the plot's 201 x 201 grid by the
-Kronecker path against the dense one. float64. Writes
+one scaled by 1.05, with and without two spurious components, 300 steps of
+`train=gp.TrainKernel("exact")` and of `"adam"` (the paper's). Evaluation: the Q2 solution on
+the plot's 201 x 201 grid by the Kronecker path against the dense one. float64. Writes
 `experiments/results/gp/kernel_training.json`.
 """
 
@@ -54,7 +54,7 @@ def bench_training():
         ref = float(gp.solve(prob, right, grid=100).error())
         for mode, steps in [("exact", 300), ("adam", 300)]:
             t = time.perf_counter()
-            sol = gp.solve(prob, kernel, grid=100, train_kernel=mode, kernel_steps=steps)
+            sol = gp.solve(prob, kernel, grid=100, train=gp.TrainKernel(mode, steps=steps))
             row = dict(
                 components=len(mu),
                 mode=mode,

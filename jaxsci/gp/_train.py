@@ -51,6 +51,7 @@ from ._collocation import collocation_system, tikhonov_lstsq
 from ._grid import boundary_values
 from ._kernels import _AbstractMixture, gram
 from ._kronecker import kron_dense, operator_factors
+from ._options import TrainKernel
 
 
 class _Data(eqx.Module):
@@ -148,29 +149,19 @@ def training_data(problem, axes, points, bmask) -> _Data:
     )
 
 
-def train_kernel(
-    problem,
-    kernel,
-    axes,
-    points,
-    bmask,
-    mode,
-    steps,
-    learning_rate,
-    fit_weight,
-    jitter,
-    values=None,
-):
-    """Train `kernel` (and the grid values, `"adam"`) with Adam through `train.fit`. Returns
-    `(kernel, values or None, fit's TrainResult)`; a non-finite step stops training with the
-    last finite parameters (`fit(throw=False)`: the caller reports it)."""
+def train_kernel(problem, kernel, axes, points, bmask, options: TrainKernel, values=None):
+    """Train `kernel` (and the grid values `values`, mode `"adam"`) with Adam through
+    `train.fit`, as `options` says. Returns `(kernel, values or None, fit's TrainResult)`; a
+    non-finite step stops training with the last finite parameters (`fit(throw=False)`: the
+    caller reports it)."""
+    mode, steps = options.mode, options.steps
     data = training_data(problem, axes, points, bmask)
-    loss_fn = make_loss(problem, mode, fit_weight, jitter)
+    loss_fn = make_loss(problem, mode, options.fit_weight, options.jitter)
     params = kernel if mode == "exact" else (values, kernel)
     result = fit(
         loss_fn,
         params,
-        optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=0.1)),
+        optax.adam(optax.cosine_decay_schedule(options.step_size, steps, alpha=0.1)),
         steps=steps,
         key=jax.random.key(0),
         extra=data,

@@ -19,23 +19,48 @@ from ._config import ProblemConfig, library_default, setting
 from ._runner import Outcome, Runner, register
 
 
-def _default(name: str):
-    """`gp.solve`'s default for `name`: the config restates none of them."""
-    return library_default(gp.solve, name)
+@dataclass
+class SolverConfig:
+    """`[gp.solver]`: the solver path, `gp.solve`'s `solver`. `kind = "auto"` (the default) is
+    `gp.AutoSolver` (its paths' settings in `[gp.solver.dense]`, `[gp.solver.gauss_newton]`,
+    ...), `"dense"`, `"gauss_newton"`, `"kronecker"`, `"newton_krylov"` that solver."""
+
+    KINDS = {
+        "auto": gp.AutoSolver,
+        "dense": gp.Dense,
+        "gauss_newton": gp.GaussNewton,
+        "kronecker": gp.Kronecker,
+        "newton_krylov": gp.NewtonKrylov,
+    }
 
 
 @dataclass
 class GPConfig:
-    grid: list[int] = setting([_default("grid")], "non-empty")  # per dimension (one: every dim)
-    method: str = setting("auto", ("auto", "linear", "gauss_newton"))  # "auto": gp.solve's None
-    components: int = setting(_default("components"), "positive")  # peaks read from the source
-    envelope: float = setting(_default("envelope"), "positive")  # rho * length of a component
-    regularisation: float = setting(_default("regularisation"), "positive")
-    steps: int = setting(_default("steps"), "positive")  # Gauss-Newton / Newton-Krylov steps
-    tol: float = setting(_default("tol"), "positive")  # relative change of the grid values
-    max_points: int = setting(_default("max_points"), "positive")  # largest dense grid, 2D+
-    train_kernel: str = setting("none", ("none", "exact", "adam"))  # "none": gp.solve's None
-    kernel_steps: int = setting(_default("kernel_steps"), "positive")  # its Adam steps
+    """`[gp]`: the grid, and `gp.solve`'s option objects as sub-tables: `[gp.solver]`,
+    `[gp.kernel]` (`gp.DefaultKernel`) and `[gp.train]` (`gp.TrainKernel`; absent: no
+    training). The defaults are the library's."""
+
+    grid: list[int] = setting([library_default(gp.solve, "grid")], "non-empty")  # per dimension
+    solver: SolverConfig = setting(default_factory=gp.AutoSolver)  # chosen by `kind`
+    kernel: gp.DefaultKernel = setting(default_factory=gp.DefaultKernel)
+    train: gp.TrainKernel | None = None
+
+    # where the settings of the earlier flat `[gp]` section went
+    MOVED = {
+        "method": "gp.solver.kind ('dense' for 'linear', 'gauss_newton')",
+        "components": "gp.kernel.components",
+        "envelope": "gp.kernel.envelope",
+        "regularisation": "gp.solver.regularisation (of kind 'dense', 'gauss_newton', "
+        "'kronecker' or 'newton_krylov'; under kind 'auto': gp.solver.dense.regularisation, "
+        "gp.solver.gauss_newton.regularisation, ...)",
+        "steps": "gp.solver.steps (of kind 'gauss_newton' or 'newton_krylov'; under kind "
+        "'auto': gp.solver.gauss_newton.steps and gp.solver.newton_krylov.steps)",
+        "tol": "gp.solver.tol (of kind 'gauss_newton' or 'newton_krylov'; under kind 'auto': "
+        "gp.solver.gauss_newton.tol and gp.solver.newton_krylov.tol)",
+        "max_points": "gp.solver.max_points (kind 'auto')",
+        "train_kernel": "gp.train.mode (a table: [gp.train])",
+        "kernel_steps": "gp.train.steps",
+    }
 
 
 @dataclass
@@ -63,20 +88,8 @@ def _grid(cfg: GPRunConfig, problem: pde.Problem):
 def _solve(cfg: GPRunConfig):
     c = cfg.gp
     problem = pde.get_problem(cfg.problem.name, **cfg.problem.args)
-    return gp.solve(
-        problem,
-        grid=_grid(cfg, problem),
-        method=None if c.method == "auto" else c.method,
-        components=c.components,
-        envelope=c.envelope,
-        regularisation=c.regularisation,
-        steps=c.steps,
-        tol=c.tol,
-        max_points=c.max_points,
-        train_kernel=None if c.train_kernel == "none" else c.train_kernel,
-        kernel_steps=c.kernel_steps,
-        throw=False,
-    )
+    grid = _grid(cfg, problem)
+    return gp.solve(problem, c.kernel, grid, solver=c.solver, train=c.train, throw=False)
 
 
 def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
@@ -133,7 +146,7 @@ def load(cfg: GPRunConfig, run_dir: str, seed: int) -> gp.GPSolution:
         axes = [
             jnp.linspace(lo, hi, n) for lo, hi, n in zip(dom.lower, dom.upper, sizes, strict=True)
         ]
-        kernel = gp.default_kernel(problem, axes, cfg.gp.components, cfg.gp.envelope)
+        kernel = cfg.gp.kernel(problem, axes)
         coefficients = jnp.zeros(int(np.prod(sizes)))
         kernel, coefficients = _rundir.load_model(
             _rundir.model_path(run_dir, seed), (kernel, coefficients)

@@ -1,0 +1,83 @@
+"""Option objects of `gp.solve` other than the solver path: the default kernel
+(`DefaultKernel`) and kernel training (`TrainKernel`). Each default lives here once; a run
+config's `[gp.kernel]` and `[gp.train]` sections are these objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import equinox as eqx
+from jaxtyping import Array
+
+from .._checks import check_choice, check_float, check_int
+from ..pde._problem import Problem
+from ._kernels import Product
+from ._spectrum import default_kernel
+
+
+class DefaultKernel(eqx.Module):
+    """The kernel `gp.solve(kernel=None)` builds: per dimension a `SpectralMixture` whose
+    frequencies are the strongest peaks of the (zero-padded) spectrum of the source sampled on
+    the grid (of the Dirichlet data where the source vanishes, as for advection), plus a
+    zero-frequency component, with unit weights (`gp.default_kernel`).
+
+    - `components`: the number of spectral peaks taken per dimension.
+    - `envelope`: `rho * length` of every component, its Gaussian envelope in units of the
+      domain length; 10 resolves the paper's high-frequency rows, a problem with only a few
+      periods on the domain wants a narrower one (5-6).
+    """
+
+    components: int | str = eqx.field(static=True, default=4)
+    envelope: float = eqx.field(static=True, default=10.0)
+
+    def __check_init__(self):
+        if self.components != "auto":  # a value `default_kernel` may read itself
+            check_int(self.components, "components", "DefaultKernel (an int or 'auto')")
+        check_float(self.envelope, "envelope", "DefaultKernel", positive=True)
+
+    def __call__(self, problem: Problem, axes: Sequence[Array]) -> Product:
+        """The kernel for `problem` on the tensor grid of `axes`."""
+        return default_kernel(problem, axes, self.components, self.envelope)
+
+
+TRAIN_MODES = ("exact", "adam")
+
+
+class TrainKernel(eqx.Module):
+    """Kernel-parameter training before the final solve (`_train.py`, Fang et al., ICLR 2024).
+    `gp.solve(train=None)` keeps the kernel. Dense paths only (`Dense`, `GaussNewton`).
+
+    - `mode`: `"exact"` (linear problems: Adam on the kernel parameters, the loss of Fang et
+      al. evaluated at the exact collocation solve for those parameters, then the final solve)
+      or `"adam"` (the paper: Adam on the grid values and the kernel parameters jointly, from
+      the exact solve of the initial kernel).
+    - `steps`: Adam steps (`jaxsci.train.fit`).
+    - `learning_rate`: the initial step size, with a cosine decay to a tenth; `None`: 5e-2 for
+      `"exact"`, 1e-3 for `"adam"`, whose grid values start at the exact solve and move by
+      about the step size in Adam's first step.
+    - `fit_weight`: the weight of the boundary and equation fit against the GP and Jeffreys
+      priors (per grid point) in the training loss.
+    - `jitter`: the relative level below which training treats the kernel's spectrum as
+      rounding (the jitter of `K` and the Tikhonov level of its collocation solve).
+    """
+
+    mode: str = eqx.field(static=True, default="exact")
+    steps: int = eqx.field(static=True, default=200)
+    learning_rate: float | None = eqx.field(static=True, default=None)
+    fit_weight: float = eqx.field(static=True, default=1e4)
+    jitter: float = eqx.field(static=True, default=1e-10)
+
+    def __check_init__(self):
+        check_choice(self.mode, "mode", TRAIN_MODES, "TrainKernel")
+        check_int(self.steps, "steps", "TrainKernel")
+        if self.learning_rate is not None:
+            check_float(self.learning_rate, "learning_rate", "TrainKernel", positive=True)
+        check_float(self.fit_weight, "fit_weight", "TrainKernel", positive=True)
+        check_float(self.jitter, "jitter", "TrainKernel", positive=True)
+
+    @property
+    def step_size(self) -> float:
+        """`learning_rate`, or the default of `mode`."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 5e-2 if self.mode == "exact" else 1e-3

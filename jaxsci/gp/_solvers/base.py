@@ -1,0 +1,31 @@
+"""`AbstractSolver`: one path of `gp.solve` from a problem, a kernel and a grid to the kernel
+coefficients of the collocation solution."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import equinox as eqx
+from jaxtyping import Array
+
+from ...pde._problem import Problem
+from .._collocation import Coefficients
+from .._kernels import Product
+
+
+class AbstractSolver(eqx.Module):
+    """A solver path of `gp.solve`: `Dense`, `GaussNewton`, `Kronecker` or `NewtonKrylov`.
+
+    Each holds its settings (static fields, checked on construction) and solves one problem on
+    one tensor grid. `method` is the name `GPSolution.stats["method"]` reports.
+    """
+
+    method: eqx.AbstractClassVar[str]
+
+    @abc.abstractmethod
+    def solve(self, problem: Problem, kernel: Product, axes: Sequence[Array]) -> Coefficients:
+        """The coefficients `alpha` of the collocation solution of `problem` with `kernel` on
+        the tensor grid of `axes` (one 1D array per dimension, end points included), with the
+        iterations taken, the result code and the per-step history (`Coefficients`). Raises
+        `ValueError` when this path cannot take `problem`."""
