@@ -97,7 +97,7 @@ def solve(
     auto = AutoSolver() if solver is None else solver
     chosen = auto.select(problem, axes) if isinstance(auto, AutoSolver) else auto
     if train is not None:
-        _check_training(problem, axes, auto, chosen, train)
+        _check_training(axes, auto, chosen)
     t0 = time.perf_counter()
     history: dict[str, Any] = {}
     extra_stats: dict[str, Any] = {}
@@ -179,7 +179,7 @@ def _product_kernel(problem, kernel, axes) -> Product:
     return kernel
 
 
-def _check_training(problem, axes, solver, chosen, train) -> None:
+def _check_training(axes, solver, chosen) -> None:
     """Kernel training differentiates the dense system: the dense paths only."""
     if isinstance(chosen, Dense | GaussNewton):
         return
