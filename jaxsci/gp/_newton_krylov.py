@@ -1,4 +1,5 @@
-"""Newton-Krylov on tensor-grid values: the Kronecker path of `solve` for nonlinear 2D problems.
+"""Newton-Krylov on tensor-grid values, for nonlinear 2D problems (`NewtonKrylov`, the
+solver in `_solvers/newton_krylov.py`, runs it).
 
 The unknowns are the interior grid values `X` (Dirichlet data fixed on the faces). Each
 dimension contributes the one-dimensional collocation operator of its second derivative on
