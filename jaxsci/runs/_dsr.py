@@ -15,8 +15,10 @@ import numpy as np
 from .. import dsr, dynamics
 from ..train import Loop, checkpoint_tags
 from . import _rundir
-from ._config import setting
+from ._config import library_default, setting
 from ._runner import Outcome, Runner, register
+
+_reconstruct = lambda name: library_default(dsr.reconstruct, name)  # noqa: E731
 
 
 @dataclass
@@ -24,39 +26,65 @@ class DSRSystemConfig:
     name: str = setting("Lorenz")  # a dysts flow or map (jaxsci.dynamics.chaotic_systems)
     n_train: int = setting(100000, "positive")  # training points
     n_test: int = setting(100000, "positive")  # held-out points the free run is scored on
-    pts_per_period: int = setting(100, "positive")
+    pts_per_period: int = setting(
+        library_default(dynamics.chaotic_trajectories, "pts_per_period"), "positive"
+    )
     transient: int = setting(1000, "non-negative")  # points dropped from the start
 
 
 @dataclass
 class DSRModelConfig:
-    kind: str = setting("shplrnn", ("shplrnn", "alrnn"))
+    """`[model]`: `kind` and the arguments of that `jaxsci.dsr` model."""
+
+    kind: str = setting("shplrnn", ("shplrnn", "alrnn"))  # dsr.ShallowPLRNN, dsr.ALRNN
     latent_size: int = setting(3, "positive")
     hidden_size: int = setting(100, "positive")  # shplrnn
-    clipped: bool = True  # shplrnn
+    clipped: bool = library_default(dsr.ShallowPLRNN, "clipped")  # shplrnn
     n_relu: int = setting(2, "non-negative")  # alrnn
 
 
 @dataclass
+class ForcingConfig:
+    """The `[forcing]` section is the forcing object `dsr.reconstruct` takes, chosen by `kind`:
+    `"gtf"` is `dsr.GeneralizedTeacherForcing` (`alpha` not given: adaptive), `"sparse"`
+    `dsr.SparseTeacherForcing` (`interval`); the library's defaults, checked by the library."""
+
+    KINDS = {"gtf": dsr.GeneralizedTeacherForcing, "sparse": dsr.SparseTeacherForcing}
+
+
+@dataclass
 class DSRTrainConfig:
+    """`[train]`: the arguments of `dsr.reconstruct`, with its defaults (`steps` has none);
+    `chunk_size` is `train.Loop`'s."""
+
     steps: int = setting(20000, "positive")
-    forcing: str = setting("gtf", ("gtf", "sparse"))
-    alpha: float = setting(-1.0)  # gtf: a constant in [0, 1], or -1 for the adaptive alpha
-    interval: int = setting(16, "positive")  # sparse forcing interval
-    sequence_length: int = setting(200, "positive")
-    batch: int = setting(16, "positive")
-    learning_rate: float = setting(1e-3, "positive")
-    final_learning_rate: float = setting(1e-5, "positive")
-    noise: float = setting(0.0, "non-negative")
-    chunk_size: int = setting(1000, "positive")
+    sequence_length: int = setting(_reconstruct("sequence_length"), "positive")
+    batch_size: int = setting(_reconstruct("batch_size"), "positive")
+    learning_rate: float = setting(_reconstruct("learning_rate"), "positive")
+    final_learning_rate: float = setting(_reconstruct("final_learning_rate"), "positive")
+    noise: float = setting(_reconstruct("noise"), "non-negative")
+    chunk_size: int = setting(library_default(Loop, "chunk_size"), "positive")
     seeds: list[int] = setting([0], "non-empty")
+
+    # where the settings of the earlier `[train]` section went
+    MOVED = {
+        "batch": "train.batch_size",
+        "forcing": "forcing.kind",
+        "alpha": "forcing.alpha",
+        "interval": "forcing.interval",
+    }
 
 
 @dataclass
 class DSREvalConfig:
-    n_bins: int = setting(30, "positive")  # D_stsp bins per dimension
-    smoothing: float = setting(20.0, "non-negative")  # D_H Gaussian smoothing (bins)
-    transient: int = setting(1000, "non-negative")  # free-run steps discarded
+    """`[eval]`: `n_bins` of `dsr.state_space_divergence`, `smoothing` (bins) of
+    `dsr.power_spectrum_distance`, and the free-run steps discarded before scoring."""
+
+    n_bins: int = setting(library_default(dsr.state_space_divergence, "n_bins"), "positive")
+    smoothing: float = setting(
+        library_default(dsr.power_spectrum_distance, "smoothing"), "non-negative"
+    )
+    transient: int = setting(1000, "non-negative")
 
 
 @dataclass
@@ -64,6 +92,7 @@ class DSRRunConfig:
     solver: str = "dsr"
     system: DSRSystemConfig = setting(default_factory=DSRSystemConfig)
     model: DSRModelConfig = setting(default_factory=DSRModelConfig)
+    forcing: ForcingConfig = setting(default_factory=dsr.GeneralizedTeacherForcing)
     train: DSRTrainConfig = setting(default_factory=DSRTrainConfig)
     eval: DSREvalConfig = setting(default_factory=DSREvalConfig)
     output_dir: str = "runs"
@@ -101,18 +130,9 @@ def data(cfg: DSRRunConfig):
 
 def _model(cfg: DSRRunConfig, n_observed: int, key):
     mc = cfg.model
-    if mc.kind == "shplrnn":
-        return dsr.ShallowPLRNN(
-            n_observed, mc.latent_size, mc.hidden_size, clipped=mc.clipped, key=key
-        )
-    return dsr.ALRNN(n_observed, mc.latent_size, mc.n_relu, key=key)
-
-
-def _forcing(cfg: DSRRunConfig):
-    tc = cfg.train
-    if tc.forcing == "sparse":
-        return dsr.SparseTeacherForcing(tc.interval)
-    return dsr.GeneralizedTeacherForcing(alpha=None if tc.alpha < 0 else tc.alpha)
+    if mc.kind == "alrnn":
+        return dsr.ALRNN(n_observed, mc.latent_size, mc.n_relu, key=key)
+    return dsr.ShallowPLRNN(n_observed, mc.latent_size, mc.hidden_size, clipped=mc.clipped, key=key)
 
 
 def evaluate(cfg: DSRRunConfig, model, test) -> dict:
@@ -143,11 +163,11 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
             rec = dsr.reconstruct(
                 _model(cfg, train_x.shape[1], k_model),
                 train_x,
-                forcing=_forcing(cfg),
+                forcing=cfg.forcing,
                 steps=tc.steps,
                 key=k_run,
                 sequence_length=tc.sequence_length,
-                batch_size=tc.batch,
+                batch_size=tc.batch_size,
                 learning_rate=tc.learning_rate,
                 final_learning_rate=tc.final_learning_rate,
                 noise=tc.noise,
@@ -186,7 +206,7 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
         "solver": "dsr",
         "system": cfg.system.name,
         "model": cfg.model.kind,
-        "forcing": tc.forcing,
+        "forcing": next(k for k, c in ForcingConfig.KINDS.items() if type(cfg.forcing) is c),
         "d_stsp": dstsp,
         "d_stsp_std": dstsp_sd,
         "d_h": dh,

@@ -18,7 +18,7 @@ import numpy as np
 from .. import dynamics as dy
 from .. import koopman as kp
 from . import _rundir
-from ._config import setting
+from ._config import library_default, setting
 from ._runner import Outcome, Runner, register
 
 _SYSTEMS = {
@@ -29,8 +29,6 @@ _SYSTEMS = {
     and not inspect.isabstract(obj)
     and not name.startswith("Abstract")
 }
-_DICTIONARIES = ("monomials", "legendre", "chebyshev", "fourier", "radial_basis", "identity")
-_ESTIMATORS = ("edmd", "dmd", "reduced_rank", "mpedmd", "kernel_edmd")
 
 
 @dataclass
@@ -50,26 +48,76 @@ class DataConfig:
     seed: int = 0
 
 
+def _box(d, x):
+    """legendre, chebyshev: the config's box, or the data's where the config gives none (or
+    `[]`, as configs written before said it)."""
+    lo = jnp.asarray(d.lower, jnp.float64) if d.lower else jnp.min(x, 0)
+    hi = jnp.asarray(d.upper, jnp.float64) if d.upper else jnp.max(x, 0)
+    return lo, hi
+
+
+def _radial_basis(d, x, key):
+    return kp.RadialBasis(kp.kmeans_centres(x, d.n_centres, key=key), d.width)
+
+
+# `[dictionary] kind` -> its dictionary for the data `x` (`key`: radial_basis's k-means)
+_DICTIONARIES = {
+    "legendre": lambda d, x, key: kp.Legendre(*_box(d, x), d.degree),
+    "chebyshev": lambda d, x, key: kp.Chebyshev(*_box(d, x), d.degree),
+    "monomials": lambda d, x, key: kp.Monomials.of_degree(x.shape[1], d.degree),
+    "fourier": lambda d, x, key: kp.Fourier(x.shape[1], d.n_modes, d.period),
+    "radial_basis": _radial_basis,
+    "identity": lambda d, x, key: kp.Identity(),
+}
+
+
+def _kernel_edmd(e, dictionary):
+    return kp.KernelEDMD(kp.GaussianKernel(e.lengthscale), e.rank, e.n_landmarks, e.method)
+
+
+# `[estimator] kind` -> its estimator on `dictionary`; each library class checks its options
+_ESTIMATORS = {
+    "edmd": lambda e, dictionary: kp.EDMD(dictionary, method=e.method, rank=e.rank),
+    "dmd": lambda e, dictionary: kp.DMD(rank=e.rank),
+    "reduced_rank": lambda e, dictionary: kp.ReducedRank(dictionary, e.rank, e.regularisation),
+    "mpedmd": lambda e, dictionary: kp.MPEDMD(dictionary),
+    "kernel_edmd": _kernel_edmd,
+}
+
+
 @dataclass
 class DictionaryConfig:
-    kind: str = setting("legendre", _DICTIONARIES)
+    """`[dictionary]`: `kind` and the arguments of that `jaxsci.koopman` dictionary."""
+
+    kind: str = setting(next(iter(_DICTIONARIES)), tuple(_DICTIONARIES))
     degree: int = setting(10, "non-negative")  # monomials, legendre, chebyshev
-    lower: list[float] = setting([])  # legendre, chebyshev: box (default: the data's)
-    upper: list[float] = setting([])
+    lower: list[float] | None = None  # legendre, chebyshev: the box (absent: the data's)
+    upper: list[float] | None = None
     n_modes: int = setting(4, "positive")  # fourier
-    period: float = setting(2 * np.pi, "positive")
+    period: float = setting(library_default(kp.Fourier, "period"), "positive")
     n_centres: int = setting(100, "positive")  # radial_basis: k-means centres of the data
     width: float = setting(0.5, "positive")
 
 
 @dataclass
 class EstimatorConfig:
-    kind: str = setting("edmd", _ESTIMATORS)
-    rank: int = setting(0, "non-negative")  # 0: full rank (reduced_rank and kernel_edmd need one)
-    method: str = setting("qr", ("qr", "gram"))
-    regularisation: float = setting(1e-8, "non-negative")
+    """`[estimator]`: `kind` and the arguments of that `jaxsci.koopman` estimator, with the
+    library's defaults (`rank`, `n_landmarks` absent: `None`, full rank and the full Gram
+    matrix; `reduced_rank` and `kernel_edmd` need a `rank`)."""
+
+    kind: str = setting(next(iter(_ESTIMATORS)), tuple(_ESTIMATORS))
+    rank: int | None = setting(library_default(kp.EDMD, "rank"), "positive")
+    method: str = library_default(kp.EDMD, "method")  # edmd, kernel_edmd (Nystroem)
+    regularisation: float = setting(
+        library_default(kp.ReducedRank, "regularisation"), "non-negative"
+    )
     lengthscale: float = setting(1.0, "positive")  # kernel_edmd: Gaussian kernel
-    n_landmarks: int = setting(0, "non-negative")  # kernel_edmd: 0 for the full Gram matrix
+    n_landmarks: int | None = setting(library_default(kp.KernelEDMD, "n_landmarks"), "positive")
+
+    def __post_init__(self):
+        # the library checks the options when the config is read (on a stand-in dictionary)
+        if self.kind in _ESTIMATORS:
+            _ESTIMATORS[self.kind](self, kp.Identity())
 
 
 @dataclass
@@ -131,50 +179,13 @@ def _data(cfg: KoopmanRunConfig, system):
     )
 
 
-def _dictionary(cfg: KoopmanRunConfig, x, dim):
-    d = cfg.dictionary
-    if d.kind in ("legendre", "chebyshev"):
-        lo = jnp.asarray(d.lower, jnp.float64) if d.lower else jnp.min(x, 0)
-        hi = jnp.asarray(d.upper, jnp.float64) if d.upper else jnp.max(x, 0)
-        return (kp.Legendre if d.kind == "legendre" else kp.Chebyshev)(lo, hi, d.degree)
-    if d.kind == "monomials":
-        return kp.Monomials.of_degree(dim, d.degree)
-    if d.kind == "fourier":
-        return kp.Fourier(dim, d.n_modes, d.period)
-    if d.kind == "radial_basis":
-        key = jax.random.fold_in(jax.random.key(cfg.data.seed), 2)
-        return kp.RadialBasis(kp.kmeans_centres(x, d.n_centres, key=key), d.width)
-    if d.kind == "identity":
-        return kp.Identity()
-    raise ValueError(f"dictionary.kind: unknown kind {d.kind!r}; expected one of {_DICTIONARIES}")
-
-
-def _estimator(cfg: KoopmanRunConfig, dictionary):
-    e = cfg.estimator
-    rank = e.rank or None
-    if e.kind == "edmd":
-        return kp.EDMD(dictionary, method=e.method, rank=rank)
-    if e.kind == "dmd":
-        return kp.DMD(rank=rank)
-    if e.kind == "mpedmd":
-        return kp.MPEDMD(dictionary)
-    if e.kind in ("reduced_rank", "kernel_edmd") and rank is None:
-        raise ValueError(f"estimator.rank: {e.kind!r} needs a positive rank")
-    if e.kind == "reduced_rank":
-        return kp.ReducedRank(dictionary, rank, e.regularisation)
-    if e.kind == "kernel_edmd":
-        return kp.KernelEDMD(
-            kp.GaussianKernel(e.lengthscale), rank, e.n_landmarks or None, e.method
-        )
-    raise ValueError(f"estimator.kind: unknown kind {e.kind!r}; expected one of {_ESTIMATORS}")
-
-
 def _fit(cfg: KoopmanRunConfig):
     """`(model, held-out data, residual dictionary)` from the config alone."""
     system = _system(cfg)
     (x, y), held = _data(cfg, system)
-    dictionary = _dictionary(cfg, x, x.shape[1])
-    model = kp.fit(_estimator(cfg, dictionary), x, y)
+    key = jax.random.fold_in(jax.random.key(cfg.data.seed), 2)  # radial_basis: k-means
+    dictionary = _DICTIONARIES[cfg.dictionary.kind](cfg.dictionary, x, key)
+    model = kp.fit(_ESTIMATORS[cfg.estimator.kind](cfg.estimator, dictionary), x, y)
     return model, held
 
 

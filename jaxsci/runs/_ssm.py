@@ -17,13 +17,17 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec
 
 from .. import ssm
+from ..ssm._model import LAYERS
 from ..ssm._tasks import COPY_LENGTH, COPY_SYMBOLS, COPY_TOKENS
 from ..train import Loop, checkpoint_tags, data_mesh, fit
 from . import _rundir
-from ._config import setting
+from ._config import library_default, setting
 from ._runner import Outcome, Runner, register
 
 _TASKS = ("copying", "digits")
+_sequence_model = lambda name: library_default(ssm.SequenceModel, name)  # noqa: E731
+# `state_size`, `dt_min`, `dt_max`: the defaults of the default layer (S4, S4D and S5 share them)
+_layer = lambda name: library_default(LAYERS[_sequence_model("layer")], name)  # noqa: E731
 
 
 @dataclass
@@ -35,22 +39,28 @@ class TaskConfig:
 
 @dataclass
 class ModelConfig:
-    layer: str = setting("s4d", ("s4", "s4d", "s5"))
-    hidden: int = setting(64, "positive")
-    depth: int = setting(2, "positive")
-    state_size: int = setting(64, "positive")
-    dt_min: float = setting(1e-3, "positive")
-    dt_max: float = setting(1e-1, "positive")
+    """`[model]`: the arguments of `ssm.SequenceModel` (and of its layer), their defaults."""
+
+    layer: str = setting(_sequence_model("layer"), tuple(LAYERS))
+    hidden: int = setting(_sequence_model("hidden"), "positive")
+    depth: int = setting(_sequence_model("depth"), "positive")
+    state_size: int = setting(_layer("state_size"), "positive")
+    dt_min: float = setting(_layer("dt_min"), "positive")
+    dt_max: float = setting(_layer("dt_max"), "positive")
 
 
 @dataclass
 class SSMTrainConfig:
+    """`[train]`: AdamW (`optax.adamw`'s `weight_decay` default) with `min(100, steps // 10 + 1)`
+    warmup steps and cosine decay to 5 % of `learning_rate`, after clipping the global gradient
+    norm to `clip_norm` (0: no clipping); `chunk_size` is `train.Loop`'s."""
+
     steps: int = setting(2000, "positive")
     batch: int = setting(32, "positive")
     learning_rate: float = setting(3e-3, "positive")
-    weight_decay: float = setting(0.0, "non-negative")
+    weight_decay: float = setting(library_default(optax.adamw, "weight_decay"), "non-negative")
     clip_norm: float = setting(1.0, "non-negative")  # 0: no gradient clipping
-    chunk_size: int = setting(500, "positive")
+    chunk_size: int = setting(library_default(Loop, "chunk_size"), "positive")
     seeds: list[int] = setting([0], "non-empty")
 
 
@@ -72,13 +82,6 @@ class SSMRunConfig:
     @property
     def name(self) -> str:
         return f"ssm_{self.task.name}"
-
-
-def _check(cfg: SSMRunConfig):
-    if cfg.task.name not in _TASKS:
-        raise ValueError(f"task.name: unknown task {cfg.task.name!r}; expected one of {_TASKS}")
-    if cfg.model.layer not in ("s4", "s4d", "s5"):
-        raise ValueError(f"model.layer: expected 's4', 's4d' or 's5', got {cfg.model.layer!r}")
 
 
 def _keys(cfg: SSMRunConfig, seed: int):
@@ -208,7 +211,6 @@ def train_seed(
 
 
 def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> Outcome:
-    _check(cfg)
     data = ssm.digits_split() if cfg.task.name == "digits" else None
     runs, histories = [], {}
     for seed in cfg.train.seeds:
@@ -255,7 +257,6 @@ def run(cfg: SSMRunConfig, out_dir: str, progress: bool) -> Outcome:
 
 def load(cfg: SSMRunConfig, run_dir: str, seed: int) -> ssm.SequenceModel:
     """The trained `SequenceModel` of `seed`."""
-    _check(cfg)
     k_model = _keys(cfg, seed)[0]
     like = _model(cfg, k_model)  # built on the host (HiPPO in NumPy): cheap, not traceable
     return _rundir.load_model(_rundir.model_path(run_dir, seed), like)
