@@ -1,48 +1,268 @@
-"""The default kernel: per dimension a spectral mixture whose frequencies are read from the
-problem's data on the grid (`spectral_frequencies`, `default_kernel`)."""
+"""The default kernel: per dimension a spectral mixture whose frequencies are those of the
+solution, read from the problem's data on the grid (`spectral_frequencies`, `default_kernel`).
+
+The data is the source `f = L u`, not `u`. A constant-coefficient operator is diagonal in
+Fourier space, `f^(k) = sigma(k) u^(k)` with `sigma` its symbol (`-(2 pi k)^2` for `u_xx`), so
+the solution's spectrum is the source's divided by the symbol. Reading peaks of `f^` directly
+weighs each frequency of `u` by `|sigma|`: under a Laplacian a low tone of `u` sits 100-1000
+times below the side lobes of a high one (issue 25). Here:
+
+1. the source is windowed (Hann) along one axis and zero-padded (`_PAD` times), and its
+   spectrum divided by `|sigma|` floored at the symbol's largest value over the window's main
+   lobe around zero (`sigma` vanishes there; those frequencies belong to the zero-frequency
+   component every mixture keeps). Per dimension the energies are summed over the other axes.
+2. Candidates are local maxima of that estimate of `|u^|` away from zero. One that the
+   window's known leakage (its exact transform, measured on the padded grid) from the
+   stronger peaks of the *source's* spectrum explains within a factor `_LEAKAGE_MARGIN` is a
+   side lobe and dropped; so is one closer than the main-lobe half width (the first null) to
+   a kept one: two such tones are not resolved by the grid.
+3. `components="auto"` keeps peaks, strongest in `u` first, until the ones left hold at most
+   `_ENERGY_LEFT` of the energy of all the distinct peaks that are not side lobes (at most
+   `_MAX_COMPONENTS`); an int keeps that many (fewer where fewer exist). A kept peak is
+   located on the source's spectrum (a tone's peak there is where it is in `u`; dividing by
+   a varying symbol shifts the peak of a low tone's lobe), by a parabola through the
+   log-magnitude at the padded bins around it.
+
+Problems without an `operator` (nonlinear residuals) get the symbol of the residual's
+linearisation at `u = 0` at the domain's centre, read off by applying it to the monomials of
+order up to 2 (`D^b (x - x0)^a / a!` at `x0` is 1 for `a = b`, else 0), so `u_xx + u^3 - u`
+gives `-(2 pi k)^2 - 1`; a problem for which that fails (a system) keeps the source's
+spectrum.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..pde._operators import LinearOperator
 from ..pde._problem import Problem
 from ._grid import boundary_mask, boundary_values, mesh
 from ._kernels import Product, SpectralMixture
 
+# zero padding of the FFT along the axis whose frequencies are read (resolution 1/(pad L);
+# less in 2D and above, to keep the padded spectrum at a few million bins)
+_PAD = 8
+_MAX_BINS = 1 << 22
+# a peak of the source's spectrum at most this many times the leakage the Hann window predicts
+# from the stronger peaks is a side lobe (non-tonal peaks, such as a tone times a ramp, leak
+# more than a pure tone)
+_LEAKAGE_MARGIN = 4.0
+# `components="auto"`: stop when the candidates not yet taken hold at most this fraction of
+# the energy of the solution's spectrum estimate (1e-4: a missed peak is below 1% in amplitude)
+_ENERGY_LEFT = 1e-4
+_MAX_COMPONENTS = 8
 
-def spectral_frequencies(values: np.ndarray, axes: Sequence[np.ndarray], components: int):
-    """The `components` strongest frequencies (cycles per unit) of `values` on a tensor grid,
-    per dimension: peaks of the zero-padded FFT magnitude, averaged over the other axes."""
-    out = []
-    for i, ax in enumerate(axes):
-        v = np.moveaxis(values, i, -1)
-        v = v - v.mean(axis=-1, keepdims=True)
-        n = len(ax)
-        pad = 16 * n
-        spec = np.abs(np.fft.rfft(v * np.hanning(n), n=pad, axis=-1))
-        spec = spec.reshape(-1, spec.shape[-1]).mean(0)
-        freqs = np.fft.rfftfreq(pad, d=float(ax[1] - ax[0]))
-        peaks = [
-            j for j in range(1, len(spec) - 1) if spec[j] >= spec[j - 1] and spec[j] > spec[j + 1]
-        ]
-        peaks = sorted(peaks, key=lambda j: -spec[j])
-        chosen = (
-            [freqs[j] for j in peaks if spec[j] > 1e-3 * spec[peaks[0]]][:components]
-            if peaks
-            else []
+
+def _hann_profile(n: int, pad: int) -> tuple[np.ndarray, int]:
+    """The magnitude of the Hann window's transform on the padded grid, by bin offset, relative
+    to its peak, and its first null (the main lobe's half width) in padded bins."""
+    prof = np.abs(np.fft.rfft(np.hanning(n), n=pad * n))
+    prof = prof / prof[0]
+    j = 1
+    while j + 1 < len(prof) and prof[j + 1] < prof[j]:
+        j += 1
+    return prof, j
+
+
+def _symbol(operator, kgrid) -> np.ndarray:
+    """`|sigma(k)|` of `sum_a c_a D^a` on the broadcast frequency grids `kgrid` (cycles per
+    unit), `D_d -> 2 pi i k_d`."""
+    orders, coefficients = operator
+    out = 0j
+    for a, c in zip(orders, coefficients, strict=True):
+        term = complex(c)
+        for d, o in enumerate(a):
+            if o:
+                term = term * (2j * math.pi * kgrid[d]) ** o
+        out = out + term
+    return np.abs(out)
+
+
+def spectral_frequencies(
+    values: np.ndarray,
+    axes: Sequence[np.ndarray],
+    components: int | str = "auto",
+    operator=None,
+) -> list[np.ndarray]:
+    """The strongest distinct frequencies (cycles per unit) of a field on a tensor grid, per
+    dimension, from `values` of the field itself or of `L` applied to it.
+
+    **Arguments:**
+
+    - `values`: samples on the tensor grid of `axes` (shape `(len(a) for a in axes)`).
+    - `axes`: the uniform grid axes.
+    - `components`: `"auto"` (as many peaks as the energy of the spectrum asks for, at most
+      8) or the number of peaks per dimension (fewer where fewer distinct peaks exist).
+    - `operator`: `None` (`values` are the field), or a `LinearOperator` (or its `(orders,
+      coefficients)`) `L` with `values = L u`: the peaks are those of `u`.
+
+    **Returns:** per dimension the sorted frequencies (zero not included: the main lobe of
+    the window around zero belongs to the zero-frequency component of `default_kernel`).
+    """
+    if components != "auto" and (
+        isinstance(components, bool) or not isinstance(components, (int, np.integer))
+    ):
+        raise ValueError(
+            f"spectral_frequencies: `components` must be 'auto' or an int, got {components!r}"
         )
-        out.append(np.asarray(sorted(chosen)))
-    return out
+    if isinstance(components, (int, np.integer)) and components < 0:
+        raise ValueError(f"spectral_frequencies: `components` must be >= 0, got {components}")
+    if isinstance(operator, LinearOperator):
+        operator = (operator.orders, [float(c) for c in np.asarray(operator.coefficients)])
+    values = np.asarray(values, dtype=float)
+    axes = [np.asarray(a, dtype=float) for a in axes]
+    shape = tuple(len(a) for a in axes)
+    if values.shape != shape:
+        raise ValueError(
+            f"spectral_frequencies: `values` has shape {values.shape}, the axes give {shape}"
+        )
+    return [_axis_frequencies(values, axes, i, components, operator) for i in range(len(axes))]
 
 
-def default_kernel(problem: Problem, axes, components: int = 4, envelope: float = 10.0) -> Product:
-    """Per dimension a `SpectralMixture` with frequencies from the source's spectrum (from the
+def _axis_frequencies(values, axes, i, components, operator) -> np.ndarray:
+    """`spectral_frequencies` of one dimension `i`."""
+    shape = values.shape
+    spacing = [float(a[1] - a[0]) for a in axes]
+    n = shape[i]
+    pad = max(2, min(_PAD, _MAX_BINS // values.size))
+    prof, null = _hann_profile(n, pad)
+    v = np.moveaxis(values, i, -1)
+    v = v - v.mean(axis=-1, keepdims=True)
+    spec = np.fft.rfft(v * np.hanning(n), n=pad * n, axis=-1)
+    freqs = np.fft.rfftfreq(pad * n, d=spacing[i])
+    source = np.sqrt(np.sum(np.abs(spec.reshape(-1, len(freqs))) ** 2, 0))
+    if operator is None:
+        return _peaks(source, source, freqs, prof, null, components)
+    # the other axes unwindowed and unpadded: their leakage only moves energy to higher
+    # frequencies, where the symbol is larger
+    other = [j for j in range(len(shape)) if j != i]
+    spec = np.fft.fftn(spec, axes=list(range(len(other)))) if other else spec
+    kgrid = [None] * len(shape)
+    lobe = [None] * len(shape)
+    for pos, j in enumerate(other):
+        k = np.fft.fftfreq(shape[j], d=spacing[j])
+        kgrid[j] = k.reshape([-1 if q == pos else 1 for q in range(len(shape))])
+        lobe[j] = 2.0 / (shape[j] * spacing[j])  # two bins: past the rectangle's first null
+    kgrid[i] = freqs.reshape([1] * len(other) + [-1])
+    lobe[i] = freqs[null]
+    sym = _symbol(operator, kgrid)
+    near_zero = np.ones(sym.shape, bool)
+    for j in range(len(shape)):
+        near_zero = near_zero & (np.abs(kgrid[j]) <= lobe[j])
+    # the symbol vanishes near zero (a Laplacian's) or on a surface (Helmholtz): floor it at
+    # its largest value over the zero lobe, which the zero-frequency component covers
+    floor = float(np.max(sym[near_zero]))
+    sym = np.maximum(sym, floor) if floor > 0 else np.where(sym > 0, sym, 1.0)
+    field = np.sqrt(np.sum((np.abs(spec) / sym).reshape(-1, len(freqs)) ** 2, 0))
+    return _peaks(source, field, freqs, prof, null, components)
+
+
+def _peaks(source, field, freqs, prof, null, components) -> np.ndarray:
+    """Distinct peaks of `field` (the solution's spectrum estimate) that are not side lobes
+    of `source`'s stronger peaks, strongest first, as many as `components` asks."""
+    m = len(field)
+    j = np.arange(null, m - 1)
+    cand = j[(field[j] >= field[j - 1]) & (field[j] > field[j + 1])]
+    if cand.size == 0 or not np.any(field[cand] > 0):
+        return np.zeros(0)
+    # locate each candidate on the source's spectrum: its local maximum within half a lobe
+    half = max(1, null // 2)
+    where = []
+    for c in cand:
+        lo, hi = max(1, c - half), min(m - 1, c + half + 1)
+        where.append(lo + int(np.argmax(source[lo:hi])))
+    where = np.asarray(where)
+    # side lobes: the window's leakage from every stronger peak of the source, the strongest
+    # bin of the zero lobe (the source's slow part, a tone too low to resolve) included
+    peaks = np.concatenate([[int(np.argmax(source[: null + 1]))], where])
+    height = source[peaks]
+    leak = np.zeros(len(cand))
+    for q in range(len(cand)):
+        stronger = height > height[q + 1]
+        offsets = np.abs(peaks[stronger] - where[q])
+        leak[q] = np.sum(height[stronger] * prof[np.minimum(offsets, len(prof) - 1)])
+    real = source[where] > _LEAKAGE_MARGIN * leak
+    order = [q for q in np.argsort(-field[cand]) if real[q]]
+    kept: list[int] = []
+    for q in order:
+        if all(abs(int(where[q]) - int(where[r])) >= null for r in kept):
+            kept.append(q)
+    if not kept:
+        return np.zeros(0)
+    energy = field[cand[kept]] ** 2
+    if components == "auto":
+        left = np.cumsum(energy[::-1])[::-1]  # energy of the peaks from index i on
+        total = left[0]
+        count = next((i for i in range(1, len(kept)) if left[i] <= _ENERGY_LEFT * total), len(kept))
+        kept = kept[: min(count, _MAX_COMPONENTS)]
+    else:
+        kept = kept[: int(components)]
+    out = []
+    for q in kept:
+        b = int(where[q])
+        y0, y1, y2 = np.log(np.maximum(source[b - 1 : b + 2], 1e-300))
+        denom = y0 - 2 * y1 + y2
+        shift = 0.5 * (y0 - y2) / denom if denom < 0 else 0.0
+        out.append(freqs[b] + float(np.clip(shift, -0.5, 0.5)) * (freqs[1] - freqs[0]))
+    return np.sort(np.asarray(out))
+
+
+def _operator_terms(problem: Problem):
+    """`(orders, coefficients)` of `problem.operator`, else of the residual's linearisation at
+    `u = 0` at the domain's centre (monomial probes up to order 2, one jitted call), else
+    None."""
+    op = problem.operator
+    if op is not None:
+        return op.orders, [float(c) for c in np.asarray(op.coefficients)]
+    dim = problem.dim
+    dtype = jnp.result_type(float)
+    x0 = 0.5 * (jnp.asarray(problem.domain.lower) + jnp.asarray(problem.domain.upper))
+    x0 = x0.astype(dtype)
+    top = 2
+    orders = [a for a in itertools.product(range(top + 1), repeat=dim) if sum(a) <= top]
+    # (x - x0)^a / a! with static integer powers: a one-hot over the powers per dimension
+    onehot = np.zeros((len(orders), dim, top + 1))
+    for p, a in enumerate(orders):
+        for d, o in enumerate(a):
+            onehot[p, d, o] = 1.0 / math.factorial(o)
+
+    def probe(weights):
+        def field(y, e):
+            powers = jnp.stack([(y - x0) ** j for j in range(top + 1)], -1)
+            return e * jnp.prod(jnp.sum(weights * powers, -1))
+
+        def lhs(e):
+            return problem.residual(lambda y: field(y, e), x0, problem.params)
+
+        return jax.jvp(lhs, (jnp.zeros((), dtype),), (jnp.ones((), dtype),))[1]
+
+    try:
+        coefficients = np.asarray(jax.jit(jax.vmap(probe))(jnp.asarray(onehot, dtype)))
+    except Exception:  # a residual the probe cannot linearise (a system): the source as is
+        return None
+    if coefficients.shape != (len(orders),) or not np.all(np.isfinite(coefficients)):
+        return None
+    keep = np.abs(coefficients) > 0
+    if not keep.any():
+        return None
+    return tuple(a for a, k in zip(orders, keep, strict=True) if k), list(coefficients[keep])
+
+
+def default_kernel(
+    problem: Problem, axes, components: int | str = "auto", envelope: float = 10.0
+) -> Product:
+    """Per dimension a `SpectralMixture` with the frequencies of the solution read from the
+    source's spectrum divided by the operator's symbol (`spectral_frequencies`; from the
     Dirichlet data on the faces where the source vanishes to rounding, as for advection), a
-    zero-frequency component, unit weights and envelope `rho = envelope / (domain length)`."""
+    zero-frequency component, unit weights and envelope `rho = envelope / (domain length)`.
+    `components`: `"auto"` (by the energy the peaks hold, at most 8 per dimension) or the
+    number of peaks per dimension."""
     if problem.source is None:
         raise ValueError(
             f"solve: problem {problem.name!r} has no `source` to read frequencies from; pass "
@@ -55,7 +275,7 @@ def default_kernel(problem: Problem, axes, components: int = 4, envelope: float 
     g = np.asarray(boundary_values(problem, pts)).reshape(f.shape) if len(axes) > 1 else None
     # a source at rounding level (1e-14 for advection, from autodiff of the exact solution)
     if g is None or np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g)))):
-        found = spectral_frequencies(f, np_axes, components)
+        found = spectral_frequencies(f, np_axes, components, _operator_terms(problem))
     else:
         # a homogeneous equation (advection): the solution's frequencies are those of its
         # boundary data; per dimension, the data on the faces along which that dimension varies
@@ -65,7 +285,7 @@ def default_kernel(problem: Problem, axes, components: int = 4, envelope: float 
             on_face = np.asarray(boundary_mask([a for j, a in enumerate(axes) if j != i]))
             rows = lines[on_face]
             found.append(
-                spectral_frequencies(rows, [np.arange(len(rows)), np_axes[i]], components)[1]
+                _axis_frequencies(rows, [np.arange(len(rows)), np_axes[i]], 1, components, None)
             )
     kernels = []
     for ax, mu in zip(axes, found, strict=True):
