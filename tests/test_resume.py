@@ -60,7 +60,7 @@ TIMING = ("wall_s", "steps_per_s", "compile_s", "versions")
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     cache = tmp_path_factory.mktemp("xla-cache")
-    out = dict(os.environ, XDG_CACHE_HOME=str(cache), JAXSCI_SIGNAL_GRACE="120")
+    out = dict(os.environ, XDG_CACHE_HOME=str(cache))
     out.pop("JAXSCI_COMPILATION_CACHE", None)
     return out
 
@@ -72,8 +72,14 @@ def _command(config, out, overrides):
     return args
 
 
-def _resume_command(run_dir):
-    return [sys.executable, "-m", "jaxsci.cli", "run", "--resume", str(run_dir), "--quiet"]
+def _resume_command(run_dir, *overrides):
+    args = [sys.executable, "-m", "jaxsci.cli", "run", "--resume", str(run_dir), "--quiet"]
+    return args + [a for o in overrides for a in ("--set", o)]
+
+
+# a stop request is looked for every ~2 ms of steps (a few steps of these small runs) instead
+# of every 0.5 s, so that a signal lands inside a chunk and is answered there
+FAST_STOP = {"JAXSCI_STOP_CHECK_S": "0.002"}
 
 
 def _start(args, env, **extra):
@@ -133,8 +139,9 @@ def pinn_reference(env, tmp_path_factory):
 
 def test_pinn_run_killed_and_stopped_resumes_to_the_bit(pinn_reference, env, tmp_path):
     """One run stopped five times, each resume continuing the last: SIGKILL in seed 0's Adam
-    phase, SIGKILL half way through writing a checkpoint, SIGTERM in seed 0's L-BFGS phase,
-    SIGINT in seed 1 (seed 0 finished), SIGKILL in seed 1's L-BFGS phase; then to the end."""
+    phase, SIGKILL half way through writing a checkpoint, SIGTERM in seed 0's L-BFGS phase and
+    SIGINT in seed 1 (seed 0 finished), both in the middle of a chunk, SIGKILL in seed 1's
+    L-BFGS phase; then to the end."""
     run = tmp_path / "run"
     ckpt = {
         0: run / "checkpoint_seed0.eqx",
@@ -161,30 +168,32 @@ def test_pinn_run_killed_and_stopped_resumes_to_the_bit(pinn_reference, env, tmp
     before_crash = _step(ckpt[0])
     assert before_crash > 100
 
-    # 3. SIGTERM in seed 0's L-BFGS phase: the running chunk ends, its checkpoint is written
-    proc = _start(_resume_command(run), env)
-    seen = _stop_at(proc, ckpt["0l"], 50, signal.SIGTERM)
+    # 3. SIGTERM in seed 0's L-BFGS phase, in its second chunk of 100 steps: the step reached
+    # is checkpointed, not the chunk's end (a chunk size is an allowed override)
+    proc = _start(_resume_command(run, "train.chunk_size=100"), env, **FAST_STOP)
+    seen = _stop_at(proc, ckpt["0l"], 100, signal.SIGTERM)
     rc, log = _finish(proc)
     assert rc == 128 + signal.SIGTERM, log
     marker = json.loads((run / "INTERRUPTED").read_text())
     step = marker["checkpoints"]["checkpoint_seed0_lbfgs.eqx"]
     assert marker["signal"] == "SIGTERM" and step == _step(ckpt["0l"])
-    # the state when the signal came: the chunk then running ended and was checkpointed (or,
-    # between two chunks, the one just written); not the end of the phase
-    assert seen <= step < 300 and step % CHUNK == 0
+    assert seen < step < 200, (seen, step)
     assert f"jaxsci run --resume {run}" in log and not (run / LOCK_FILE).exists()
 
-    # 4. SIGINT in seed 1 (seed 0 finished: kept, not trained again)
-    proc = _start(_resume_command(run), env)
-    seen = _stop_at(proc, ckpt[1], 200, signal.SIGINT)
+    # 4. SIGINT in seed 1 (seed 0 finished: kept, not trained again), in its second chunk of
+    # 1000 Adam steps
+    proc = _start(_resume_command(run, "train.chunk_size=1000"), env, **FAST_STOP)
+    seen = _stop_at(proc, ckpt[1], 1000, signal.SIGINT)
     rc, log = _finish(proc)
     assert rc == 128 + signal.SIGINT, log
     marker = json.loads((run / "INTERRUPTED").read_text())
     assert marker["finished_seeds"] == [0] and (run / "model_seed0.eqx").exists()
-    assert seen <= marker["checkpoints"]["checkpoint_seed1.eqx"] == _step(ckpt[1]) < 3000
+    step = marker["checkpoints"]["checkpoint_seed1.eqx"]
+    assert seen < step == _step(ckpt[1]) < 2000, (seen, step)
 
-    # 5. SIGKILL in seed 1's L-BFGS phase
-    proc = _start(_resume_command(run), env)
+    # 5. SIGKILL in seed 1's L-BFGS phase (back to chunks of 25: the resumed Adam phase
+    # continues from the middle of one)
+    proc = _start(_resume_command(run, f"train.chunk_size={CHUNK}"), env)
     _stop_at(proc, ckpt["1l"], 25, signal.SIGKILL)
     assert _finish(proc)[0] == -signal.SIGKILL
 
@@ -424,40 +433,78 @@ def test_checkpoint_header_refuses_what_is_not_this_run(tmp_path):
             train.load_checkpoint(path, _state())
 
 
-def test_interrupted_fit_checkpoints_the_chunk_and_resumes(tmp_path):
-    """A stop request (what `jaxsci run`'s handler makes) ends `fit` after the running chunk
-    with its checkpoint; the resumed run equals an uninterrupted one."""
-    from jaxsci.train import _interrupt
+@pytest.mark.parametrize("case", ["adam_ensemble", "lbfgs_flat"])
+def test_a_stop_checkpoints_the_step_reached_and_resumes(case, tmp_path, monkeypatch):
+    """A stop request in the middle of a chunk (made here at step 137 by `update_extra`, as
+    `jaxsci run`'s signal handler makes it from another thread) ends `fit` at the end of the
+    running piece of steps (5 here): the checkpoint holds step 140, not the chunk's end (200).
+    The run resumed from it equals an uninterrupted one to the bit, parameters and history,
+    with its callbacks at the same chunk ends; L-BFGS resumes without priming its line search
+    again in the middle of a chunk."""
+    from jaxsci.train import _chunks, _interrupt
 
-    def loss(p, extra, key):
-        return jnp.sum((p["w"] - 1.0) ** 2), {}
+    monkeypatch.setattr(_chunks._Pace, "length", lambda self, left: min(5, left))
+    armed = [False]
 
-    def fit(steps, loop):
-        params = {"w": jnp.zeros(3)}
-        return train.fit(
-            loss, params, optax.adam(0.1), steps=steps, key=jax.random.key(0), loop=loop
-        )
-
-    full = fit(40, train.Loop(chunk_size=10))
-    path = str(tmp_path / "c.eqx")
-    calls = []
-
-    def stop_after_two(n, params):
-        calls.append(n)
-        if n == 20:
+    def ask(step):
+        if armed[0] and np.any(step == 137):
             _interrupt.request_stop(signal.SIGINT)
 
+    def update_extra(p, extra, key, step):
+        jax.debug.callback(ask, step)
+        return extra
+
+    def loss(p, extra, key):
+        return jnp.sum((p["w"] - 1.0) ** 4), {"w0": p["w"][0]}
+
+    ensemble = case == "adam_ensemble"
+    params = {"w": jnp.array([[0.0, 2.0, 3.0], [1.0, 0.5, -1.0]]) if ensemble else jnp.zeros(3)}
+    kwargs = dict(
+        steps=250,
+        key=jax.random.split(jax.random.key(0), 2) if ensemble else jax.random.key(0),
+        ensemble=ensemble,
+    )
+    if ensemble:
+        kwargs.update(update_extra=update_extra, extra=jnp.zeros(2))
+        optimizer = optax.adam(0.01)
+    else:  # no `update_extra` with `reuse_linesearch`: asked when the piece holding 137 starts
+        kwargs.update(reuse_linesearch=True, flat=True)
+        optimizer = optax.lbfgs(memory_size=5)
+
+    def fit(loop):
+        return train.fit(loss, params, optimizer, loop=loop, **kwargs)
+
+    full = fit(train.Loop(chunk_size=100))
+    path = str(tmp_path / "c.eqx")
+    calls = []
+    loop = train.Loop(chunk_size=100, checkpoint=path, callback=lambda n, p: calls.append(n))
+    armed[0] = True
+    if not ensemble:
+        _chunks_run = _chunks._run_steps
+
+        def asking(step, state, count, *args):
+            done = int(np.max(np.asarray(state.step)))
+            ask(np.arange(done, done + int(count)))
+            return _chunks_run(step, state, count, *args)
+
+        monkeypatch.setattr(_chunks, "_run_steps", asking)
     try:
         with pytest.raises(train.Interrupted) as e:
-            fit(40, train.Loop(chunk_size=10, checkpoint=path, callback=stop_after_two))
+            fit(loop)
     finally:
         _interrupt.clear_stop()
-    assert e.value.step == 20 and e.value.checkpoint == path and calls == [10, 20]
+        armed[0] = False
+        monkeypatch.undo()
+    assert e.value.step == 140 and e.value.checkpoint == path and calls == [100]
     assert e.value.solution.result is RESULTS.interrupted
-    assert train.checkpoint_info(path)["step"] == 20
-    resumed = fit(40, train.Loop(chunk_size=10, checkpoint=path, resume=True))
+    assert train.checkpoint_info(path)["step"] == 140
+    assert e.value.solution.history["loss"].shape[-1] == 140
+    calls.clear()
+    resumed = fit(train.Loop(chunk_size=100, checkpoint=path, resume=True, callback=loop.callback))
+    assert calls == [200, 250]  # the first chunk resumed ends at 200, as in one run
     np.testing.assert_array_equal(resumed.params["w"], full.params["w"])
     np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
+    np.testing.assert_array_equal(resumed.history["w0"], full.history["w0"])
 
 
 # ------------------------------------------------------------------ the interruption table
@@ -465,7 +512,7 @@ def test_interrupted_fit_checkpoints_the_chunk_and_resumes(tmp_path):
 PIG_HELMHOLTZ = os.path.join(CONFIGS, "pig_helmholtz_2d.toml")
 PIG_SMALL = [
     "field.n_gaussians=64",
-    "field.cutoff=5.0",
+    "field.neighbours.cutoff=5.0",
     "train.steps=600",
     "sampling.n_interior=128",
     "train.chunk_size=15",

@@ -1,18 +1,17 @@
 """`jaxsci run`'s handling of SIGINT (Ctrl-C) and SIGTERM (a batch scheduler's end of slot).
 
-The first signal asks the training loop to stop (`train._interrupt.request_stop`): the chunk
-that is running finishes (a compiled `lax.scan` cannot be stopped half way), its checkpoint is
-written, and `train.Interrupted` unwinds the run, which marks its directory `INTERRUPTED` and
-prints the command that resumes it; the exit status is 128 + the signal (130, 143). Outside the
-chunk loop (compiling, building the problem, evaluating, writing results) the first signal
-raises `Interrupted` at once: nothing is lost there that a checkpoint does not hold.
+The first signal asks the training loop to stop (`train._interrupt.request_stop`): within a
+fraction of a second (the piece of steps that is running, `train/_chunks.py`) it checkpoints
+the state at the step reached, and `train.Interrupted` unwinds the run, which marks its
+directory `INTERRUPTED` and prints the command that resumes it; the exit status is 128 + the
+signal (130, 143). Outside the chunk loop (building the problem, evaluating, writing results)
+the first signal raises `Interrupted` at once: nothing is lost there that a checkpoint does not
+hold. Either way a stop waits for an XLA compilation that is running to end.
 
-A second signal exits at once (status 128 + the signal), and so does the first one if the
-orderly exit takes longer than `JAXSCI_SIGNAL_GRACE` seconds (default 20: a chunk that runs
-for minutes): the directory is marked, the lock released, and the last chunk's checkpoint,
-already on disk, is what resumes. Both are handled on a thread woken through
-`signal.set_wakeup_fd`, so they work even while the main thread is inside XLA (compiling or
-waiting for a chunk), where Python-level handlers would wait for it to return.
+A second signal exits at once (status 128 + the signal): the directory is marked, the lock
+released, and the last checkpoint on disk resumes. It is handled on a thread woken through
+`signal.set_wakeup_fd`, so it works even while the main thread is inside XLA (compiling or
+running steps), where a Python-level handler would wait for it to return.
 
 SIGKILL cannot be caught: the last chunk's checkpoint resumes, at most one chunk is lost.
 """
@@ -29,7 +28,6 @@ from ..train import _interrupt
 from ..train._interrupt import Interrupted
 from . import _rundir
 
-GRACE_ENV = "JAXSCI_SIGNAL_GRACE"
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -81,12 +79,10 @@ def stop_on_signals():
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    grace = float(os.environ.get(GRACE_ENV, "20"))
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     seen: list[int] = []
     raised = [False]
-    timer: list[threading.Timer] = []
 
     def handler(signum, frame):  # main thread, when it next runs Python code
         _interrupt.request_stop(signum)
@@ -110,22 +106,12 @@ def stop_on_signals():
                     exit_now(signum, f"second signal ({_name(signum)})")
                 _interrupt.request_stop(signum)
                 where = (
-                    "after the running chunk, with its checkpoint"
-                    if _interrupt.deferring()
-                    else "now"
+                    "at the step reached, with a checkpoint" if _interrupt.deferring() else "now"
                 )
                 _say(
                     f"{_name(signum)}: stopping {where}; send it again to exit at once (the last "
-                    "chunk's checkpoint resumes)"
+                    "checkpoint on disk resumes)"
                 )
-                t = threading.Timer(
-                    grace,
-                    exit_now,
-                    (signum, f"the running chunk did not end within {GRACE_ENV}={grace:g} s"),
-                )
-                t.daemon = True
-                t.start()
-                timer.append(t)
 
     previous = {s: signal.signal(s, handler) for s in _SIGNALS}
     old_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
@@ -137,8 +123,6 @@ def stop_on_signals():
         signal.set_wakeup_fd(old_fd)
         for s, h in previous.items():
             signal.signal(s, h)
-        for t in timer:
-            t.cancel()
         os.close(write_end)  # the watcher reads end-of-file and returns
         thread.join(timeout=1.0)
         os.close(read_end)

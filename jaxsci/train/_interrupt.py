@@ -1,12 +1,7 @@
 """Stopping a training run when asked: `request_stop` (called by `jaxsci run`'s signal
-handling) makes `fit` stop at the end of the chunk that is running, once that chunk's
-checkpoint is written, and raise `Interrupted`.
-
-Why the end of the chunk: a chunk is one compiled `lax.scan`, which the host cannot stop or
-look into before it returns; the state between two of its steps never leaves the device.
-Stopping inside it would need a host callback in every step (a synchronisation per step) or a
-`while_loop` asking the host whether to go on; either would cost the step itself, which the
-loop's contract forbids. A chunk is chosen short enough for progress reports anyway.
+handling) makes `fit` stop at the end of the piece of steps that is running (about half a
+second of steps, `_chunks.py`), checkpoint that exact step and raise `Interrupted`; the run
+resumed from that checkpoint ends where an uninterrupted one does, to the bit.
 """
 
 from __future__ import annotations
@@ -45,8 +40,9 @@ class Interrupted(KeyboardInterrupt):
 
 
 def request_stop(signal: int) -> None:
-    """Ask the running `fit` to stop at the end of its chunk (after its checkpoint); the first
-    request counts. Safe to call from a signal handler or another thread."""
+    """Ask the running `fit` to stop at the end of its running piece of steps (with a
+    checkpoint of that step); the first request counts. Safe to call from a signal handler
+    or another thread."""
     if not _REQUESTED:
         _REQUESTED.append(signal)
 
@@ -62,7 +58,7 @@ def clear_stop() -> None:
 
 def deferring() -> bool:
     """Whether `fit` is running chunks: a signal handler should then only `request_stop` (the
-    loop stops at the chunk's end with a checkpoint) instead of raising at once."""
+    loop stops within a piece of steps, with a checkpoint) instead of raising at once."""
     return bool(_DEFERRING)
 
 

@@ -16,8 +16,9 @@ class Loop(eqx.Module):
     """How `fit` (and every solver built on it) drives its steps; the results do not depend
     on these settings except through `mesh` (reduction order).
 
-    - `chunk_size`: steps per jitted `lax.scan`; the host reports, checkpoints and calls
-      `callback` between chunks. A run gives the same iterates whatever its chunk size.
+    - `chunk_size`: steps between two reports of the host, which reports, checkpoints and
+      calls `callback` between chunks (at multiples of `chunk_size`, also in a resumed run).
+      A run gives the same iterates whatever its chunk size.
     - `checkpoint`: a file path; the state and history are written there atomically after
       every chunk (`None`: no checkpoint).
     - `resume`: continue from `checkpoint` if it exists (same loss, parameter structure and
