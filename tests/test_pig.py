@@ -1,6 +1,7 @@
 """Physics-Informed Gaussians: the local (cell-list) evaluation against the dense reference,
 transforms, training through `pinn.solve`, bad input."""
 
+import dataclasses
 import math
 import os
 
@@ -15,6 +16,10 @@ from helpers import raises
 
 from jaxsci import pde, pinn, runs
 from jaxsci.pinn._pig import _embed
+
+N = pinn.Neighbours
+LOCAL = N(cutoff=5.0)  # the cell-list evaluation
+LOCAL4 = N(cutoff=4.0)
 
 
 def _perturbed(field, key, spread=0.2):
@@ -42,7 +47,9 @@ def _truncated(field, x):
 
 def _make(dim, covariance, key, n=30):
     domain = pde.Box([-1.0] * dim, [2.0] * dim) if dim > 1 else pde.Interval(-1.0, 2.0)
-    field = pinn.PIG(domain, n, channels=3, scale=0.06, covariance=covariance, cutoff=4.0, key=key)
+    field = pinn.PIG(
+        domain, n, channels=3, scale=0.06, covariance=covariance, neighbours=LOCAL4, key=key
+    )
     # room for the crowding the perturbation causes
     return _perturbed(field, jr.fold_in(key, 1)).with_capacity(margin=1.0)
 
@@ -125,7 +132,7 @@ def test_local_follows_moving_gaussians(getkey):
 
 def test_overflow_gives_nan_and_with_capacity_fixes_it(getkey):
     domain = pde.Box([0.0, 0.0], [1.0, 1.0])
-    field = pinn.PIG(domain, 50, scale=0.05, cutoff=4.0, capacity=4, key=getkey())
+    field = pinn.PIG(domain, 50, scale=0.05, neighbours=N(cutoff=4.0, capacity=4), key=getkey())
     crowded = eqx.tree_at(lambda f: f.means, field, jnp.full_like(field.means, 0.5))
     x = jnp.array([0.5, 0.5])
     at_x = eqx.filter_jit(lambda f, dense=False: f.evaluate(x, dense=dense))  # not op by op
@@ -135,9 +142,8 @@ def test_overflow_gives_nan_and_with_capacity_fixes_it(getkey):
     assert fixed.capacity >= 50 and not fixed.occupancy()["overflow"]
     np.testing.assert_allclose(at_x(fixed), at_x(fixed, dense=True), rtol=1e-5)
     # support boxes spanning more cells than the stencil (sheared Gaussians) overflow too
-    full = pinn.PIG(
-        domain, 50, scale=0.05, cutoff=4.0, covariance="full", cells=10, stencil=3, key=getkey()
-    )
+    small = N(cutoff=4.0, cells=10, stencil=3)
+    full = pinn.PIG(domain, 50, scale=0.05, covariance="full", neighbours=small, key=getkey())
     sheared = eqx.tree_at(lambda f: f.shears, full, jnp.full_like(full.shears, 3.0))
     assert sheared.occupancy()["overflow"] and jnp.isnan(at_x(sheared))
     assert not sheared.with_capacity().occupancy()["overflow"]
@@ -151,7 +157,9 @@ def test_blocked_dense_equals_one_block(getkey):
     domain = pde.Box([-1.0, 0.0], [2.0, 1.0])
     k1, k2 = getkey(), getkey()
     one, blocked = (
-        _perturbed(pinn.PIG(domain, 37, channels=3, covariance="full", block=b, key=k1), k2)
+        _perturbed(
+            pinn.PIG(domain, 37, channels=3, covariance="full", neighbours=N(block=b), key=k1), k2
+        )
         for b in (None, 8)
     )
     assert blocked.block == 8 and one.block is None
@@ -175,7 +183,7 @@ def test_blocked_dense_equals_one_block(getkey):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
 
     keys = jr.split(getkey(), 3)
-    make = lambda k, block: pinn.PIG(domain, 37, channels=2, block=block, key=k)  # noqa: E731
+    make = lambda k, block: pinn.PIG(domain, 37, channels=2, neighbours=N(block=block), key=k)  # noqa: E731
     ens_b = eqx.filter_vmap(lambda k: make(k, 8))(keys)
     ens_1 = eqx.filter_vmap(lambda k: make(k, None))(keys)
     values = eqx.filter_jit(eqx.filter_vmap(lambda f: jax.vmap(f)(x)))
@@ -184,19 +192,19 @@ def test_blocked_dense_equals_one_block(getkey):
 
 def test_scales_positive_and_capped(getkey):
     domain = pde.Box([0.0, 0.0], [2.0, 1.0])
-    f = pinn.PIG(domain, 8, scale=0.05, max_scale=0.2, key=getkey())
+    f = pinn.PIG(domain, 8, scale=0.05, neighbours=N(max_scale=0.2), key=getkey())
     np.testing.assert_allclose(f.scales, 0.05, rtol=1e-5)
     big = eqx.tree_at(lambda m: m.log_scales, f, f.log_scales + 50.0)
     small = eqx.tree_at(lambda m: m.log_scales, f, f.log_scales - 50.0)
     assert jnp.all(big.scales <= 0.2) and jnp.all(big.scales > 0.19)
     assert jnp.all(small.scales > 0) and jnp.all(small.scales < 1e-20)
     with raises(ValueError, "max_scale"):
-        pinn.PIG(domain, 8, scale=0.05, max_scale=0.01, key=getkey())
+        pinn.PIG(domain, 8, scale=0.05, neighbours=N(max_scale=0.01), key=getkey())
 
 
 def test_jit_vmap_grad_no_retrace(getkey):
     domain = pde.Box([0.0, 0.0], [1.0, 2.0])
-    field = pinn.PIG(domain, 40, cutoff=5.0, key=getkey())
+    field = pinn.PIG(domain, 40, neighbours=LOCAL, key=getkey())
     x = jr.uniform(getkey(), (16, 2))
 
     @eqx.filter_jit
@@ -232,9 +240,9 @@ def test_bad_input(getkey):
     with raises(ValueError, "scale"):
         pinn.PIG(dom, 10, scale=-0.1, key=getkey())
     with raises(ValueError, "cutoff"):
-        pinn.PIG(dom, 10, cutoff=0.0, key=getkey())
+        N(cutoff=0.0)
     with raises(ValueError, "cutoff"):
-        pinn.PIG(dom, 10, cutoff=-2.0, key=getkey())
+        N(cutoff=-2.0)
     with raises(ValueError, "covariance"):
         pinn.PIG(dom, 10, covariance="banana", key=getkey())
     with raises(ValueError, "activation"):
@@ -242,7 +250,9 @@ def test_bad_input(getkey):
     with raises(ValueError, "init"):
         pinn.PIG(dom, 10, init="grid", key=getkey())
     with raises(ValueError, "block"):
-        pinn.PIG(dom, 10, block=0, key=getkey())
+        N(block=0)
+    with raises(TypeError, "PIG: `neighbours` must be a pinn.Neighbours, got dict"):
+        pinn.PIG(dom, 10, neighbours={"cutoff": 5.0}, key=getkey())
     with raises(TypeError, "domain"):
         pinn.PIG((0.0, 1.0), 10, key=getkey())
     field = pinn.PIG(pde.Interval(0.0, 1.0), 10, key=getkey())
@@ -266,15 +276,17 @@ def test_argument_checks(getkey):
     with raises(ValueError, "PIG: `weight_std` must be a non-negative float, got -1.0"):
         pinn.PIG(dom, 16, weight_std=-1.0, key=getkey())
     with raises(ValueError, r"PIG: `max_scale` must be > `scale` \(0.05\), got 0.01"):
-        pinn.PIG(dom, 16, scale=0.05, max_scale=0.01, key=getkey())
+        pinn.PIG(dom, 16, scale=0.05, neighbours=N(max_scale=0.01), key=getkey())
     with raises(ValueError, "PIG: unknown `covariance` 'banana'; expected one of"):
         pinn.PIG(dom, 16, covariance="banana", key=getkey())
     for name in ("cells", "stencil", "capacity", "block"):
-        with raises(ValueError, f"PIG: `{name}` must be a positive int, got 0"):
-            pinn.PIG(dom, 16, cutoff=5.0, key=getkey(), **{name: 0})
-        with raises(TypeError, f"PIG: `{name}` must be a positive int, got float"):
-            pinn.PIG(dom, 16, cutoff=5.0, key=getkey(), **{name: 4.0})
-    field = pinn.PIG(dom, 16, cutoff=5.0, key=getkey())
+        with raises(ValueError, f"Neighbours: `{name}` must be a positive int, got 0"):
+            N(cutoff=5.0, **{name: 0})
+        with raises(TypeError, f"Neighbours: `{name}` must be a positive int, got float"):
+            N(cutoff=5.0, **{name: 4.0})
+    with raises(TypeError, "Neighbours: `max_scale` must be a positive float, got str"):
+        N(max_scale="0.2")
+    field = pinn.PIG(dom, 16, neighbours=LOCAL, key=getkey())
     with raises(ValueError, "PIG.with_capacity: `capacity` must be a positive int, got 0"):
         field.with_capacity(capacity=0)
     with raises(TypeError, "PIG.with_capacity: `capacity` must be a positive int, got float"):
@@ -285,20 +297,36 @@ def test_with_capacity_keeps_the_parameters_and_checks_the_cell_list(getkey):
     """`with_capacity` swaps the (checked) cell-list sizes and nothing else: the parameters are
     the same arrays, and a cell list of bad sizes cannot be built at all."""
     field = _perturbed(
-        pinn.PIG(pde.Box([0.0, 0.0], [1.0, 1.0]), 64, cutoff=5.0, key=getkey()), getkey()
+        pinn.PIG(pde.Box([0.0, 0.0], [1.0, 1.0]), 64, neighbours=LOCAL, key=getkey()), getkey()
     )
     resized = field.with_capacity(capacity=7)
     assert (resized.cells, resized.capacity) == (field.cells, 7)
     assert resized.stencil >= field.stencil
     old, new = jax.tree_util.tree_leaves(field), jax.tree_util.tree_leaves(resized)
     assert len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
-    with raises(ValueError, "PIG: `capacity` must be a positive int, got 0"):
-        type(field.cell_grid)(field.cells, field.stencil, 0)
+    with raises(ValueError, "Neighbours: `capacity` must be a positive int, got 0"):
+        dataclasses.replace(field.neighbours, capacity=0)
+
+
+def test_neighbours_are_resolved_once(getkey):
+    """`PIG.neighbours` holds the resolved sizes: passing them back builds the same cell list,
+    and `None` is `Neighbours()`, the dense sum."""
+    dom = pde.Box([0.0, 0.0], [1.0, 1.0])
+    key = getkey()
+    field = pinn.PIG(dom, 64, neighbours=LOCAL, key=key)
+    assert field.cutoff == 5.0 and None not in (field.cells, field.stencil, field.capacity)
+    assert pinn.PIG(dom, 64, neighbours=field.neighbours, key=key).neighbours == field.neighbours
+    dense = pinn.PIG(dom, 64, key=key)
+    assert (
+        dense.cutoff is None
+        and dense.neighbours == pinn.PIG(dom, 64, neighbours=N(), key=key).neighbours
+    )
 
 
 def _poisson_field(key, cutoff):
     domain = pde.get_problem("poisson_1d").domain
-    return pinn.PIG(domain, 24, channels=2, hidden=16, scale=0.06, cutoff=cutoff, key=key)
+    local = N(cutoff=cutoff)
+    return pinn.PIG(domain, 24, channels=2, hidden=16, scale=0.06, neighbours=local, key=key)
 
 
 def test_solve_trains_pig_on_poisson_1d():

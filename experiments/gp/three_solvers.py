@@ -42,7 +42,7 @@ def configs(problem: str, dim: int, grid: int, pig_n: int, pig_scale: float, see
             "kind": "pig",
             "n_gaussians": pig_n,
             "scale": pig_scale,
-            "cutoff": 5.0 if dim == 2 else 0.0,
+            "neighbours": {"cutoff": 5.0} if dim == 2 else {},
         },
         "optimizer": {"kind": "adam", "learning_rate": 1e-2, "decay_steps": 1, "decay_rate": 0.999},
         "sampling": {"n_interior": 1024 if dim == 1 else 2048, "resample_every": 1},

@@ -27,7 +27,8 @@ from jaxsci import pde, pinn
 
 def speed_case(dim, n, scale, n_points, cutoff, repeats, batch=1024):
     domain = pde.Box([0.0] * dim, [1.0] * dim)
-    field = pinn.PIG(domain, n, scale=scale, cutoff=cutoff, weight_std=1.0, key=jr.key(0))
+    local = pinn.Neighbours(cutoff=cutoff)
+    field = pinn.PIG(domain, n, scale=scale, neighbours=local, weight_std=1.0, key=jr.key(0))
     field = field.with_capacity()  # sized from the actual largest cell count, 25% margin
     x = jr.uniform(jr.key(1), (n_points, dim))
 

@@ -13,7 +13,7 @@ Variants: the residual as the catalogue writes it ("combined": flow mixing as on
 derivative along `(a, b, 1)`, nonlinear diffusion as `u_t - alpha/2 Lap(u^2)`) or term by term
 ("per-axis": `u_t + a u_x + b u_y` and `u_t - alpha (u_x^2 + u u_xx + u_y^2 + u u_yy)`, one
 forward-mode pass per derivative, as before the change), and the dense sum in one block or in
-blocks of `--block` Gaussians (`PIG(block=...)`). Writes
+blocks of `--block` Gaussians (`PIG(neighbours=Neighbours(block=...))`). Writes
 `experiments/results/pig/step_variants[_VARIANT].json`.
 """
 
@@ -71,7 +71,7 @@ def one(args) -> dict:
         problem.domain,
         args.gaussians,
         scale=SCALES[args.problems],
-        block=args.block or None,
+        neighbours=pinn.Neighbours(block=args.block or None),
         key=jr.key(0),
     )
     r0 = resource.getrusage(resource.RUSAGE_SELF)

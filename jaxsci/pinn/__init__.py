@@ -14,6 +14,7 @@ from ._options import LBFGSPhase as LBFGSPhase
 from ._options import Sampling as Sampling
 from ._options import Weighting as Weighting
 from ._pig import PIG as PIG
+from ._pig_cells import Neighbours as Neighbours
 from ._plot import plot_solution as plot_solution
 from ._solution import PINNSolution as PINNSolution
 from ._solution import evaluation_points as evaluation_points

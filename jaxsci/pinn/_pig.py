@@ -9,6 +9,7 @@ the full-covariance variant -> `shears` (a unit lower-triangular factor, see bel
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -20,10 +21,16 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._checks import check_choice, check_float, check_int, check_optional_int
 from . import _pig_cells as cells_
 from ._fields import _ACTIVATIONS, AbstractField, Linear
+from ._pig_cells import Neighbours
 
 _COVARIANCES = ("diagonal", "full")
 _INITS = ("uniform", "grid")
 _PIG_ACTIVATIONS = ("tanh", "sin")
+
+
+def _setting(name: str, doc: str) -> property:
+    """A read-only property of `PIG` that is the setting `name` of its `neighbours`."""
+    return property(lambda pig: getattr(pig.neighbours, name), doc=doc)
 
 
 class PIG(AbstractField):
@@ -37,36 +44,35 @@ class PIG(AbstractField):
     has one hidden layer (`hidden` units, tanh or sine). Means, scales, shears, weights and the
     MLP all train. As in the paper each channel has its own set of `n_gaussians` Gaussians.
 
-    **Local evaluation.** With `cutoff=None` every point is evaluated against every Gaussian
-    (the published method). With a `cutoff` `c`, a Gaussian contributes to `FE(x)` only where
-    `|A (z - m)| <= c`, found through a cell list rebuilt from the current means at every call
-    (`jaxsci/pinn/_pig_cells.py`): the cost per point is `capacity` Gaussians per channel instead
-    of `n_gaussians`. The truncation error is bounded term by term: each dropped term is at most
-    `|w_{c,i}| exp(-c^2/2)`, so `|FE_c(x) - FE_c^dense(x)| <= exp(-c^2/2) sum_i |w_{c,i}|`
-    (`c = 5`: `3.7e-6 sum |w|`; `c = 6`: `1.5e-8 sum |w|`), and a `k`-th derivative of a dropped
-    term along a unit direction is at most `|w| H_k(c) exp(-c^2/2) / sigma_min^k` with
-    `H_1(c) = c`, `H_2(c) = c^2 - 1`. Inside the cutoff the sum is the dense one term by term,
-    so values, `x`-derivatives of any order and parameter gradients are the dense ones up to
-    these bounds. The truncated field jumps by at most the value bound where a point crosses a
-    Gaussian's cutoff; training does not see the jump (residuals are taken pointwise).
+    **Local evaluation.** With `Neighbours(cutoff=None)` (the default) every point is evaluated
+    against every Gaussian (the published method). With a cutoff `c`, a Gaussian contributes to
+    `FE(x)` only where `|A (z - m)| <= c`, found through a cell list rebuilt from the current means
+    at every call (`jaxsci/pinn/_pig_cells.py`): the cost per point is `capacity` Gaussians per
+    channel instead of `n_gaussians`. The truncation error is bounded term by term: each dropped
+    term is at most `|w_{c,i}| exp(-c^2/2)`, so `|FE_c(x) - FE_c^dense(x)| <= exp(-c^2/2) sum_i
+    |w_{c,i}|` (`c = 5`: `3.7e-6 sum |w|`; `c = 6`: `1.5e-8 sum |w|`), and a `k`-th derivative of a
+    dropped term along a unit direction is at most `|w| H_k(c) exp(-c^2/2) / sigma_min^k` with
+    `H_1(c) = c`, `H_2(c) = c^2 - 1`. Inside the cutoff the sum is the dense one term by term, so
+    values, `x`-derivatives of any order and parameter gradients are the dense ones up to these
+    bounds. The truncated field jumps by at most the value bound where a point crosses a Gaussian's
+    cutoff; training does not see the jump (residuals are taken pointwise).
 
-    **Dense evaluation in blocks.** With `block` set, the dense sum runs over the Gaussians in
-    blocks of about `block` (a `lax.scan`, each block rematerialised in the backward pass), so
-    that its working memory is `points x block` instead of `points x n_gaussians`: the same
-    terms, summed in a different order (equal to rounding). Use it when `points x channels x
-    n_gaussians` is large: on a 2-core CPU, with 6144 points and 4 x 1000 Gaussians, the
-    one-block backward pass held GBs of point-Gaussian intermediates and spent much of its time
-    allocating and paging them in; blocks of 128 made a flow-mixing step 1.33x faster (peak
-    memory 2.9 -> 0.9 GB) and a nonlinear-diffusion step 2.3x (5.5 -> 0.9 GB;
-    `experiments/bench_pig_step.py`). While the product is small the one-block sum is faster
-    (Helmholtz, 2560 points x 4 x 400: 1.3x), so `block=None` (one block) is the default.
+    **Dense evaluation in blocks.** With `Neighbours(block=...)`, the dense sum runs over the
+    Gaussians in blocks of about `block` (a `lax.scan`, each block rematerialised in the backward
+    pass), so that its working memory is `points x block` instead of `points x n_gaussians`: the
+    same terms, summed in a different order (equal to rounding). Use it when `points x channels x
+    n_gaussians` is large: on a 2-core CPU, with 6144 points and 4 x 1000 Gaussians, the one-block
+    backward pass held GBs of point-Gaussian intermediates and spent much of its time allocating and
+    paging them in; blocks of 128 made a flow-mixing step 1.33x faster (peak memory 2.9 -> 0.9 GB)
+    and a nonlinear-diffusion step 2.3x (5.5 -> 0.9 GB; `experiments/pig/step_variants.py`). While
+    the product is small the one-block sum is faster (Helmholtz, 2560 points x 4 x 400: 1.3x), so
+    one block is the default.
 
-    The cell list has static sizes: `cells` per axis (default: a cell side of about the initial
-    support radius `cutoff * scale`), `stencil` cells per axis a support box may span (default:
-    room for the largest scale, `max_scale`) and `capacity` Gaussians per cell (default: the
-    expected count for uniform means with a 25% margin). If a call finds more, the field returns NaN
-    (so `pinn.solve` stops at that step, keeping the last finite parameters): check with
-    `PIG.occupancy` and rebuild with `PIG.with_capacity`.
+    The cell list has static sizes (`Neighbours`: `cells` per axis, `stencil` cells per axis a
+    support box may span, `capacity` Gaussians per cell; defaults sized from `n_gaussians`, `scale`
+    and the cutoff). If a call finds more, the field returns NaN (so `pinn.solve` stops at that
+    step, keeping the last finite parameters): check with `PIG.occupancy` and rebuild with
+    `PIG.with_capacity`.
 
     **Arguments:**
 
@@ -78,24 +84,23 @@ class PIG(AbstractField):
     - `activation`: `"tanh"` (default) or `"sin"`.
     - `scale`: initial `sigma` as a fraction of the domain's side, per axis (the paper's
       Helmholtz and flow-mixing runs use 0.05; about the mean spacing `N^(-1/d)` is a good start).
-    - `max_scale`: the largest `sigma` (fraction of the side; default `4 * scale`). Scales are
-      `sigma = max_scale * exp(-softplus(log(max_scale) - s))` of a free parameter `s`: positive,
-      smooth, `~exp(s)` well below the cap, never above it, so the cell list's stencil holds.
     - `covariance`: `"diagonal"` (default) or `"full"`.
     - `init`: means `"uniform"` over the domain (default) or on a `"grid"` (`N` a `d`-th power).
     - `weight_std`: standard deviation of the initial weights (default 0.01, as in the paper).
     - `out_size`: `"scalar"` (default) or the number of components of a vector field.
-    - `cutoff`: `None` (dense, default) or the cutoff `c > 0` in units of sigma (5 is a good
-      choice: see the bound above).
-    - `cells`, `stencil`, `capacity`: cell-list sizes (see above); `None` picks defaults.
-    - `block`: Gaussians per block of the dense sum (`None`, the default: one block).
+    - `neighbours`: how the Gaussians are summed, a `Neighbours` (the cutoff, the largest
+      `sigma` `max_scale`, the cell-list sizes, the dense sum's `block`); `None` is `Neighbours()`,
+      the dense sum of the paper. Scales are `sigma = max_scale * exp(-softplus(log(max_scale) -
+      s))` of a free parameter `s`: positive, smooth, `~exp(s)` well below the cap, never above
+      it, so the cell list's stencil holds.
     - `key`: PRNG key.
 
     **Example:**
 
     ```python
     problem = pde.get_problem("helmholtz_2d")
-    field = pinn.PIG(problem.domain, 1600, scale=0.03, cutoff=5.0, key=jr.key(0))
+    local = pinn.Neighbours(cutoff=5.0)
+    field = pinn.PIG(problem.domain, 1600, scale=0.03, neighbours=local, key=jr.key(0))
     sol = pinn.solve(problem, field, optax.adam(1e-2), key=jr.key(1), steps=5000)
     # an ensemble: fields = eqx.filter_vmap(lambda k: pinn.PIG(problem.domain, 400, key=k))(keys)
     ```
@@ -112,10 +117,7 @@ class PIG(AbstractField):
     activation: str = eqx.field(static=True)
     in_size: int = eqx.field(static=True)
     out_size: int | str = eqx.field(static=True)
-    cutoff: float | None = eqx.field(static=True)
-    max_scale: float = eqx.field(static=True)
-    cell_grid: cells_.CellGrid  # no arrays: static sizes, swapped by `with_capacity`
-    block: int | None = eqx.field(static=True, default=None)
+    neighbours: Neighbours  # resolved sizes, no arrays (swapped by `with_capacity`)
 
     def __init__(
         self,
@@ -129,12 +131,7 @@ class PIG(AbstractField):
         init: str = "uniform",
         weight_std: float = 0.01,
         out_size: int | str = "scalar",
-        cutoff: float | None = None,
-        max_scale: float | None = None,
-        cells: int | None = None,
-        stencil: int | None = None,
-        capacity: int | None = None,
-        block: int | None = None,
+        neighbours: Neighbours | None = None,
         *,
         key: PRNGKeyArray,
     ):
@@ -161,18 +158,13 @@ class PIG(AbstractField):
         check_choice(init, "init", _INITS, "PIG")
         check_float(scale, "scale", "PIG", positive=True)
         check_float(weight_std, "weight_std", "PIG", non_negative=True)
-        if cutoff is not None:
-            check_float(cutoff, "cutoff", "PIG", positive=True)
-        max_scale = 4.0 * scale if max_scale is None else max_scale
-        if not check_float(max_scale, "max_scale", "PIG") > scale:
-            raise ValueError(f"PIG: `max_scale` must be > `scale` ({scale!r}), got {max_scale!r}")
-        for v, name in [
-            (cells, "cells"),
-            (stencil, "stencil"),
-            (capacity, "capacity"),
-            (block, "block"),
-        ]:
-            check_optional_int(v, name, "PIG")
+        neighbours = Neighbours() if neighbours is None else neighbours
+        if not isinstance(neighbours, Neighbours):
+            raise TypeError(
+                f"PIG: `neighbours` must be a pinn.Neighbours, got {type(neighbours).__name__}"
+            )
+        neighbours = neighbours.resolve(dim, n_gaussians, scale)
+        max_scale = neighbours.max_scale
 
         km, kw, kh, ko = jr.split(key, 4)
         if init == "uniform":
@@ -199,16 +191,7 @@ class PIG(AbstractField):
         self.output_layer = Linear(hidden, out, key=ko)
         self.lower, self.upper = lower, upper
         self.activation, self.in_size, self.out_size = activation, dim, out_size
-        self.cutoff = None if cutoff is None else float(cutoff)
-        self.block = block
-        self.max_scale = float(max_scale)
-        radius = min(1.0, (5.0 if cutoff is None else float(cutoff)) * scale)
-        cells = cells_.default_cells(dim, radius) if cells is None else cells
-        if stencil is None:
-            stencil = cells_.default_stencil(cells, radius * max_scale / scale)
-        if capacity is None:
-            capacity = cells_.default_capacity(n_gaussians, dim, cells, radius)
-        self.cell_grid = cells_.CellGrid(cells, stencil, capacity)
+        self.neighbours = neighbours
 
     def __check_init__(self):
         if self.means.ndim != 3 or self.means.shape[-1] != self.in_size:
@@ -217,8 +200,8 @@ class PIG(AbstractField):
                 f"got {self.means.shape}"
             )
         check_int(self.means.shape[1], "n_gaussians", "PIG")
-        if self.cutoff is not None:
-            check_float(self.cutoff, "cutoff", "PIG", positive=True)
+        if not isinstance(self.neighbours, Neighbours) or self.neighbours.capacity is None:
+            raise TypeError("PIG: `neighbours` must be a resolved pinn.Neighbours")
 
     # ------------------------------------------------------------------ properties
 
@@ -230,20 +213,13 @@ class PIG(AbstractField):
     def channels(self) -> int:
         return self.means.shape[-3]
 
-    @property
-    def cells(self) -> int:
-        """Cells per axis of the cell list."""
-        return self.cell_grid.cells
-
-    @property
-    def stencil(self) -> int:
-        """Cells per axis a Gaussian's support box may span."""
-        return self.cell_grid.stencil
-
-    @property
-    def capacity(self) -> int:
-        """Gaussians per cell the cell list holds."""
-        return self.cell_grid.capacity
+    # the `Neighbours` settings, resolved, read through the PIG
+    cutoff = _setting("cutoff", "The cutoff in units of sigma (`None`: dense).")
+    max_scale = _setting("max_scale", "The largest `sigma`, a fraction of the side.")
+    block = _setting("block", "Gaussians per block of the dense sum (`None`: one block).")
+    cells = _setting("cells", "Cells per axis of the cell list.")
+    stencil = _setting("stencil", "Cells per axis a Gaussian's support box may span.")
+    capacity = _setting("capacity", "Gaussians per cell the cell list holds.")
 
     @property
     def scales(self) -> Array:
@@ -330,17 +306,19 @@ class PIG(AbstractField):
         )
         span = int(jnp.max(jnp.ceil(2 * half * self.cells))) + 1
         stencil = min(self.cells, max(self.stencil, span + 1))
-        new = self._with_cell_grid(cells_.CellGrid(self.cells, stencil, self.capacity))
+        new = self._with_sizes(stencil=stencil)
         if capacity is None:
             most = int(jnp.max(new._tables().count))
             capacity = max(1, min(self.n_gaussians, math.ceil(margin * most)))
-        return new._with_cell_grid(cells_.CellGrid(self.cells, stencil, capacity))
+        return new._with_sizes(capacity=capacity)
 
     # ------------------------------------------------------------------ internals
 
-    def _with_cell_grid(self, cell_grid: cells_.CellGrid) -> PIG:
-        """This PIG with another cell list, its parameters unchanged (`CellGrid` checks sizes)."""
-        return eqx.tree_at(lambda pig: pig.cell_grid, self, cell_grid)
+    def _with_sizes(self, **sizes) -> PIG:
+        """This PIG with other cell-list sizes, its parameters unchanged (`dataclasses.replace`
+        builds the new `Neighbours` through its constructor, which checks them)."""
+        neighbours = dataclasses.replace(self.neighbours, **sizes)
+        return eqx.tree_at(lambda pig: pig.neighbours, self, neighbours)
 
     def _tables(self) -> cells_.CellTable:
         """`cell_table()`, vmapped over the leading axes of an ensemble (`filter_vmap`-built)."""

@@ -34,23 +34,67 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .._checks import check_int
+from .._checks import check_float, check_optional_int
 
 
-class CellGrid(eqx.Module):
-    """The static sizes of a PIG's cell list: `cells` per axis of the unit box, `stencil` cells
-    per axis a support box may span, `capacity` Gaussians per cell. It holds no arrays (a PIG
-    swaps it with `eqx.tree_at`; a new size means a new compiled program, not new parameters),
-    and it checks its sizes whichever way it is built."""
+class Neighbours(eqx.Module):
+    """How a `PIG` sums its Gaussians at a point: every one (dense, the published method,
+    optionally in blocks) or only those within a cutoff, found through a cell list. `None`
+    picks the default, resolved by the PIG from its size (`PIG.neighbours` holds the resolved
+    sizes).
 
-    cells: int = eqx.field(static=True)
-    stencil: int = eqx.field(static=True)
-    capacity: int = eqx.field(static=True)
+    - `cutoff`: `None` (dense, default) or `c > 0` in units of sigma: a Gaussian contributes
+      only where `|A (z - m)| <= c`. Each dropped term is at most `|w| exp(-c^2/2)` (`c = 5`:
+      `3.7e-6 |w|`, `c = 6`: `1.5e-8 |w|`), so 5 is a good choice (see `PIG`).
+    - `max_scale`: the largest sigma, a fraction of the side (default `4 * scale`): scales
+      are capped smoothly below it, so that the cell list's stencil sized for it holds.
+    - `cells`: cells per axis of the unit box (default: a cell side of about the initial
+      support radius `cutoff * scale`, at most 4096 in 1D and 256 per axis otherwise).
+    - `stencil`: cells per axis a support box may span (default: room for a Gaussian grown to
+      `max_scale`).
+    - `capacity`: Gaussians per cell (default: the expected count for uniform means,
+      `mu = n (h + 2 r)^d`, with a margin for the Poisson fluctuation and for crowding during
+      training: `1.25 mu + 6 sqrt(mu) + 8`). A cell that holds more turns the field into NaN
+      (`PIG.occupancy`, `PIG.with_capacity`).
+    - `block`: Gaussians per block of the dense sum (default `None`: one block). Blocks of
+      128 held a 2-core CPU's flow-mixing step at 0.9 GB instead of 2.9 GB and made it 1.33x
+      faster; while `points x channels x n_gaussians` is small one block is faster (Helmholtz,
+      2560 points x 4 x 400: 1.3x), hence the default.
+
+    Every size is static (a new size is a new compiled program, not new parameters).
+    """
+
+    cutoff: float | None = eqx.field(static=True, default=None)
+    max_scale: float | None = eqx.field(static=True, default=None)
+    cells: int | None = eqx.field(static=True, default=None)
+    stencil: int | None = eqx.field(static=True, default=None)
+    capacity: int | None = eqx.field(static=True, default=None)
+    block: int | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
-        check_int(self.cells, "cells", "PIG")
-        check_int(self.stencil, "stencil", "PIG")
-        check_int(self.capacity, "capacity", "PIG")
+        if self.cutoff is not None:
+            check_float(self.cutoff, "cutoff", "Neighbours", positive=True)
+        if self.max_scale is not None:
+            check_float(self.max_scale, "max_scale", "Neighbours", positive=True)
+        for name in ("cells", "stencil", "capacity", "block"):
+            check_optional_int(getattr(self, name), name, "Neighbours")
+
+    def resolve(self, dim: int, n: int, scale: float) -> Neighbours:
+        """These settings with every `None` size filled in for `n` Gaussians per channel of
+        initial sigma `scale` in `dim` dimensions (`cutoff` and `block` stay as given)."""
+        max_scale = 4.0 * scale if self.max_scale is None else float(self.max_scale)
+        if not max_scale > scale:
+            raise ValueError(f"PIG: `max_scale` must be > `scale` ({scale!r}), got {max_scale!r}")
+        radius = min(1.0, (5.0 if self.cutoff is None else float(self.cutoff)) * scale)
+        cells = default_cells(dim, radius) if self.cells is None else self.cells
+        stencil = self.stencil
+        if stencil is None:
+            stencil = default_stencil(cells, radius * max_scale / scale)
+        capacity = self.capacity
+        if capacity is None:
+            capacity = default_capacity(n, dim, cells, radius)
+        cutoff = None if self.cutoff is None else float(self.cutoff)
+        return Neighbours(cutoff, max_scale, cells, stencil, capacity, self.block)
 
 
 class CellTable(eqx.Module):

@@ -1,12 +1,17 @@
 """PINN runs: a catalogue problem, a field (`[field] kind = "mlp"` or `"pig"`) and a training
-recipe (Adam, then optionally L-BFGS), one solve per seed."""
+recipe (Adam, then optionally L-BFGS), one solve per seed. The config and the field it
+describes are `_pinn_config.py`; this module is the runner.
+
+Each seed's row holds the true error where the problem has one (`rel_l2`) and
+`PINNSolution.error_estimate()` (`error_estimate`; `error_estimate_s` its time, not counted in
+`wall_s`) where the problem has none, or beside the true error with `[train] error_estimate =
+true`: a problem without an exact solution gets a number."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from dataclasses import dataclass
 
 import equinox as eqx
 import jax
@@ -15,207 +20,8 @@ import numpy as np
 from .. import pde, pinn, train
 from ..train._atomic import write_atomically
 from . import _rundir
-from ._config import ProblemConfig, library_default, setting
+from ._pinn_config import PINNRunConfig, build_field, problem_as_trained
 from ._runner import Outcome, Runner, register
-
-_mlp = lambda name: library_default(pinn.MLP, name)  # noqa: E731
-_pig = lambda name: library_default(pinn.PIG, name)  # noqa: E731
-
-
-@dataclass
-class MLPFieldConfig:
-    kind: str = "mlp"
-    width: int = setting(_mlp("width"), "positive")
-    depth: int = setting(_mlp("depth"), "positive")
-    activation: str = _mlp("activation")  # checked by pinn.MLP
-    fourier_features: int = setting(0, "non-negative")  # 0: no Fourier-feature embedding
-    fourier_scale: float = setting(library_default(pinn.FourierFeatures, "scale"), "positive")
-    factorisation: bool = False  # random weight factorisation (mean 1.0, std 0.1)
-    hard_initial: bool = False  # the initial value exactly: u0(x) + (t - t0)/(t1 - t0) N(x, t)
-    periodic_axes: list[int] = setting([])
-
-
-@dataclass
-class PIGFieldConfig:
-    """Physics-Informed Gaussians (`pinn.PIG`): `n_gaussians` per channel feeding a tiny MLP;
-    `cutoff`, `max_scale` and `block` 0 mean the library's `None`."""
-
-    kind: str = "pig"
-    n_gaussians: int = setting(400, "positive")
-    channels: int = setting(_pig("channels"), "positive")
-    hidden: int = setting(_pig("hidden"), "positive")
-    activation: str = _pig("activation")
-    scale: float = setting(_pig("scale"), "positive")  # initial sigma, a fraction of the side
-    covariance: str = _pig("covariance")
-    init: str = _pig("init")
-    weight_std: float = setting(_pig("weight_std"), "positive")
-    cutoff: float = setting(0.0, "non-negative")  # in units of sigma; 0: dense evaluation
-    max_scale: float = setting(0.0, "non-negative")  # cap on sigma; 0: 4 x scale
-    block: int = setting(0, "non-negative")  # Gaussians per block of the dense sum; 0: one
-    hard_initial: bool = False  # as the MLP's
-
-
-@dataclass
-class FieldConfig:
-    """The `[field]` section: its settings depend on `kind`."""
-
-    KINDS = {"mlp": MLPFieldConfig, "pig": PIGFieldConfig}
-
-
-@dataclass
-class LBFGSOptimizerConfig:
-    """`[optimizer] kind = "lbfgs"`: the first phase is L-BFGS with a zoom line search."""
-
-    kind: str = "lbfgs"
-    memory: int = setting(library_default(pinn.LBFGSPhase, "memory"), "positive")
-
-
-@dataclass
-class OptimizerConfig:
-    """The `[optimizer]` section: `kind = "adam"` is `pinn.Adam` (the default of
-    `pinn.solve`), `"lbfgs"` an `optax.lbfgs`."""
-
-    KINDS = {"adam": pinn.Adam, "lbfgs": LBFGSOptimizerConfig}
-
-
-@dataclass
-class TrainConfig:
-    steps: int = setting(library_default(pinn.solve, "steps"), "non-negative")
-    # "auto", true or false
-    hard_dirichlet: bool | str = library_default(pinn.solve, "hard_dirichlet")
-    chunk_size: int = setting(library_default(train.Loop, "chunk_size"), "positive")
-    # record the relative L2 error on the evaluation grid after every chunk (metrics.json's
-    # `error_curve` of each run: [step, wall s, rel. L2]; its time counts in the wall time)
-    error_curve: bool = False
-    seeds: list[int] = setting([0], "non-empty")
-    float64: bool = False
-
-    # where the settings of the earlier `[train]` section went
-    MOVED = {
-        **{k: f"sampling.{k}" for k in ("n_interior", "n_boundary", "resample_every")},
-        "resample_boundary": "sampling.resample_boundary",
-        "sampler": "sampling.method",
-        "adaptive_every": "sampling.adaptive.every",
-        "adaptive_candidates": "sampling.adaptive.n_candidates",
-        "adaptive_replace": "sampling.adaptive.n_replace",
-        "residual_weight": "weighting.residual",
-        "balancing": "weighting.balancing (a table: [weighting.balancing])",
-        "causal_chunks": "weighting.causal.n_chunks",
-        "causal_tolerance": "weighting.causal.tolerance",
-        "lbfgs_steps": "lbfgs.steps",
-        "lbfgs_memory": "lbfgs.memory",
-        "optimizer": "optimizer.kind",
-        "learning_rate": "optimizer.learning_rate",
-        "decay_rate": "optimizer.decay_rate",
-        "decay_steps": "optimizer.decay_steps",
-    }
-
-
-@dataclass
-class MeshConfig:
-    data: int = setting(1, "positive")  # devices the collocation points are split over
-
-
-@dataclass
-class PINNRunConfig:
-    """A PINN run: `[sampling]`, `[weighting]`, `[optimizer]` and `[lbfgs]` are
-    `pinn.Sampling`, `pinn.Weighting`, `pinn.Adam` and `pinn.LBFGSPhase` themselves, so a
-    config and the same `pinn.solve` call in Python give the same result."""
-
-    solver: str = "pinn"
-    problem: ProblemConfig = setting(default_factory=ProblemConfig)
-    field: FieldConfig = setting(default_factory=MLPFieldConfig)  # chosen by `kind`
-    optimizer: OptimizerConfig = setting(default_factory=pinn.Adam)  # chosen by `kind`
-    sampling: pinn.Sampling = setting(default_factory=pinn.Sampling)
-    weighting: pinn.Weighting = setting(default_factory=pinn.Weighting)
-    lbfgs: pinn.LBFGSPhase = setting(default_factory=pinn.LBFGSPhase)
-    train: TrainConfig = setting(default_factory=TrainConfig)
-    mesh: MeshConfig = setting(default_factory=MeshConfig)
-    output_dir: str = "runs"
-    plot: bool = True
-
-    @property
-    def name(self) -> str:
-        return self.problem.name
-
-
-def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractField:
-    """The field a config describes, initialised from `key`."""
-    fc = cfg.field
-    kemb, kmlp = jax.random.split(key)
-    out = "scalar" if problem.n_outputs == 0 else problem.n_outputs
-    if fc.kind == "pig":
-        field = pinn.PIG(
-            problem.domain,
-            fc.n_gaussians,
-            channels=fc.channels,
-            hidden=fc.hidden,
-            activation=fc.activation,
-            scale=fc.scale,
-            covariance=fc.covariance,
-            init=fc.init,
-            weight_std=fc.weight_std,
-            out_size=out,
-            cutoff=fc.cutoff or None,
-            max_scale=fc.max_scale or None,
-            block=fc.block or None,
-            key=kmlp,
-        )
-        return _hard(field, cfg, problem)
-    embedding = None
-    if fc.fourier_features and fc.periodic_axes:
-        raise ValueError("field: use either `fourier_features` or `periodic_axes`, not both")
-    if fc.fourier_features:
-        embedding = pinn.FourierFeatures(
-            problem.dim, fc.fourier_features, fc.fourier_scale, key=kemb
-        )
-    if fc.periodic_axes:
-        periods = [problem.domain.upper[a] - problem.domain.lower[a] for a in fc.periodic_axes]
-        embedding = pinn.PeriodicEmbedding(problem.dim, fc.periodic_axes, periods)
-    field = pinn.MLP(
-        problem.dim,
-        out,
-        fc.width,
-        fc.depth,
-        fc.activation,
-        embedding,
-        (1.0, 0.1) if fc.factorisation else None,
-        key=kmlp,
-    )
-    return _hard(field, cfg, problem)
-
-
-def _hard(field, cfg: PINNRunConfig, problem: pde.Problem) -> pinn.AbstractField:
-    """The field with the initial value of the catalogue problem imposed exactly when the
-    config asks for it (`problem` is trained without it); zero Dirichlet data is `pinn.solve`'s
-    own `hard_dirichlet`."""
-    fc = cfg.field
-    if fc.hard_initial:
-        try:
-            full = pde.get_problem(cfg.problem.name, **cfg.problem.args)
-            field = pinn.Constrained(field, pinn.initial_transform(full))
-        except ValueError as e:
-            raise ValueError(f"field.hard_initial: {e}") from None
-    return field
-
-
-def _without_hard_conditions(cfg: PINNRunConfig, problem: pde.Problem) -> pde.Problem:
-    """Drop the conditions a hard constraint of the field already satisfies (periodicity along
-    embedded axes, the initial value)."""
-    hard_initial = cfg.field.hard_initial
-    periodic_axes = getattr(cfg.field, "periodic_axes", [])
-    keep = []
-    for c in problem.conditions:
-        if isinstance(c, pde.Periodic) and c.axis in periodic_axes:
-            continue
-        if hard_initial and isinstance(c, pde.InitialValue):
-            continue
-        keep.append(c)
-    return eqx.tree_at(lambda p: p.conditions, problem, tuple(keep))
-
-
-def _problem(cfg: PINNRunConfig) -> pde.Problem:
-    return _without_hard_conditions(cfg, pde.get_problem(cfg.problem.name, **cfg.problem.args))
 
 
 def _keys(seed: int):
@@ -286,6 +92,15 @@ def _read_curve(path: str) -> list:
         return json.load(f)
 
 
+def _error_estimate(cfg: PINNRunConfig, sol: pinn.PINNSolution) -> float:
+    """`sol.error_estimate()` against the catalogue problem itself: the conditions the field
+    imposes exactly (left out of training, `field.hard_initial`, `periodic_axes`) still hold
+    the correction to them."""
+    full = pde.get_problem(cfg.problem.name, **cfg.problem.args)
+    full = eqx.tree_at(lambda p: p.params, full, sol.params)
+    return float(eqx.tree_at(lambda s: s.problem, sol, full).error_estimate())
+
+
 def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, error_of):
     """One seed's `pinn.solve` (continued from its checkpoints when a stopped run left them)
     and its row."""
@@ -321,6 +136,11 @@ def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, 
         "failed_step": sol.stats["failed_step"],
         "final_loss": float(sol.history["loss"][-1]) if sol.history else None,
     }
+    estimate = cfg.train.error_estimate
+    if estimate is True or (estimate == "auto" and not problem.has_truth):
+        t1 = time.perf_counter()
+        row["error_estimate"] = _error_estimate(cfg, sol)
+        row["error_estimate_s"] = time.perf_counter() - t1
     if error_of is not None:
         row["error_curve"] = curve
     if problem.eigenvalue is not None:
@@ -332,7 +152,7 @@ def _solve_seed(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, 
 def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
     tc = cfg.train
     with jax.enable_x64(tc.float64):
-        problem = _problem(cfg)
+        problem = problem_as_trained(cfg)
         if cfg.mesh.data > jax.device_count():
             raise ValueError(
                 f"mesh.data: {cfg.mesh.data} devices asked for, {jax.device_count()} available"
@@ -362,6 +182,7 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
             "rel_l2": float(np.mean(errs)),
             "rel_l2_std": float(np.std(errs)),
             "wall_s": float(np.mean([r["wall_s"] for r in runs])),
+            **_mean_estimate(runs),
             "steps": runs[0]["steps"],
             "runs": runs,
         }
@@ -373,16 +194,27 @@ def run(cfg: PINNRunConfig, out_dir: str, progress: bool) -> dict:
         outputs,
         f"{cfg.problem.name}: relative L2 {metrics['rel_l2']:.3e} (+- {metrics['rel_l2_std']:.1e}"
         f" over {len(runs)} seed(s)), wall {metrics['wall_s']:.1f} s per seed, "
-        f"{metrics['steps']} steps",
+        f"{metrics['steps']} steps"
+        + (
+            f", error estimate {metrics['error_estimate']:.1e}"
+            if "error_estimate" in metrics
+            else ""
+        ),
         all(r["result"] == "successful" for r in runs),
     )
+
+
+def _mean_estimate(runs: list[dict]) -> dict:
+    """The seeds' mean error estimate, where the rows have one."""
+    estimates = [r["error_estimate"] for r in runs if "error_estimate" in r]
+    return {"error_estimate": float(np.mean(estimates))} if estimates else {}
 
 
 def load(cfg: PINNRunConfig, run_dir: str, seed: int) -> pinn.PINNSolution:
     """The trained `PINNSolution` of `seed` (no history; `stats` empty)."""
     tc = cfg.train
     with jax.enable_x64(tc.float64):
-        problem = _problem(cfg)
+        problem = problem_as_trained(cfg)
         kf, ks = _keys(seed)
 
         def skeleton():

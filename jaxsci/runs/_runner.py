@@ -41,7 +41,11 @@ class Outcome:
             parts = [f"seed {row.get('seed')}: {row.get('result', 'successful')}"]
             if row.get("failed_step") is not None:
                 parts.append(f"at step {row['failed_step']}")
-            for key, fmt in [("rel_l2", "rel_l2 {:.3e}"), ("accuracy", "accuracy {:.4f}")]:
+            for key, fmt in [
+                ("rel_l2", "rel_l2 {:.3e}"),
+                ("error_estimate", "error estimate {:.1e}"),
+                ("accuracy", "accuracy {:.4f}"),
+            ]:
                 if row.get(key) is not None:
                     parts.append(fmt.format(row[key]))
             if row.get("wall_s") is not None:
