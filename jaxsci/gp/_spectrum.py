@@ -27,7 +27,8 @@ Problems without an `operator` (nonlinear residuals) get the symbol of the resid
 linearisation at `u = 0` at the domain's centre, read off by applying it to the monomials of
 order up to 2 (`D^b (x - x0)^a / a!` at `x0` is 1 for `a = b`, else 0), so `u_xx + u^3 - u`
 gives `-(2 pi k)^2 - 1`; a problem for which that fails (a system) keeps the source's
-spectrum.
+spectrum. A source that vanishes (advection) leaves the boundary data, which is `u` itself;
+that branch keeps the first picker's strongest maxima (`_strongest_maxima`, the reason there).
 """
 
 from __future__ import annotations
@@ -213,6 +214,32 @@ def _peaks(source, field, freqs, prof, null, components) -> np.ndarray:
     return np.sort(np.asarray(out))
 
 
+# The homogeneous branch (advection: frequencies from the boundary data) keeps the first
+# picker: the `count` strongest local maxima, side lobes included. Its square first-order
+# collocation on the Kronecker path is limited by conditioning, not by the frequencies: with
+# the distinct peaks alone (x: none, t: the tone) `u_t + 20 u_x = 0` on a 60^2 grid has error
+# 2.6e-3 against 1.9e-4 with the side lobes, and moves 3x when the tone moves by 1e-4; the
+# extra components raise the numerical rank of the kernel on the grid.
+_HOMOGENEOUS_COMPONENTS = 4
+
+
+def _strongest_maxima(rows, axis, count) -> np.ndarray:
+    """The `count` strongest local maxima of the mean Hann-windowed, 16x padded spectrum of
+    `rows` (one line of data each) on `axis`, above 1e-3 of the strongest."""
+    n = len(axis)
+    v = rows - rows.mean(axis=-1, keepdims=True)
+    pad = 16 * n
+    spec = np.abs(np.fft.rfft(v * np.hanning(n), n=pad, axis=-1)).mean(0)
+    freqs = np.fft.rfftfreq(pad, d=float(axis[1] - axis[0]))
+    j = np.arange(1, len(spec) - 1)
+    peaks = j[(spec[j] >= spec[j - 1]) & (spec[j] > spec[j + 1])]
+    if peaks.size == 0:
+        return np.zeros(0)
+    peaks = peaks[np.argsort(-spec[peaks], kind="stable")]
+    peaks = peaks[spec[peaks] > 1e-3 * spec[peaks[0]]][:count]
+    return np.sort(freqs[peaks])
+
+
 def _operator_terms(problem: Problem):
     """`(orders, coefficients)` of `problem.operator`, else of the residual's linearisation at
     `u = 0` at the domain's centre (monomial probes up to order 2, one jitted call), else
@@ -284,9 +311,8 @@ def default_kernel(
             lines = np.moveaxis(g, i, -1).reshape(-1, f.shape[i])
             on_face = np.asarray(boundary_mask([a for j, a in enumerate(axes) if j != i]))
             rows = lines[on_face]
-            found.append(
-                _axis_frequencies(rows, [np.arange(len(rows)), np_axes[i]], 1, components, None)
-            )
+            count = _HOMOGENEOUS_COMPONENTS if components == "auto" else int(components)
+            found.append(_strongest_maxima(rows, np_axes[i], count))
     kernels = []
     for ax, mu in zip(axes, found, strict=True):
         length = float(ax[-1] - ax[0])
