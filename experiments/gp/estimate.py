@@ -22,6 +22,8 @@ solution (`--candidates` chooses which beside `estimate`),
 - `variance`: `sqrt(mean posterior variance) / rms(u)` at 200 off-grid points (linear
   problems, grids up to 1000 points).
 
+With `--tol`, `solve_to_tolerance(problem, tol)` instead, from its default first grid.
+
 Errors and the refine estimates are compared on the uniform 300-per-dimension grid of
 `GPSolution.error` (125 in 3D). Writes `experiments/results/gp/estimate[_<variant>].json`
 after every problem.
@@ -49,6 +51,7 @@ from jaxsci.gp._estimate import (  # noqa: E402
     difference,
     error_estimate,
     evaluation_points,
+    solve_to_tolerance,
 )
 from jaxsci.gp._grid import collocation_axes, mesh  # noqa: E402
 from jaxsci.pde._problem import relative_l2  # noqa: E402
@@ -196,6 +199,36 @@ def summary(rows):
     return out
 
 
+def tolerance_row(name, tol):
+    """`solve_to_tolerance(problem, tol)` from its default first grid: the grids, the
+    estimates, the true error of the returned solution, the wall time."""
+    prob = pde.get_problem(name)
+    t = time.perf_counter()
+    sol = solve_to_tolerance(prob, tol, throw=False)
+    wall = time.perf_counter() - t
+    true = float(
+        relative_l2(sol(evaluation_points(sol)), prob.exact_values(evaluation_points(sol)))
+    )
+    row = dict(
+        problem=name,
+        tol=tol,
+        result=sol.result.name,
+        grids=[list(g) for g in sol.stats["grids"]],
+        estimates=sol.stats["estimates"],
+        estimate=sol.stats["estimate"],
+        true=true,
+        met=bool(true <= tol),
+        wall_s=wall,
+    )
+    print(
+        f"{name:22s} tol {tol:.0e} {row['result']:18s} grids {[g[0] for g in row['grids']]} "
+        f"estimate {row['estimate']:.2e} true {true:.2e} {'met' if row['met'] else 'MISSED'} "
+        f"{wall:.1f} s",
+        flush=True,
+    )
+    return row
+
+
 def markdown(rows):
     """The BENCHMARKS.md table: problem, grid, true error, estimate, ratio, costs."""
     lines = [
@@ -218,6 +251,9 @@ def main():
     ap.add_argument("--variant", default="", help="result file suffix")
     ap.add_argument("--table", help="print the markdown table of this result file and exit")
     ap.add_argument(
+        "--tol", type=float, help="run solve_to_tolerance(problem, tol) on --problems instead"
+    )
+    ap.add_argument(
         "--candidates",
         nargs="+",
         default=["refine_same"],
@@ -228,11 +264,20 @@ def main():
         print(markdown(json.loads(Path(args.table).read_text())["rows"]))
         return
     CANDIDATES.intersection_update(args.candidates)
+    if args.tol is not None:
+        rows = []
+        for name in args.problems or [r[0] for r in ROWS]:
+            rows.append(tolerance_row(name, args.tol))
+            write_result("gp/estimate", dict(args=vars(args), rows=rows), variant=args.variant)
+        return
     rows_in = [r for r in ROWS if not args.problems or r[0] in args.problems]
     rows = []
     for name, grids in rows_in:
         for n in grids:
-            rows.append(measure(name, n))
+            try:
+                rows.append(measure(name, n))
+            except Exception as err:  # a grid `gp.solve` refuses: say so, go on
+                print(f"{name} {n}: {type(err).__name__}: {str(err)[:200]}", flush=True)
         write_result(
             "gp/estimate", dict(args=vars(args), rows=rows, summary=summary(rows)),
             variant=args.variant,
