@@ -35,13 +35,14 @@ def test_estimate_and_tolerance():
     # the returned solution is the one the last estimate is about: the second finest
     assert sol.stats["grids"][0] == (60,) and sol.shape == sol.stats["grids"][-2]
     assert len(sol.stats["estimates"]) == len(sol.stats["grids"]) - 1
+    assert sol.stats["estimate"] >= sol.stats["differences"][-1]
     assert float(sol.error()) <= 1e-3
 
     # an impossible tolerance: the budget stops it
     sol = solve_to_tolerance(problem, 1e-30, grid=60, max_points=100, throw=False)
     assert sol.result is RESULTS.tolerance_not_met
     assert sol.stats["grids"] == [(60,), (90,)] and sol.shape == (60,)
-    assert 0 < sol.stats["estimate"] < 1
+    assert len(sol.stats["differences"]) == 1 and 0 < sol.stats["differences"][0] < 1
     # a budget below the second grid: one solve, no estimate
     sol = solve_to_tolerance(problem, 1e-3, grid=60, max_points=80, throw=False)
     assert sol.result is RESULTS.tolerance_not_met and sol.stats["estimate"] == math.inf

@@ -214,6 +214,7 @@ def tolerance_row(name, tol):
         tol=tol,
         result=sol.result.name,
         grids=[list(g) for g in sol.stats["grids"]],
+        differences=sol.stats["differences"],
         estimates=sol.stats["estimates"],
         estimate=sol.stats["estimate"],
         true=true,
