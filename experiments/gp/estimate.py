@@ -250,6 +250,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--problems", nargs="+", help="problem names (default: every row)")
     ap.add_argument("--variant", default="", help="result file suffix")
+    ap.add_argument("--grids", nargs="+", type=int, help="grids to run instead of each row's")
     ap.add_argument("--table", help="print the markdown table of this result file and exit")
     ap.add_argument(
         "--tol", type=float, help="run solve_to_tolerance(problem, tol) on --problems instead"
@@ -271,7 +272,11 @@ def main():
             rows.append(tolerance_row(name, args.tol))
             write_result("gp/estimate", dict(args=vars(args), rows=rows), variant=args.variant)
         return
-    rows_in = [r for r in ROWS if not args.problems or r[0] in args.problems]
+    rows_in = [
+        (name, args.grids or grids)
+        for name, grids in ROWS
+        if not args.problems or name in args.problems
+    ]
     rows = []
     for name, grids in rows_in:
         for n in grids:

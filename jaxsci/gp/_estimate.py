@@ -21,6 +21,12 @@ from the coarse one's and the difference under-estimates the error (ratio 0.24 a
 other candidates, the residual of the collocation equations at the midpoints of the grid and
 the GP posterior variance, were measured there too; neither is calibrated (BENCHMARKS.md).
 
+What no grid refinement sees: an error common to every grid (a floor of the solver path, such
+as the Kronecker path's on `zoo_dirichlet_data_2d`, 8.7e-6 at 275^2 while the 275^2 and 413^2
+solutions differ by 1.5e-6). `error_estimate` compares two grids and cannot tell;
+`solve_to_tolerance`, which sees the differences of a whole sequence of grids, bounds their
+tail instead (`_tail_bound`) and does not claim a tolerance below such a floor.
+
 The cost of the estimate is one solve at the finer grid: in 1D (a dense `O(n^3)` solve)
 about `growth^3 = 3.4` times the solve, in 2D more on the dense path and about
 `growth^2`-`growth^3` on the Kronecker one. `solve_to_tolerance` gets its estimates for free:
