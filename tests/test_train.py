@@ -129,16 +129,18 @@ def test_one_compilation_for_all_chunks(getkey):
         traces.append(1)
         return quadratic(params, extra, key)
 
-    # a last chunk shorter than the others (50 steps) runs the same program: the number of
-    # steps is an argument of it, not its length
-    train.fit(
-        counting,
-        {"w": jnp.zeros(3)},
-        optax.adam(0.05),
-        steps=550,
-        key=getkey(),
-        loop=train.Loop(chunk_size=100),
-    )
+    # a last chunk shorter than the others (50 steps), or another chunk size, runs the same
+    # program: the number of steps is an argument of it, not its length
+    adam = optax.adam(0.05)
+    for steps, chunk_size in [(550, 100), (90, 40)]:
+        train.fit(
+            counting,
+            {"w": jnp.zeros(3)},
+            adam,
+            steps=steps,
+            key=getkey(),
+            loop=train.Loop(chunk_size=chunk_size),
+        )
     assert len(traces) == 1
 
     # on the flat vector too, and a second `fit` call on the same structure reuses the chunk

@@ -1,9 +1,10 @@
 """Running `fit`'s steps: one compiled program, called in pieces, and the host loop around it.
 
 The program (`_run_steps`) takes `count` steps in a `lax.while_loop` whose body is the step, as
-a `lax.scan` of `count` steps would, and returns their metrics in buffers of `chunk_size`
-entries: `count` is an argument, not a static length, so every piece, a run's last short chunk
-and a chunk resumed half way all reuse one compiled program.
+a `lax.scan` of `count` steps would, and returns their metrics in buffers of `MAX_PIECE`
+entries: `count` is an argument, not a static length, so every piece, a run's last short chunk,
+a chunk resumed half way and any chunk size reuse one compiled program (and the persistent
+compilation cache's copy of it).
 
 The host runs a chunk (`chunk_size` steps, aligned on multiples of it whatever step a run
 resumed at, so reports, callbacks and checkpoints fall on the same steps) as pieces of about
@@ -37,12 +38,13 @@ from ._sharding import to_local
 from ._step import Step, TrainState, _prime
 
 STOP_CHECK_ENV = "JAXSCI_STOP_CHECK_S"
+MAX_PIECE = 4096  # steps: the metrics buffers' length (16 kB a float32 metric)
 
 
 @eqx.filter_jit
-def _run_steps(step: Step, state: TrainState, count, prime, size: int, ensemble: bool):
-    """`count` (at most `size`) steps from `state`; the metrics of step `i` at index `i` of
-    buffers of `size` entries. With `step.reuse_linesearch`, `prime` (a chunk's first piece)
+def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
+    """`count` (at most `MAX_PIECE`) steps from `state`; the metrics of step `i` at index `i`
+    of buffers of `MAX_PIECE` entries. With `step.reuse_linesearch`, `prime` (a chunk's first piece)
     stores the loss and gradient at the parameters first."""
     dyn, stat = eqx.partition(state, eqx.is_array)
     if step.reuse_linesearch:
@@ -60,7 +62,7 @@ def _run_steps(step: Step, state: TrainState, count, prime, size: int, ensemble:
     # traced once: its output shapes size the buffers, its jaxpr is the loop's body
     one = eqx.filter_closure_convert(one, dyn)
     buffers = jax.tree_util.tree_map(
-        lambda s: jnp.zeros((size, *s.shape), s.dtype), one.out_struct[1]
+        lambda s: jnp.zeros((MAX_PIECE, *s.shape), s.dtype), one.out_struct[1]
     )
 
     def body(carry):
@@ -77,15 +79,21 @@ def _run_steps(step: Step, state: TrainState, count, prime, size: int, ensemble:
 class _Pace:
     """The length of the next piece: `seconds` of steps at the pace the last piece ran (at
     most 4 times its length: a piece too short to time well does not make the next one long).
-    One piece per chunk with several processes."""
+    With several processes, pieces of `MAX_PIECE` steps (the same on every process)."""
 
     def __init__(self):
         self.seconds = float(os.environ.get(STOP_CHECK_ENV, "0.5"))
         self.whole_chunks = jax.process_count() > 1
         self.next = 1
 
+    @property
+    def stops_inside(self) -> bool:
+        """Whether a chunk may stop between two pieces (not with several processes, which
+        must all take the same steps)."""
+        return not self.whole_chunks
+
     def length(self, left: int) -> int:
-        return left if self.whole_chunks else min(self.next, left)
+        return min(left, MAX_PIECE) if self.whole_chunks else min(left, self.next, MAX_PIECE)
 
     def ran(self, length: int, seconds: float):
         fits = length * self.seconds / max(seconds, 1e-6)
@@ -96,12 +104,12 @@ def _run_chunk(step: Step, state, start: int, n: int, size: int, ensemble: bool,
     """Steps `start` to `start + n` (inside one chunk of `size`) as pieces, until they are done
     or a stop is requested. Returns the state, the metrics of the steps taken and their number."""
     taken, pieces = 0, []
-    while taken < n and not (taken and stop_requested() is not None):
+    while taken < n and not (taken and pace.stops_inside and stop_requested() is not None):
         length = pace.length(n - taken)
         prime = taken == 0 and start % size == 0
         t0 = time.perf_counter()
         state, metrics = _run_steps(
-            step, state, jnp.asarray(length, jnp.int32), jnp.asarray(prime), size, ensemble
+            step, state, jnp.asarray(length, jnp.int32), jnp.asarray(prime), ensemble
         )  # returns once the piece has run (filter_jit waits for it)
         pieces.append({k: np.asarray(m)[:length] for k, m in to_local(metrics).items()})
         pace.ran(length, time.perf_counter() - t0)
