@@ -766,9 +766,15 @@ def test_config_is_the_python_call(tmp_path):
     want = gp.solve(p2, kernel, 80, solver=gp.Dense(regularisation=1e-11))
     np.testing.assert_array_equal(sol.coefficients, want.coefficients)
     assert not np.array_equal(sol.coefficients, gp.solve(p2, kernel, 80).coefficients)
+    # a target accuracy: the run refines the grid as `gp.solve(tol=)` does, and loads back on
+    # the grid it reached
+    sol = _gp_run(tmp_path, "gp_p2", {"grid": [40], "tol": 1e-3, "kernel": {"envelope": 8.0}})
+    want = gp.solve(p2, kernel, 40, tol=1e-3)
+    assert sol.shape == want.shape != (40,)
+    np.testing.assert_array_equal(sol.coefficients, want.coefficients)
     # the flat keys of the earlier `[gp]` section say where they went
     from jaxsci import runs
 
-    for old, new in [("envelope", "gp.kernel.envelope"), ("tol", "gp.solver.tol")]:
+    for old, new in [("envelope", "gp.kernel.envelope"), ("steps", "gp.solver.steps")]:
         with pytest.raises(ValueError, match=rf"gp\.{old}: moved to `{new}"):
             runs.load_config({"solver": "gp", "gp": {old: 1.0}})

@@ -37,6 +37,11 @@ def test_estimate_and_tolerance():
     assert len(sol.stats["estimates"]) == len(sol.stats["grids"]) - 1
     assert sol.stats["estimate"] >= sol.stats["differences"][-1]
     assert float(sol.error()) <= 1e-3
+    # `gp.solve(tol=)` is this refinement, to the bit
+    via = gp.solve(problem, grid=60, tol=1e-3)
+    assert (via.coefficients == sol.coefficients).all() and via.stats["grids"] == sol.stats["grids"]
+    with pytest.raises(ValueError, match="train"):
+        gp.solve(problem, grid=60, tol=1e-3, train=gp.TrainKernel())
 
     # an impossible tolerance: the budget stops it
     sol = solve_to_tolerance(problem, 1e-30, grid=60, max_points=100, throw=False)

@@ -1,6 +1,8 @@
 """GP spectral-mixture PDE solver (Fang et al., ICLR 2024): kernels, Kronecker algebra,
 `solve` and its option objects (solver paths, the default kernel, kernel training)."""
 
+from ._estimate import error_estimate as error_estimate
+from ._estimate import solve_to_tolerance as solve_to_tolerance
 from ._grid import grid_axes as grid_axes
 from ._kernels import AbstractKernel as AbstractKernel
 from ._kernels import Matern32 as Matern32

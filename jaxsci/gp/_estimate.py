@@ -180,6 +180,7 @@ def solve_to_tolerance(
     *,
     kernel: AbstractKernel | Sequence[AbstractKernel] | None = None,
     grid: int | Sequence[int] | None = None,
+    solver: Any = None,
     growth: float = 1.5,
     max_points: int | None = None,
     throw: bool = True,
@@ -204,6 +205,8 @@ def solve_to_tolerance(
     - `kernel`: as for `gp.solve`; `None` (the default kernel) is re-derived at every grid.
     - `grid`: the first grid (an int or one per dimension); default 32 points per dimension
       in 1D, 16 in 2D and 8 in 3D.
+    - `solver`: as for `gp.solve` (`None`: `AutoSolver()`, which takes the dense path on the
+      small grids and the Kronecker paths past its `max_points`).
     - `growth`: the refinement factor per dimension (> 1).
     - `max_points`: the budget, in grid points of one solve (all dimensions together): no
       grid past it is solved. `None`: 3000 in 1D (the dense solve, `O(n^3)`, is then a few
@@ -238,7 +241,7 @@ def solve_to_tolerance(
     if grid is None:
         grid = {1: 32, 2: 16}.get(problem.dim, 8)
     t0 = time.perf_counter()
-    current = solve(problem, kernel, grid=grid, throw=False)
+    current = solve(problem, kernel, grid=grid, solver=solver, throw=False)
     grids: list[tuple[int, ...]] = [current.shape]
     differences: list[float] = []
     estimates: list[float] = []
@@ -252,7 +255,7 @@ def solve_to_tolerance(
             detail = f"the next grid {shape} has more than `max_points`={max_points} points"
             break
         try:
-            fine = solve(problem, kernel, grid=shape, throw=False)
+            fine = solve(problem, kernel, grid=shape, solver=solver, throw=False)
         except ValueError as err:  # a grid no path of `gp.solve` takes
             stopped = str(err)
             detail = f"gp.solve refused the next grid {shape}: {err}"

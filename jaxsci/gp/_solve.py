@@ -57,10 +57,11 @@ def warn_if_single(x, name):
 def solve(
     problem: Problem,
     kernel: AbstractKernel | Sequence[AbstractKernel] | DefaultKernel | None = None,
-    grid: int | Sequence[int] = 200,
+    grid: int | Sequence[int] | None = None,
     *,
     solver: AbstractSolver | AutoSolver | None = None,
     train: TrainKernel | None = None,
+    tol: float | None = None,
     throw: bool = True,
 ) -> GPSolution:
     """Solve `problem` with a GP (kernel-collocation) on a uniform tensor grid.
@@ -71,12 +72,17 @@ def solve(
     - `kernel`: a 1D kernel (used in every dimension), one per dimension, a `Product`, or a
       `DefaultKernel` (spectral mixtures from the source's spectrum); `None` is
       `DefaultKernel()`.
-    - `grid`: points per dimension (an int, or one per dimension), end points included.
+    - `grid`: points per dimension (an int, or one per dimension), end points included;
+      `None` is 200 (with `tol`: the first grid of the refinement, `None` a coarse one).
     - `solver`: a solver path, `Dense()`, `GaussNewton()`, `Kronecker()` or `NewtonKrylov()`
       with its settings, or an `AutoSolver` that picks one by the problem and the grid; `None`
       is `AutoSolver()`.
     - `train`: `TrainKernel(...)` to train the kernel parameters first (dense paths only),
       `None` to keep the kernel.
+    - `tol`: a target relative L2 error. `None` solves once on `grid`; a number refines the
+      grid (by 1.5 per dimension, up to a budget) until the a-posteriori error estimate is at
+      or below it, `gp.solve_to_tolerance`, whose result is `RESULTS.tolerance_not_met` where
+      the budget came first. Not with `train`.
     - `throw`: raise `jaxsci.SolveFailed` (its `.solution` holds this solution) when the
       result is not `RESULTS.successful`; `False` returns the solution with its `result`.
 
@@ -91,7 +97,15 @@ def solve(
     **Example:** `gp.solve(problem, grid=400, solver=gp.GaussNewton(steps=40))`.
     """
     _check_arguments(problem, solver, train, throw)
-    axes = grid_axes(problem, grid)
+    if tol is not None:
+        if train is not None:
+            raise ValueError("solve: `tol` refines the grid with a fixed kernel: pass `train=None`")
+        from ._estimate import solve_to_tolerance  # it calls `solve`
+
+        return solve_to_tolerance(
+            problem, tol, kernel=kernel, grid=grid, solver=solver, throw=throw
+        )
+    axes = grid_axes(problem, 200 if grid is None else grid)
     warn_if_single(axes[0], "grid")
     kernel = _product_kernel(problem, kernel, axes)
     auto = AutoSolver() if solver is None else solver

@@ -4,6 +4,7 @@ solution, the wall time and the solution plot."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import warnings
@@ -40,7 +41,9 @@ class GPConfig:
     `[gp.kernel]` (`gp.DefaultKernel`) and `[gp.train]` (`gp.TrainKernel`; absent: no
     training). The defaults are the library's."""
 
-    grid: list[int] = setting([library_default(gp.solve, "grid")], "non-empty")  # per dimension
+    # points per dimension (one: every dimension); absent: gp.solve's default
+    grid: list[int] | None = setting(library_default(gp.solve, "grid"), "non-empty")
+    tol: float | None = setting(library_default(gp.solve, "tol"), "positive")  # refine to it
     solver: SolverConfig = setting(default_factory=gp.AutoSolver)  # chosen by `kind`
     kernel: gp.DefaultKernel = setting(default_factory=gp.DefaultKernel)
     train: gp.TrainKernel | None = None
@@ -55,8 +58,6 @@ class GPConfig:
         "gp.solver.gauss_newton.regularisation, ...)",
         "steps": "gp.solver.steps (of kind 'gauss_newton' or 'newton_krylov'; under kind "
         "'auto': gp.solver.gauss_newton.steps and gp.solver.newton_krylov.steps)",
-        "tol": "gp.solver.tol (of kind 'gauss_newton' or 'newton_krylov'; under kind 'auto': "
-        "gp.solver.gauss_newton.tol and gp.solver.newton_krylov.tol)",
         "max_points": "gp.solver.max_points (kind 'auto')",
         "train_kernel": "gp.train.mode (a table: [gp.train])",
         "kernel_steps": "gp.train.steps",
@@ -78,6 +79,8 @@ class GPRunConfig:
 
 def _grid(cfg: GPRunConfig, problem: pde.Problem):
     g = cfg.gp.grid
+    if g is None:
+        return None
     if len(g) not in (1, problem.dim) or any(n < 2 for n in g):
         raise ValueError(
             f"gp.grid: expected 1 or {problem.dim} sizes >= 2 for {cfg.problem.name!r}, got {g}"
@@ -89,7 +92,7 @@ def _solve(cfg: GPRunConfig):
     c = cfg.gp
     problem = pde.get_problem(cfg.problem.name, **cfg.problem.args)
     grid = _grid(cfg, problem)
-    return gp.solve(problem, c.kernel, grid, solver=c.solver, train=c.train, throw=False)
+    return gp.solve(problem, c.kernel, grid, solver=c.solver, train=c.train, tol=c.tol, throw=False)
 
 
 def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
@@ -111,6 +114,7 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
             "steps": int(sol.stats["steps"]),
             "method": sol.stats["method"],
             "points": int(np.prod(sol.shape)),
+            "grid": list(sol.shape),
             "frequencies": [np.asarray(f).tolist() for f in sol.stats.get("frequencies", [])],
             "weights": [np.asarray(w).tolist() for w in sol.stats.get("weights", [])],
             "converged": sol.stats.get("converged"),
@@ -124,6 +128,10 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
                 }
             ],
         }
+        if cfg.gp.tol is not None:
+            metrics["error_estimate"] = float(sol.stats["estimate"])
+            metrics["runs"][0]["error_estimate"] = metrics["error_estimate"]
+            metrics["grids"] = [list(g) for g in sol.stats["grids"]]
         outputs = {}
         if cfg.plot:
             outputs["solution"] = pinn.plot_solution(sol, os.path.join(out_dir, "solution.png"))
@@ -136,11 +144,19 @@ def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
 
 
 def load(cfg: GPRunConfig, run_dir: str, seed: int) -> gp.GPSolution:
-    """The `GPSolution`: the kernel structure and grid are rebuilt from the config (the
-    frequencies read from the source, no solve), the kernel and coefficients read back."""
+    """The `GPSolution`: the kernel structure and grid are rebuilt (the grid the run ended on,
+    from its `metrics.json`, else from the config; the frequencies read from the source, no
+    solve), the kernel and coefficients read back."""
     with jax.enable_x64(True):
         problem = pde.get_problem(cfg.problem.name, **cfg.problem.args)
-        grid = _grid(cfg, problem)
+        metrics_path = os.path.join(run_dir, "metrics.json")
+        if os.path.exists(metrics_path):
+            with open(metrics_path) as f:
+                grid = json.load(f).get("grid") or _grid(cfg, problem)
+        else:
+            grid = _grid(cfg, problem)
+        if grid is None:
+            raise ValueError(f"{metrics_path}: no `grid` recorded, and the config names none")
         sizes = [grid] * problem.dim if isinstance(grid, int) else grid
         dom = problem.domain
         axes = [
