@@ -507,6 +507,7 @@ def test_mean_on_tensor_grid_equals_dense():
 
 
 @pytest.mark.x64
+@pytest.mark.slow  # 16 s on 2 cores
 def test_variance_against_dense_formula():
     # the posterior variance given L u at the interior grid points and u on the boundary ones,
     # against the Schur complement of the joint covariance formed by autodiff point by point

@@ -58,7 +58,7 @@ def _make(dim, covariance, key, n=30):
 @pytest.mark.parametrize(
     "dim,covariance",
     [
-        (2, "full"),
+        pytest.param(2, "full", marks=pytest.mark.slow),  # compile-bound: 27 s on 2 cores
         pytest.param(1, "diagonal", marks=pytest.mark.slow),  # compile-bound: ~6 s each
         (3, "diagonal"),
     ],
@@ -150,6 +150,7 @@ def test_overflow_gives_nan_and_with_capacity_fixes_it(getkey):
 
 
 @pytest.mark.x64
+@pytest.mark.slow  # 19 s on 2 cores; the default suite keeps the cell-list equalities
 def test_blocked_dense_equals_one_block(getkey):
     """The dense sum in blocks (scanned, rematerialised) is the one-block sum: values,
     x-derivatives to second order and parameter gradients of a residual loss, with `n` not a
@@ -343,6 +344,7 @@ def test_solve_trains_pig_on_poisson_1d():
 
 
 @pytest.mark.x64
+@pytest.mark.slow  # 21 s on 2 cores; ensembles of fit are in the default suite (test_train)
 def test_solve_ensemble(getkey):
     """Two PIGs built by `eqx.filter_vmap` over keys train in one vmapped step exactly as two
     separate runs (float64, so that reduction order does not blur the comparison)."""
