@@ -1,22 +1,22 @@
 """Running `fit`'s steps: one compiled program, called in pieces, and the host loop around it.
 
-The program (`_run_steps`) takes `count` steps in a `lax.while_loop` whose body is the step, as
-a `lax.scan` of `count` steps would, and returns their metrics in buffers of `MAX_PIECE`
-entries: `count` is an argument, not a static length, so every piece, a run's last short chunk,
-a chunk resumed half way and any chunk size reuse one compiled program (and the persistent
-compilation cache's copy of it).
+The program (`_run_steps`) takes `count` steps in a `lax.while_loop` whose body is the step, as a
+`lax.scan` of `count` steps would, and returns their metrics in buffers of `MAX_PIECE` entries:
+`count` is an argument, not a static length, so every piece, a run's last short chunk, a chunk
+resumed half way and any chunk size reuse one compiled program (and the persistent compilation
+cache's copy of it).
 
-The host runs a chunk (`chunk_size` steps, aligned on multiples of it whatever step a run
-resumed at, so reports, callbacks and checkpoints fall on the same steps) as pieces of about
-`JAXSCI_STOP_CHECK_S` seconds (default 0.5), and between two pieces looks for a stop request
-(`_interrupt.request_stop`, made by `jaxsci run` on SIGINT and SIGTERM). On one, it runs no
-further piece and checkpoints the state at its exact step: a stop takes effect within one piece
-and loses nothing. A piece boundary costs 0.6 to 1.1 ms of host time on the Poisson 2D recipe
-(a loaded 2-core machine), 0.1 to 0.2% of a piece. A host callback polled inside the program
-(`io_callback`) could stop between two steps, but a program holding one is never written to
-JAX's persistent compilation cache, and the chunk is the costliest program to compile. With
-several processes a chunk is one piece (every process must call the same programs): a stop
-waits for its end.
+The host runs a chunk (`chunk_size` steps, aligned on multiples of it whatever step a run resumed
+at, so reports, callbacks and checkpoints fall on the same steps) as pieces of about
+`JAXSCI_STOP_CHECK_S` seconds (default 2: a piece boundary cost ~0.1 s on the SSM copying recipe,
+20% of its steps at 0.5 s pieces, none measurable at 2 s), and between two pieces looks for a stop
+request (`_interrupt.request_stop`, made by `jaxsci run` on SIGINT and SIGTERM). On one, it runs no
+further piece and checkpoints the state at its exact step: a stop takes effect within one piece and
+loses nothing. A piece boundary costs 0.6 to 1.1 ms of host time on the Poisson 2D recipe (a loaded
+2-core machine), 0.1 to 0.2% of a piece. A host callback polled inside the program (`io_callback`)
+could stop between two steps, but a program holding one is never written to JAX's persistent
+compilation cache, and the chunk is the costliest program to compile. With several processes a chunk
+is one piece (every process must call the same programs): a stop waits for its end.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class _Pace:
     With several processes, pieces of `MAX_PIECE` steps (the same on every process)."""
 
     def __init__(self):
-        self.seconds = float(os.environ.get(STOP_CHECK_ENV, "0.5"))
+        self.seconds = float(os.environ.get(STOP_CHECK_ENV, "2"))
         self.whole_chunks = jax.process_count() > 1
         self.next = 1
 
