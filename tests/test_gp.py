@@ -382,6 +382,7 @@ def test_newton_krylov_step_equals_dense(getkey):
 
 
 @pytest.mark.x64
+@pytest.mark.slow  # 16 s; test_newton_krylov_step_equals_dense keeps the path in the default suite
 def test_solve_2d_nonlinear_kronecker_path():
     prob = _allen_cahn_2d(20.0, 12.0)
     sol = gp.solve(prob, ENVELOPE_5, grid=(50, 40), solver=gp.AutoSolver(max_points=100))

@@ -52,6 +52,7 @@ def test_shipped_configs_round_trip_through_toml(path, tmp_path):
     assert runs.load_config(str(again)) == cfg
 
 
+@pytest.mark.slow  # 13 s; the default suite runs the Koopman config in test_runs_families
 def test_koopman_run_from_config(tmp_path):
     out = tmp_path / "koopman"
     assert _cli(os.path.join(CONFIGS, "koopman_duffing.toml"), out, SMALL_KOOPMAN) == 0
@@ -99,6 +100,7 @@ def test_ssm_digits_load_reproduces_test_accuracy(tmp_path):
     assert float(accuracy(model, xte, yte)) == m["runs"][0]["accuracy"]
 
 
+@pytest.mark.slow  # 21 s; run directories are reloaded and resumed in test_resume
 def test_pinn_rerun_from_run_directory_and_load(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     path = os.path.join(CONFIGS, "poisson_1d.toml")
