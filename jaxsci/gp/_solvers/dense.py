@@ -13,7 +13,7 @@ from ..._results import RESULTS
 from .._collocation import Coefficients, collocation_system, filtered_lstsq, gram_jit, kernel_gram
 from .._grid import boundary_mask, boundary_values, mesh
 from .._kronecker import kron_dense, operator_factors
-from .base import AbstractSolver
+from .base import REGULARISATION, AbstractSolver
 
 
 def check_regularisation(solver) -> None:
@@ -34,7 +34,7 @@ class Dense(AbstractSolver):
       directions that rounding already decides.
     """
 
-    regularisation: float = eqx.field(static=True, default=1e-13)
+    regularisation: float = eqx.field(static=True, default=REGULARISATION)
     method: ClassVar[str] = "linear"
 
     def __check_init__(self):

@@ -27,7 +27,7 @@ from ..._checks import check_float, check_int
 from ..._results import RESULTS
 from .._collocation import Coefficients, filtered_lstsq, kernel_gram
 from .._grid import boundary_mask, boundary_values, mesh
-from .base import AbstractSolver
+from .base import REGULARISATION, STEPS, TOL, AbstractSolver
 from .dense import check_regularisation
 
 
@@ -57,9 +57,9 @@ class GaussNewton(AbstractSolver):
       every OpenBLAS kernel tried), so that where it stops does not depend on rounding.
     """
 
-    regularisation: float = eqx.field(static=True, default=1e-13)
-    steps: int = eqx.field(static=True, default=20)
-    tol: float = eqx.field(static=True, default=3e-8)
+    regularisation: float = eqx.field(static=True, default=REGULARISATION)
+    steps: int = eqx.field(static=True, default=STEPS)
+    tol: float = eqx.field(static=True, default=TOL)
     method: ClassVar[str] = "gauss_newton"
 
     def __check_init__(self):

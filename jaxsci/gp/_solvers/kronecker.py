@@ -21,7 +21,7 @@ from ..._results import RESULTS
 from .._collocation import Coefficients
 from .._grid import boundary_mask, boundary_values, mesh
 from .._sylvester import dim_operator, sylvester_solve
-from .base import AbstractSolver
+from .base import NUGGET, REGULARISATION, AbstractSolver
 from .dense import check_regularisation
 
 
@@ -76,8 +76,8 @@ class Kronecker(AbstractSolver):
       the grid error.
     """
 
-    regularisation: float = eqx.field(static=True, default=1e-13)
-    nugget: float = eqx.field(static=True, default=1e-8)
+    regularisation: float = eqx.field(static=True, default=REGULARISATION)
+    nugget: float = eqx.field(static=True, default=NUGGET)
     method: ClassVar[str] = "kronecker"
 
     def __check_init__(self):

@@ -14,7 +14,7 @@ import numpy as np
 from .._collocation import Coefficients
 from .._newton_krylov import newton_krylov
 from .._sylvester import dim_operator
-from .base import AbstractSolver
+from .base import NUGGET, REGULARISATION, STEPS, TOL, AbstractSolver
 from .gauss_newton import check_iteration
 from .kronecker import check_values_path, coefficients_of_values, grid_data
 
@@ -32,10 +32,10 @@ class NewtonKrylov(AbstractSolver):
       (3 steps on the tests' Allen-Cahn problem).
     """
 
-    regularisation: float = eqx.field(static=True, default=1e-13)
-    nugget: float = eqx.field(static=True, default=1e-8)
-    steps: int = eqx.field(static=True, default=20)
-    tol: float = eqx.field(static=True, default=3e-8)
+    regularisation: float = eqx.field(static=True, default=REGULARISATION)
+    nugget: float = eqx.field(static=True, default=NUGGET)
+    steps: int = eqx.field(static=True, default=STEPS)
+    tol: float = eqx.field(static=True, default=TOL)
     method: ClassVar[str] = "newton_krylov"
 
     def __check_init__(self):
