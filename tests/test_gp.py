@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxsci import RESULTS, SolveFailed, gp, pde
+from jaxsci import RESULTS, SolveFailed, gp, pde, train
 
 KERNELS = {
     "se": lambda: gp.SquaredExponential(0.7, 1.3),
@@ -304,6 +304,10 @@ def test_bad_input():
         gp.solve(prob, gp.Product([gp.Matern52(), gp.Matern52()]), grid=10)
     with pytest.raises(TypeError, match="problem"):
         gp.solve("p1", grid=10)
+    with pytest.raises(TypeError, match="`loop` must be a train.Loop"):
+        gp.solve(prob, grid=10, train=gp.TrainKernel(), loop=500)
+    with pytest.raises(ValueError, match="`loop` drives kernel training"):
+        gp.solve(prob, grid=10, loop=train.Loop())
 
 
 def test_float32_warns():

@@ -163,3 +163,38 @@ def test_ensemble_over_seeds():
     )
     assert res.history["loss"].shape == (3, 200) and res.stats["failed_step"] is None
     assert np.all(res.history["loss"][:, -1] < res.history["loss"][:, 0])
+
+
+def test_training_stopped_resumes_to_the_bit(tmp_path):
+    """Deep Koopman training is `train.fit`'s: stopped after a chunk (a stop request, as
+    `jaxsci run`'s signal handler makes it), it checkpoints that step, and the run resumed from
+    the checkpoint equals the uninterrupted one to the bit (parameters and loss history)."""
+    from jaxsci.train import _interrupt
+
+    path = str(tmp_path / "deep.eqx")
+
+    def fit(loop):
+        return kp.fit_deep_koopman(
+            kp.DeepKoopman(2, 3, width=8, key=jax.random.key(0)),
+            _slow_manifold_trajectories(),
+            steps=60,
+            batch_size=16,
+            horizon=4,
+            key=jax.random.key(1),
+            loop=loop,
+        )
+
+    full = fit(train.Loop(chunk_size=20))
+    stop = train.Loop(
+        chunk_size=20, checkpoint=path, callback=lambda n, p: _interrupt.request_stop(2)
+    )
+    try:
+        with pytest.raises(train.Interrupted) as e:
+            fit(stop)
+    finally:
+        _interrupt.clear_stop()
+    assert e.value.step == 20 and train.checkpoint_info(path)["step"] == 20
+    resumed = fit(train.Loop(chunk_size=20, checkpoint=path, resume=True))
+    leaves = zip(jax.tree.leaves(resumed.params), jax.tree.leaves(full.params), strict=True)
+    assert all(np.array_equal(a, b) for a, b in leaves)
+    np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])

@@ -219,9 +219,40 @@ def test_ssm_run_killed_resumes_to_the_bit(env, tmp_path):
     _assert_same_run(run, reference, [0])
 
 
+GP_P1 = os.path.join(CONFIGS, "gp_p1.toml")
+GP_SMALL = [
+    "problem.name=poisson_1d",
+    "gp.grid=[48]",
+    "gp.train.steps=240",
+    "gp.chunk_size=20",
+    "plot=false",
+]
+
+
+def test_gp_kernel_training_stopped_resumes_to_the_bit(env, tmp_path):
+    """`[gp.train]` kernel training checkpoints like any trained family: SIGINT in the middle
+    of a chunk checkpoints the step reached, and the run resumed from it (with another chunk
+    size) equals the uninterrupted one (kernel, coefficients, loss history) to the bit. SIGKILL
+    at random moments: the slow interruption table."""
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    rc, log = _finish(_start(_command(GP_P1, reference, GP_SMALL), env))
+    assert rc == 0, log
+    ckpt = run / "checkpoint_seed0.eqx"
+    # chunks of 100: the stop at the signal lands before the chunk's end (200)
+    proc = _start(_command(GP_P1, run, [*GP_SMALL, "gp.chunk_size=100"]), env, **FAST_STOP)
+    seen = _stop_at(proc, ckpt, 100, signal.SIGINT)
+    rc, log = _finish(proc)
+    assert rc == 128 + signal.SIGINT, log
+    step = json.loads((run / "INTERRUPTED").read_text())["checkpoints"]["checkpoint_seed0.eqx"]
+    assert step == _step(ckpt) and seen < step < 200, (seen, step)
+    rc, log = _finish(_start(_resume_command(run, "gp.chunk_size=20"), env))
+    assert rc == 0, log
+    _assert_same_run(run, reference, [0])
+
+
 def test_koopman_run_stopped_before_its_metrics_runs_again(tmp_path, capsys):
-    """A family that trains nothing iteratively (Koopman, GP) has no checkpoint: an unfinished
-    run runs again on resume, to the same result."""
+    """A family that trains nothing iteratively (Koopman, a GP solve without `[gp.train]`) has
+    no checkpoint: an unfinished run runs again on resume, to the same result."""
     small = [
         "data.n_trajectories=30",
         "data.held_out_trajectories=40",
@@ -341,6 +372,37 @@ def test_read_only_output_directory_names_the_path():
     finally:
         os.chmod(os.path.join(base, "ro"), 0o755)
         shutil.rmtree(base)
+
+
+def test_disk_full_names_the_path_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
+    """A full disk (ENOSPC, injected into the flush of one file) ends the run with one line
+    naming that file; the files written before it stay, the partial one is removed, and the
+    run resumes to the end once there is room."""
+    import errno
+
+    from jaxsci.train import _atomic
+
+    real_fsync, full = os.fsync, ["metrics.json"]
+
+    def fsync(fd):
+        if full and os.readlink(f"/proc/self/fd/{fd}").split(".")[0].endswith("/metrics"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(_atomic.os, "fsync", fsync)
+    run = tmp_path / "gp"
+    args = ["run", GP_P1, "--out", str(run), "--quiet", "--set", "problem.name=poisson_1d"]
+    args += ["--set", "gp.grid=[48]", "--set", "plot=false"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"jaxsci: cannot write {run / 'metrics.json'}: No space left on device"
+    model = (run / "model_seed0.eqx").read_bytes()  # written before the disk filled
+    assert not list(run.glob("*.tmp"))
+    full.clear()  # room again
+    assert cli.main(["run", "--resume", str(run), "--quiet"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["rel_l2"] < 1e-4
+    assert (run / "model_seed0.eqx").read_bytes() == model
+    capsys.readouterr()
 
 
 def _reachable_by_others(path) -> bool:
@@ -522,6 +584,7 @@ FAMILIES = {
     "mlp_pinn": (POISSON, PINN_SMALL, [0, 1], "checkpoint_seed0.eqx"),
     "pig": (PIG_HELMHOLTZ, PIG_SMALL, [0], "checkpoint_seed0.eqx"),
     "ssm": (SSM, SSM_SMALL, [0], "checkpoint_seed0.eqx"),
+    "gp_train": (GP_P1, GP_SMALL, [0], "checkpoint_seed0.eqx"),
 }
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from .._checks import check_bool
 from .._results import RESULTS, raise_if_failed
 from ..pde._problem import Problem
+from ..train import Loop
 from ._collocation import Coefficients, kernel_gram
 from ._grid import boundary_mask, grid_axes, mesh
 from ._kernels import AbstractKernel, Product, _AbstractMixture
@@ -62,6 +63,7 @@ def solve(
     solver: AbstractSolver | AutoSolver | None = None,
     train: TrainKernel | None = None,
     tol: float | None = None,
+    loop: Loop | None = None,
     throw: bool = True,
 ) -> GPSolution:
     """Solve `problem` with a GP (kernel-collocation) on a uniform tensor grid.
@@ -83,6 +85,9 @@ def solve(
       grid (by 1.5 per dimension, up to a budget) until the a-posteriori error estimate is at
       or below it, `gp.solve_to_tolerance`, whose result is `RESULTS.tolerance_not_met` where
       the budget came first. Not with `train`.
+    - `loop`: how kernel training runs its Adam steps (`train.Loop`: chunk size, a checkpoint
+      file to write after every chunk and to `resume` from, progress); `None` is
+      `Loop(chunk_size=min(steps, 500))`. Only with `train`.
     - `throw`: raise `jaxsci.SolveFailed` (its `.solution` holds this solution) when the
       result is not `RESULTS.successful`; `False` returns the solution with its `result`.
 
@@ -96,7 +101,7 @@ def solve(
 
     **Example:** `gp.solve(problem, grid=400, solver=gp.GaussNewton(steps=40))`.
     """
-    _check_arguments(problem, solver, train, throw)
+    _check_arguments(problem, solver, train, loop, throw)
     if tol is not None:
         if train is not None:
             raise ValueError("solve: `tol` refines the grid with a fixed kernel: pass `train=None`")
@@ -119,7 +124,7 @@ def solve(
     if train is None:
         out = chosen.solve(problem, kernel, axes)
     else:
-        kernel, out, trained = _trained_solve(problem, kernel, axes, chosen, train)
+        kernel, out, trained = _trained_solve(problem, kernel, axes, chosen, train, loop)
         history.update(_kernel_history(kernel, trained.history))
         extra_stats = _kernel_stats(kernel, trained.stats)
         failed = trained.stats["failed_step"]
@@ -154,7 +159,7 @@ def solve(
     return raise_if_failed("gp.solve", result, detail, solution, throw)
 
 
-def _check_arguments(problem, solver, train, throw) -> None:
+def _check_arguments(problem, solver, train, loop, throw) -> None:
     if not isinstance(problem, Problem):
         raise TypeError(f"solve: `problem` must be a Problem, got {type(problem).__name__}")
     if solver is not None and not isinstance(solver, AbstractSolver | AutoSolver):
@@ -166,6 +171,10 @@ def _check_arguments(problem, solver, train, throw) -> None:
         raise TypeError(
             f"solve: `train` must be a gp.TrainKernel or None, got {type(train).__name__} {train!r}"
         )
+    if loop is not None and not isinstance(loop, Loop):
+        raise TypeError(f"solve: `loop` must be a train.Loop or None, got {type(loop).__name__}")
+    if loop is not None and train is None:
+        raise ValueError("solve: `loop` drives kernel training: pass `train=gp.TrainKernel(...)`")
     check_bool(throw, "throw", "solve")
     if train is not None and train.mode == "exact" and problem.operator is None:
         raise ValueError(
@@ -209,7 +218,7 @@ def _check_training(axes, solver, chosen) -> None:
     )
 
 
-def _trained_solve(problem, kernel, axes, solver, train: TrainKernel):
+def _trained_solve(problem, kernel, axes, solver, train: TrainKernel, loop=None):
     """Kernel training (`_train.py`), then the coefficients of the trained kernel:
     `(kernel, Coefficients, train.fit's result)`."""
     pts = mesh(axes)
@@ -220,7 +229,9 @@ def _trained_solve(problem, kernel, axes, solver, train: TrainKernel):
         # where its Adam run would head for these kernel parameters
         start = solver.solve(problem, kernel, axes)
         init_values = kernel_gram(kernel, axes) @ start.alpha
-    kernel, values, trained = train_kernel(problem, kernel, axes, pts, bmask, train, init_values)
+    kernel, values, trained = train_kernel(
+        problem, kernel, axes, pts, bmask, train, init_values, loop
+    )
     if train.mode == "adam":
         out = _coefficients_of_values(kernel, axes, values, train.jitter, trained.stats["steps"])
     else:

@@ -149,9 +149,12 @@ def training_data(problem, axes, points, bmask) -> _Data:
     )
 
 
-def train_kernel(problem, kernel, axes, points, bmask, options: TrainKernel, values=None):
+def train_kernel(
+    problem, kernel, axes, points, bmask, options: TrainKernel, values=None, loop=None
+):
     """Train `kernel` (and the grid values `values`, mode `"adam"`) with Adam through
-    `train.fit`, as `options` says. Returns `(kernel, values or None, fit's TrainResult)`; a
+    `train.fit`, as `options` says, driven by `loop` (`None`: chunks of up to 500 steps, no
+    checkpoint). Returns `(kernel, values or None, fit's TrainResult)`; a
     non-finite step stops training with the last finite parameters (`fit(throw=False)`: the
     caller reports it)."""
     mode, steps = options.mode, options.steps
@@ -165,7 +168,7 @@ def train_kernel(problem, kernel, axes, points, bmask, options: TrainKernel, val
         steps=steps,
         key=jax.random.key(0),
         extra=data,
-        loop=Loop(chunk_size=min(steps, 500)),
+        loop=Loop(chunk_size=min(steps, 500)) if loop is None else loop,
         throw=False,
     )
     trained = result.params

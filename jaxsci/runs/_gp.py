@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import gp, pde, pinn
+from ..train import Loop, checkpoint_tags
 from . import _rundir
 from ._config import ProblemConfig, library_default, setting
 from ._runner import Outcome, Runner, register
@@ -47,6 +48,9 @@ class GPConfig:
     solver: SolverConfig = setting(default_factory=gp.AutoSolver)  # chosen by `kind`
     kernel: gp.DefaultKernel = setting(default_factory=gp.DefaultKernel)
     train: gp.TrainKernel | None = None
+    # kernel training's steps between checkpoints (`train.Loop`; a run stopped by a signal
+    # checkpoints the step it reached, a killed one resumes from the last chunk's end)
+    chunk_size: int = setting(library_default(Loop, "chunk_size"), "positive")
 
     # where the settings of the earlier flat `[gp]` section went
     MOVED = {
@@ -88,18 +92,38 @@ def _grid(cfg: GPRunConfig, problem: pde.Problem):
     return g[0] if len(g) == 1 else list(g)
 
 
-def _solve(cfg: GPRunConfig):
+def _solve(cfg: GPRunConfig, out_dir: str | None = None, progress: bool = False):
+    """`gp.solve` as a user writes it; kernel training (when `[gp.train]` is set) checkpoints
+    to `out_dir` and continues from the checkpoint a stopped run left there."""
     c = cfg.gp
     problem = pde.get_problem(cfg.problem.name, **cfg.problem.args)
     grid = _grid(cfg, problem)
-    return gp.solve(problem, c.kernel, grid, solver=c.solver, train=c.train, tol=c.tol, throw=False)
+    loop = None
+    if c.train is not None and out_dir is not None:
+        loop = Loop(
+            chunk_size=min(c.chunk_size, c.train.steps),
+            checkpoint=os.path.join(out_dir, "checkpoint_seed0.eqx"),
+            resume=True,  # from the checkpoint a stopped run left (a fresh run has none)
+            progress=progress,
+        )
+    with checkpoint_tags(seed=0):
+        return gp.solve(
+            problem,
+            c.kernel,
+            grid,
+            solver=c.solver,
+            train=c.train,
+            tol=c.tol,
+            loop=loop,
+            throw=False,
+        )
 
 
 def run(cfg: GPRunConfig, out_dir: str, progress: bool) -> Outcome:
     with jax.enable_x64(True), warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # float32 would only give ~1e-4
         t0 = time.perf_counter()
-        sol = _solve(cfg)
+        sol = _solve(cfg, out_dir, progress)
         wall = time.perf_counter() - t0
         err = float(sol.error()) if sol.problem.has_truth else float("nan")
         _rundir.save_model(_rundir.model_path(out_dir, 0), (sol.kernel, sol.coefficients))
@@ -184,3 +208,6 @@ class GPRunner(Runner):
 
     def seeds(self, cfg):
         return [0]  # a deterministic solve: one model
+
+    def resumable_overrides(self, cfg) -> tuple[str, ...]:
+        return ("gp.chunk_size",)  # the iterates of kernel training do not depend on it

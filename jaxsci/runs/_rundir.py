@@ -183,10 +183,11 @@ def status(run_dir: str) -> str:
 
 
 def has_results(run_dir: str) -> bool:
-    """Whether a run has computed anything in `run_dir` (a checkpoint, a finished seed)."""
-    return bool(
-        glob.glob(os.path.join(run_dir, "checkpoint_seed*.eqx"))
-        or glob.glob(os.path.join(run_dir, "result_seed*.json"))
+    """Whether a run has computed anything in `run_dir` (a checkpoint, a model, a finished
+    seed): its `config.toml` then stays, so that `jaxsci run --resume` can continue it."""
+    return any(
+        glob.glob(os.path.join(run_dir, pattern))
+        for pattern in ("checkpoint_seed*.eqx", "model_seed*.eqx", "result_seed*.json")
     )
 
 
