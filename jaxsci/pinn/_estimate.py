@@ -124,6 +124,23 @@ def _block(residual_at, field, basis, points, chunk):
 _block_jit = eqx.filter_jit(_block)
 
 
+class _Residual(eqx.Module):
+    """A residual `(u, x) -> r` as a pytree: the residual function (`problem.residual`, a
+    condition's) and the `params` it reads. `_block_jit` then compiles once per problem and
+    field structure; a new lambda on every call missed `filter_jit`'s cache and compiled the
+    block again for every field estimated (every seed of a run)."""
+
+    fn: object
+    params: object
+    component: int | None = eqx.field(static=True, default=None)
+
+    def __call__(self, u, x):
+        if self.fn is None:  # the field's own value (`Observations`)
+            v = u(x)
+            return v if self.component is None else v[self.component]
+        return self.fn(u, x, self.params)
+
+
 @eqx.filter_jit
 def _correction_at(basis, coef, points):
     """`d(x) = sum_k coef_k phi_k(x)` at each of `points`."""
@@ -193,23 +210,16 @@ def correction(
     per_axis = math.ceil((2 * n_basis) ** (1 / dim))
     interior = problem.domain.grid((per_axis,) * dim, dtype=dtype, cell_centred=True)
     interior = _chebyshev_spaced(interior, problem.domain)  # Chebyshev nodes of the first kind
-    blocks = [
-        _block_jit(lambda u, x: problem.residual(u, x, params), field, basis, interior, chunk)
-    ]
+    blocks = [_block_jit(_Residual(problem.residual, params), field, basis, interior, chunk)]
     n_face = 4 * (degree + 1) ** max(dim - 1, 0)
     for c in problem.conditions:
         if isinstance(c, Observations):
             pts = c.points.astype(dtype)
-
-            def value(u, x, c=c):
-                v = u(x)
-                return v if c.component is None else v[c.component]
-
-            A, b = _block_jit(value, field, basis, pts, chunk)
+            A, b = _block_jit(_Residual(None, None, c.component), field, basis, pts, chunk)
             b = b - jnp.ravel(c.values)
         elif isinstance(c, AbstractPointCondition):
             pts = _condition_points(c, problem.domain, n_face * 2, dtype)
-            A, b = _block_jit(lambda u, x, c=c: c.residual(u, x, params), field, basis, pts, chunk)
+            A, b = _block_jit(_Residual(c.residual, params), field, basis, pts, chunk)
         else:
             return {**nan, "reason": f"condition {type(c).__name__} is not a point condition"}
         blocks.append((A, b))

@@ -9,12 +9,14 @@ true`: a problem without an exact solution gets a number."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .. import pde, pinn, train
@@ -92,11 +94,21 @@ def _read_curve(path: str) -> list:
         return json.load(f)
 
 
+@functools.lru_cache(maxsize=4)
+def _catalogue_problem(name: str, args: str, dtype: str) -> pde.Problem:
+    """One problem object per (name, args, default float dtype) for the process: the
+    estimate's compiled blocks are cached by the problem's functions, and a new `get_problem`
+    builds new ones."""
+    del dtype  # a key only: the problem's arrays are built in the run's precision
+    return pde.get_problem(name, **json.loads(args))
+
+
 def _error_estimate(cfg: PINNRunConfig, sol: pinn.PINNSolution) -> float:
     """`sol.error_estimate()` against the catalogue problem itself: the conditions the field
     imposes exactly (left out of training, `field.hard_initial`, `periodic_axes`) still hold
     the correction to them."""
-    full = pde.get_problem(cfg.problem.name, **cfg.problem.args)
+    args = json.dumps(cfg.problem.args, sort_keys=True)
+    full = _catalogue_problem(cfg.problem.name, args, jnp.zeros(()).dtype.name)
     full = eqx.tree_at(lambda p: p.params, full, sol.params)
     return float(eqx.tree_at(lambda s: s.problem, sol, full).error_estimate())
 
