@@ -1,16 +1,17 @@
 """`solve`: the GP / kernel-collocation solution of a `Problem` on a tensor grid.
 
-The solution is the GP conditional mean written in kernel-coefficient form,
-`u(x) = sum_j alpha_j k(x, x_j)` over the grid points `x_j`, with `k` a product over dimensions
-of spectral-mixture kernels (Fang et al., ICLR 2024). Collocation asks `L u = f` at the interior
-grid points and `u = g` (Dirichlet data) on every face. How `alpha` is found is a solver object
+The solution is the GP conditional mean written in kernel-coefficient form, `u(x) = sum_j alpha_j
+k(x, x_j)` over the grid points `x_j`, with `k` a product over dimensions of spectral-mixture
+kernels (Fang et al., ICLR 2024). Collocation asks `L u = f` at the interior grid points and, on
+the boundary points, `u = g` on Dirichlet faces, `du/dn = h` on Neumann faces and `a u + b du/dn =
+h` on Robin faces (`_collocation.boundary_system`). How `alpha` is found is a solver object
 (`_solvers/`, one file per path, as lineax's `_solver/`): `Dense` (one Tikhonov-filtered
 least-squares solve of the formed system, linear problems), `GaussNewton` (the same solve on the
 linearised residual, any problem), `Kronecker` and `NewtonKrylov` (2D grids past
-`AutoSolver.max_points`, on grid values, never an `N x N` matrix). `AutoSolver` (the default)
-picks one; `AutoSolver().select(problem, axes)` says which. Kernel parameters can be trained
-first (`TrainKernel`, `_train.py`): the paper's joint Adam, or Adam on the kernel with the exact
-solve inside. Each option object holds its defaults and their reasons once.
+`AutoSolver.max_points`, on grid values, never an `N x N` matrix). `AutoSolver` (the default) picks
+one; `AutoSolver().select(problem, axes)` says which. Kernel parameters can be trained first
+(`TrainKernel`, `_train.py`): the paper's joint Adam, or Adam on the kernel with the exact solve
+inside. Each option object holds its defaults and their reasons once.
 
 Frequencies are not hand-set: each dimension's mixture takes the strongest peaks of the
 (zero-padded) spectrum of the source term sampled on the grid (`DefaultKernel`, `_spectrum.py`).
@@ -31,7 +32,7 @@ from .._checks import check_bool
 from .._results import RESULTS, raise_if_failed
 from ..pde._problem import Problem
 from ..train import Loop
-from ._collocation import Coefficients, kernel_gram
+from ._collocation import Coefficients, derivative_faces, face_name, kernel_gram
 from ._grid import boundary_mask, grid_axes, mesh
 from ._kernels import AbstractKernel, Product, _AbstractMixture
 from ._options import DefaultKernel, TrainKernel
@@ -70,7 +71,10 @@ def solve(
 
     **Arguments:**
 
-    - `problem`: a `Problem` with Dirichlet data on every face (from `exact`, or a `Dirichlet`).
+    - `problem`: a `Problem` with a `Dirichlet`, `Neumann` or `Robin` condition on every face
+      of the grid box (a face no condition speaks about takes Dirichlet data from `exact`);
+      Neumann and Robin faces on the dense paths only (`Dense`, `GaussNewton`), without
+      `train`. Any other condition on a face (`Periodic`, `InitialVelocity`) is refused.
     - `kernel`: a 1D kernel (used in every dimension), one per dimension, a `Product`, or a
       `DefaultKernel` (spectral mixtures from the source's spectrum); `None` is
       `DefaultKernel()`.
@@ -115,6 +119,7 @@ def solve(
     kernel = _product_kernel(problem, kernel, axes)
     auto = AutoSolver() if solver is None else solver
     chosen = auto.select(problem, axes) if isinstance(auto, AutoSolver) else auto
+    _check_faces(problem, axes, auto, chosen, train)
     if train is not None:
         _check_training(axes, auto, chosen)
     t0 = time.perf_counter()
@@ -200,6 +205,35 @@ def _product_kernel(problem, kernel, axes) -> Product:
         raise ValueError(f"solve: `kernel` has {kernel.dim} factors, the problem has dim {dim}")
     _check_kernel(kernel)
     return kernel
+
+
+def _check_faces(problem, axes, solver, chosen, train) -> None:
+    """Every face has a condition the collocation takes (`face_conditions` raises naming the
+    face otherwise); Neumann and Robin faces only on the dense paths, without kernel
+    training (whose loss holds Dirichlet data only, `_train.py`)."""
+    dfaces = derivative_faces(problem)
+    if not dfaces:
+        return
+    face, cond = next(iter(dfaces.items()))
+    kind, face = type(cond).__name__, face_name(problem, face)
+    if train is not None:
+        raise ValueError(
+            f"solve: `train` fits Dirichlet data only; problem {problem.name!r} has a {kind} "
+            f"condition on face {face}: pass `train=None`"
+        )
+    if isinstance(chosen, Dense | GaussNewton):
+        return
+    n_points = int(np.prod([len(a) for a in axes]))
+    why = (
+        f"`grid` has {n_points} points, more than `max_points`={solver.max_points}, and "
+        if isinstance(solver, AutoSolver)
+        else ""
+    )
+    raise ValueError(
+        f"solve: problem {problem.name!r} has a {kind} condition on face {face}; {why}"
+        f"gp.{type(chosen).__name__} takes Dirichlet faces only: use a grid the dense paths "
+        "take, or solver=gp.Dense() / gp.GaussNewton()"
+    )
 
 
 def _check_training(axes, solver, chosen) -> None:

@@ -23,6 +23,7 @@ from ._conditions import Neumann as Neumann
 from ._conditions import Normalisation as Normalisation
 from ._conditions import Observations as Observations
 from ._conditions import Periodic as Periodic
+from ._conditions import Robin as Robin
 from ._domain import AbstractDomain as AbstractDomain
 from ._domain import Box as Box
 from ._domain import Interval as Interval

@@ -1,7 +1,7 @@
 """Boundary, initial, data and normalisation conditions of a `Problem`.
 
 A condition knows where its points live (`sample`) and what should vanish there (`loss`). Point
-conditions (Dirichlet, Neumann, periodic, initial value and velocity, observations) define a
+conditions (Dirichlet, Neumann, Robin, periodic, initial value and velocity, observations) define a
 residual at one point and a loss that is its mean square; a normalisation condition is global.
 Every condition takes a `component` so that systems of PDEs (vector `u`) fit the same definition.
 """
@@ -107,16 +107,81 @@ class Neumann(AbstractPointCondition):
         return domain.sample_boundary(key, n, self.faces, method=method)
 
     def residual(self, u, x, params):
-        axes = jnp.asarray(self.domain.spatial_axes)
-        lo = jnp.asarray(self.domain.lower, x.dtype)[axes]
-        hi = jnp.asarray(self.domain.upper, x.dtype)[axes]
-        xs = x[axes]
-        dist = jnp.concatenate([xs - lo, hi - xs])
-        face = jnp.argmin(dist)
-        sign = jnp.where(face < len(axes), -1.0, 1.0).astype(x.dtype)
-        normal_axis = face % len(axes)
-        g = gradient(_select(u, self.component), x)[axes]
-        return sign * g[normal_axis] - _target(self.value, x, params)
+        return _normal_derivative(self.domain, _select(u, self.component), x) - _target(
+            self.value, x, params
+        )
+
+
+def _normal_derivative(domain, f, x):
+    """`n . grad f(x)`, `n` the outward normal of the face of `domain` nearest to `x` (at a
+    corner the first of the nearest faces, lower faces before upper ones)."""
+    axes = jnp.asarray(domain.spatial_axes)
+    lo = jnp.asarray(domain.lower, x.dtype)[axes]
+    hi = jnp.asarray(domain.upper, x.dtype)[axes]
+    xs = x[axes]
+    dist = jnp.concatenate([xs - lo, hi - xs])
+    face = jnp.argmin(dist)
+    sign = jnp.where(face < len(axes), -1.0, 1.0).astype(x.dtype)
+    normal_axis = face % len(axes)
+    g = gradient(f, x)[axes]
+    return sign * g[normal_axis]
+
+
+def _check_faces(faces, domain, where):
+    if faces is None:
+        return
+    for face in faces:
+        if face[0] not in domain.spatial_axes or face[1] not in (0, 1):
+            raise ValueError(
+                f"{where}: `faces` must be (axis, side) pairs with axis in "
+                f"{domain.spatial_axes} and side in (0, 1), got {face}"
+            )
+
+
+class Robin(AbstractPointCondition):
+    """`a u + b n . grad u = value(x, params)` on the spatial boundary (or on the given
+    `faces`), `n` the outward normal; `a = 0, b = 1` is `Neumann`, `a = 1, b = 0` is
+    `Dirichlet`.
+
+    **Arguments:**
+
+    - `value`: the data, a number or `value(x, params)`.
+    - `a`, `b`: the coefficients of `u` and of its outward normal derivative, finite numbers
+      not both zero (an impedance or heat-transfer condition `u_n + h u = h u_inf` is
+      `a = h, b = 1, value = h u_inf`).
+    - `domain`: the problem's domain (for the outward normal), required.
+    - `faces`, `component`, `weight`: as `Neumann`'s. As for `Neumann`, a point's face is the
+      one it is closest to, so corners pick one face.
+    """
+
+    value: Target = 0.0
+    a: float = eqx.field(static=True, default=1.0)
+    b: float = eqx.field(static=True, default=1.0)
+    domain: AbstractDomain | None = None
+    faces: Sequence[tuple[int, int]] | None = eqx.field(
+        static=True, default=None, converter=_as_faces
+    )
+    component: int | None = eqx.field(static=True, default=None)
+    weight: float = 1.0
+
+    def __check_init__(self):
+        if self.domain is None:
+            raise ValueError("Robin: pass `domain=` so the outward normal is known")
+        for name in ("a", "b"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise ValueError(f"Robin: `{name}` must be a finite number, got {v!r}")
+        if self.a == 0 and self.b == 0:
+            raise ValueError("Robin: `a` and `b` are both zero: the condition says nothing")
+        _check_faces(self.faces, self.domain, "Robin")
+
+    def sample(self, key, domain, n, method="uniform"):
+        return domain.sample_boundary(key, n, self.faces, method=method)
+
+    def residual(self, u, x, params):
+        f = _select(u, self.component)
+        un = _normal_derivative(self.domain, f, x)
+        return self.a * f(x) + self.b * un - _target(self.value, x, params)
 
 
 class Periodic(AbstractPointCondition):
