@@ -94,6 +94,8 @@ def _gauss_newton(
     steps, tol = solver.steps, solver.tol
     interior = pts[equation]  # the interior points, and the Neumann and Robin ones
     n_boundary = rows.shape[0]
+    # more points ask a condition than there are unknowns: Neumann and Robin points ask both
+    overdetermined = interior.shape[0] + n_boundary > pts.shape[0]
 
     def residual(alpha):
         u = lambda x: jax.vmap(lambda y: kernel(x, y))(pts) @ alpha  # noqa: E731
@@ -118,7 +120,7 @@ def _gauss_newton(
             weights = jnp.concatenate([jnp.full(n_int, 1 / scale), jnp.ones(n_boundary)])
         history["residual"].append(float(jnp.sqrt(jnp.mean((weights * r) ** 2))))
         res = history["residual"]
-        if r.shape[0] > alpha.shape[0] and step >= 2 and res[-1] > STALL * res[-2]:
+        if overdetermined and step >= 2 and res[-1] > STALL * res[-2]:
             # an overdetermined system (Neumann and Robin points ask the equation too) has a
             # residual that does not vanish: the last step bought less than 10% of it
             return Coefficients(alpha, step, True, RESULTS.successful, "", history)
