@@ -2,16 +2,25 @@
 
     python -m experiments.gp.kronecker             # n = 10 .. 1000 per dimension (dense to 60)
     python -m experiments.gp.kronecker --quick     # n = 10, 20, 40
+    python -m experiments.gp.kronecker --paths --variant after   # the solver-path table
 
 Two factors (a spectral mixture and a Matern 5/2 Gram matrix on n points each), float64:
 matvec, solve and log-determinant by `gp.kron_matvec` / `gp.KroneckerEig` against the dense
 n^2 x n^2 matrix (formed up to n = 60). Times are the best of 3 calls after a warm-up (the dense
 solve: one call); differences are relative. Writes `experiments/results/gp/kronecker.json`.
+
+`--paths`: every problem that `gp.solve` sends down the Kronecker or Newton-Krylov path with
+its defaults (the paper config's grid where there is one, else 200 per dimension; zoo_poisson_3d
+at 100^3), with the path taken, the relative L2 error (`sol.error()`), the wall time of the
+solve (`stats["wall_s"]`, one call after a warm-up at the same size) and, where asked
+(`--estimate`), `gp.error_estimate` against the true error. Writes
+`experiments/results/gp/kronecker_paths[_<variant>].json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import jax
 
@@ -70,10 +79,71 @@ def bench_kronecker(quick: bool):
     return out
 
 
+PATH_ROWS = [
+    ("gp_two_scale_2d", 200),
+    ("gp_q1", 400),  # experiments/configs/gp_q1.toml
+    ("gp_q2", 200),
+    ("gp_ac2", 200),
+    ("gp_advection", 200),  # experiments/configs/gp_adv.toml
+    ("zoo_dirichlet_data_2d", 200),
+    ("zoo_multiscale_2d", 200),
+    ("zoo_bump_2d", 200),
+    ("zoo_interior_layer_2d", 200),
+    ("zoo_nonlinear_2d", 200),
+    ("zoo_poisson_3d", 100),
+]
+
+
+def bench_paths(names, estimate):
+    from jaxsci import pde
+
+    out = []
+    for name, n in PATH_ROWS:
+        if names and name not in names:
+            continue
+        prob = pde.get_problem(name)
+        row = dict(problem=name, grid=n, dim=prob.dim)
+        try:
+            chosen = gp.AutoSolver().select(prob, gp.grid_axes(prob, n))
+            row["selected"] = chosen.method
+            gp.solve(prob, grid=n, throw=False)  # warm-up (compilation)
+            t0 = time.perf_counter()
+            sol = gp.solve(prob, grid=n, throw=False)
+            row["total_s"] = time.perf_counter() - t0
+            row.update(
+                method=sol.stats["method"],
+                result=str(sol.result),
+                solve_s=sol.stats["wall_s"],
+                error=float(sol.error()),
+            )
+            if estimate:
+                est = float(gp.error_estimate(sol))
+                row.update(estimate=est, estimate_ratio=est / row["error"])
+        except ValueError as e:
+            row["failed"] = str(e)
+        out.append(row)
+        print(
+            "  ".join(
+                f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            ),
+            flush=True,
+        )
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="n = 10, 20, 40 only")
+    ap.add_argument("--paths", action="store_true", help="the solver-path table instead")
+    ap.add_argument("--problems", nargs="*", default=[], help="with --paths: only these rows")
+    ap.add_argument("--estimate", action="store_true", help="with --paths: gp.error_estimate")
+    ap.add_argument("--variant", default="", help="with --paths: result file suffix")
     args = ap.parse_args()
+    if args.paths:
+        print("== solver paths past the dense size (defaults)")
+        rows = bench_paths(args.problems, args.estimate)
+        write_result("gp/kronecker_paths", dict(rows=rows), variant=args.variant)
+        return
     print("== Kronecker vs dense (best of 3 wall s; diffs relative)")
     rows = bench_kronecker(args.quick)
     write_result("gp/kronecker", dict(rows=rows), variant="quick" if args.quick else "")

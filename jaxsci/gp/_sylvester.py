@@ -1,4 +1,7 @@
-"""The Kronecker (fast-diagonalisation) path of `solve` for linear operators on 2D grids.
+"""The Kronecker (fast-diagonalisation) path of `solve` for linear operators on tensor grids.
+
+`tensor_solve` is the linear path in any dimension (`Kronecker`); `dim_operator` and
+`sylvester_solve` below are its 2D form on values, which `NewtonKrylov` builds on.
 
 Each term of the operator differentiates at most one dimension (Laplacian, advection, a
 reaction term), so on the interior grid values `X` the collocation equations are a Sylvester
@@ -8,8 +11,10 @@ dimension: the inverse of the map "interior source -> interior values" of the 1D
 the Dirichlet data of the two end points. With `A_d = W_d diag(l_d) W_d^{-1}` (one eigen-
 decomposition per dimension),
 `X = W_1 [(W_1^{-1} R W_2^{-T}) / (l_1,i + l_2,j)] W_2^T`: O(n^3) per dimension, never the
-N x N matrix. Kernel coefficients for evaluation anywhere come from per-dimension filtered
-pseudo-inverses of the Gram matrices, `alpha = (K_1^+ (x) K_2^+) u`.
+N x N matrix. In d dimensions the same holds with one eigendecomposition per dimension
+(`tensor_solve`, which works with `M_d = A_d^{-1}` and forms no inverse). Kernel coefficients
+for evaluation anywhere come from the grid values (`_solvers/kronecker.py`,
+`coefficients_of_values`).
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ def _filtered_pinv(a, regularisation):
     return (vt.T * filt) @ u.T
 
 
-def dim_operator(kernel, axis, terms, regularisation, nugget=1e-8):
-    """`(A, E, P)` of one dimension: the interior collocation operator on values `A`, its
-    boundary-data columns `E` (two end points), and the filtered pseudo-inverse `P` of `K`. The
-    same construction serves first-order terms (advection): `A` is then non-normal, and
-    `sylvester_solve` checks the conditioning of its eigenvectors."""
+def solution_operator(kernel, axis, terms, regularisation):
+    """`(M, H)` of one dimension: the interior values of the 1D collocation solution for an
+    interior source `f` and end-point data `g` are `M f + H g`. `M` (`(n-2) x (n-2)`) is the
+    inverse of the 1D operator on values, a smoothing map with eigenvalues `~1 / k^2`; `H`
+    (`(n-2) x 2`) lifts the end-point data. Both come from the Tikhonov-filtered SVD of the
+    square 1D collocation matrix (interior rows `L K` scaled to unit size, end rows `K`)."""
     n = axis.shape[0]
     k = np.asarray(_gram(kernel, axis, axis, 0, 0))
     lk = sum(c * np.asarray(_gram(kernel, axis, axis, o, 0)) for o, c in terms)
@@ -41,14 +47,90 @@ def dim_operator(kernel, axis, terms, regularisation, nugget=1e-8):
     full = np.concatenate([lk[interior] / scale, k[[0, n - 1]]])
     coefficients = _filtered_pinv(full, regularisation)  # (f_int / scale, g) -> alpha
     values = k @ coefficients  # (f_int / scale, g) -> values
-    minv = values[1:-1, : n - 2] / scale
-    h = values[1:-1, n - 2 :]
+    return values[1:-1, : n - 2] / scale, values[1:-1, n - 2 :]
+
+
+def dim_operator(kernel, axis, terms, regularisation, nugget=1e-8):
+    """`(A, E, P)` of one dimension: the interior collocation operator on values `A`, its
+    boundary-data columns `E` (two end points), and the filtered pseudo-inverse `P` of `K`. The
+    same construction serves first-order terms (advection): `A` is then non-normal, and
+    `sylvester_solve` checks the conditioning of its eigenvectors. (`NewtonKrylov` needs `A`
+    itself; the linear path, `tensor_solve`, works with `solution_operator`'s `M = A^{-1}`.)"""
+    minv, h = solution_operator(kernel, axis, terms, regularisation)
     a = np.linalg.inv(minv)
     # values -> coefficients: GP interpolation with a nugget (relative to the largest eigenvalue)
     # matched to the error of the grid values: with 1e-14 a 4e-5 error on Q2's grid values is
     # amplified to O(1) between the points; 1e-8 keeps the test error at the grid error
+    k = np.asarray(_gram(kernel, axis, axis, 0, 0))
     w, v = np.linalg.eigh(k)
     return a, -a @ h, (v / (w + nugget * w.max())) @ v.T
+
+
+def _along(a, t, i):
+    """`a` applied to axis `i` of the tensor `t`."""
+    return np.moveaxis(np.tensordot(a, t, axes=([1], [i])), 0, i)
+
+
+def tensor_solve(operators, rhs, boundary, max_condition=1e8):
+    """Interior values `U` of the d-dimensional collocation solution with source `rhs` (on the
+    interior grid) and Dirichlet data `boundary` (the full grid; interior entries ignored),
+    from the per-dimension `(M_d, H_d)` of `solution_operator`.
+
+    On values the equations are `sum_d A_d U (along d) + E_d G_d = F` with `A_d = M_d^{-1}`
+    (`sylvester_solve` in 2D). Multiplied by `M_1 (x) ... (x) M_D` they become
+    `sum_d (prod_{e != d} M_e along e) U = (prod_e M_e) F + sum_d (H_d along d,
+    prod_{e != d} M_e along e) G_d` (as `M_d E_d = -H_d`), and with `M_d = W_d diag(mu_d)
+    W_d^{-1}` each eigen-coefficient is
+    `u = [prod_e mu_e f + sum_d prod_{e != d} mu_e b_d] / sum_d prod_{e != d} mu_e`.
+    Nothing is inverted but the eigenvector matrices: the 2D path before formed `A_d` by
+    inverting `M_d` (condition ~1e12 on 200 points) and `E_d = -A_d H_d` (a product that
+    cancels to a small one). With the 1D filter at 1e-11 the grid values gained from this
+    form: 1.2e-6 -> 4.3e-8 on zoo_dirichlet_data_2d, 1.5e-6 -> 7.6e-8 on zoo_multiscale_2d,
+    9.1e-6 -> 5.8e-6 on gp_q2 (at 1e-13 the filter's rounding dominates either way).
+    Non-symmetric `M_d` (first-order terms) lose `prod_d cond(W_d)`; refused past
+    `max_condition`, as is a sum of eigenvalue products that reaches zero.
+    """
+    d = len(operators)
+    eigs = []
+    for m, _ in operators:
+        mu, w = np.linalg.eig(m)
+        eigs.append((mu, w))
+    cond = float(np.prod([np.linalg.cond(w) for _, w in eigs]))
+    # `mu_d` broadcast along dimension d; `others[d]` = prod_{e != d} mu_e
+    mus = [mu.reshape([-1 if e == i else 1 for e in range(d)]) for i, (mu, _) in enumerate(eigs)]
+    others = []
+    for i in range(d):
+        p = np.ones((1,) * d)
+        for e in range(d):
+            if e != i:
+                p = p * mus[e]
+        others.append(p)
+    den = sum(others)
+    # the eigenvalues of the operator on values, sum_d 1 / mu_d, as `sylvester_solve` checks them
+    gap = np.abs(sum(1.0 / m for m in mus))
+    if not np.isfinite(cond) or cond > max_condition or gap.min() < 1e-14 * gap.max():
+        raise ValueError(
+            f"solve: the Kronecker (fast-diagonalisation) solve is ill-conditioned: eigenvector "
+            f"condition {cond:.1e} (limit {max_condition:.0e}), smallest eigenvalue sum "
+            f"{gap.min():.1e} of largest {gap.max():.1e}"
+        )
+    winv = [np.linalg.inv(w) for _, w in eigs]
+
+    def hat(t):
+        for i in range(d):
+            t = _along(winv[i], t, i)
+        return t
+
+    num = others[0] * mus[0] * hat(rhs.astype(complex))
+    for i, (_, h) in enumerate(operators):
+        # the data on the two faces normal to dimension i, interior in the others
+        face = boundary[tuple(slice(None) if e == i else slice(1, -1) for e in range(d))]
+        face = np.take(face, [0, -1], axis=i)
+        num = num + others[i] * hat(_along(h, face, i).astype(complex))
+    u = num / den
+    for i, (_, w) in enumerate(eigs):
+        u = _along(w, u, i)
+    return np.real(u)
 
 
 def sylvester_solve(a1, e1, a2, e2, rhs, boundary, max_condition=1e8):

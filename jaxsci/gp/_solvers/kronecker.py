@@ -1,10 +1,12 @@
-"""`Kronecker`: the linear path on 2D grids that never forms an `N x N` matrix.
+"""`Kronecker`: the linear path on tensor grids (2D and up) that never forms an `N x N` matrix.
 
 Linear operators whose terms each differentiate at most one dimension (Laplacian, Helmholtz,
-advection) are a Sylvester equation on the interior grid values, solved by fast
-diagonalisation (`_sylvester.py`). Kernel coefficients for evaluation anywhere come from
-per-dimension pseudo-inverses of the Gram matrices. `grid_data` and `coefficients_of_values`
-are shared with `NewtonKrylov`, the nonlinear path on values.
+advection) are, on the interior grid values, a sum of one-dimensional operators, one per
+dimension (a Sylvester equation in 2D), solved by fast diagonalisation (`_sylvester.py`:
+one eigendecomposition per dimension, O(n^(d+1)) for `n^d` points). Kernel coefficients for
+evaluation anywhere come from GP interpolation of the grid values with the full product
+kernel's eigendecomposition (`coefficients_of_values`). `grid_data` and `coefficients_of_values` are
+shared with `NewtonKrylov`, the nonlinear path on values.
 """
 
 from __future__ import annotations
@@ -20,15 +22,21 @@ from ..._checks import check_float
 from ..._results import RESULTS
 from .._collocation import Coefficients
 from .._grid import boundary_mask, boundary_values, mesh
-from .._sylvester import dim_operator, sylvester_solve
-from .base import NUGGET, REGULARISATION, AbstractSolver
+from .._kronecker import kron_matvec
+from .._sylvester import _gram, solution_operator, tensor_solve
+from .base import AbstractSolver
 from .dense import check_regularisation
+
+# The defaults of the paths on grid values (`Kronecker`, `NewtonKrylov`'s `nugget`); the
+# reasons and the measurements: `Kronecker`'s docstring, experiments/gp/kronecker.py --paths.
+VALUES_REGULARISATION = 1e-11  # Tikhonov filter of each dimension's 1D collocation solve
+VALUES_NUGGET = 1e-16  # values-to-coefficients filter, relative to the product's largest eigenvalue
 
 
 def sylvester_terms(problem):
     """Per dimension `[(order, coefficient)]` if every term of the operator differentiates at
     most one dimension (zero-order terms go to dimension 0), else None. Odd orders (advection)
-    give non-normal one-dimensional operators; `sylvester_solve` checks the conditioning."""
+    give non-normal one-dimensional operators; `tensor_solve` checks the conditioning."""
     terms = [[] for _ in range(problem.dim)]
     for a, c in zip(
         problem.operator.orders, np.asarray(problem.operator.coefficients), strict=True
@@ -56,28 +64,55 @@ def grid_data(problem, axes):
     return pts, shape, bmask, g
 
 
-def coefficients_of_values(ops, u, dtype):
-    """`alpha = (P_1 (x) P_2) u` from the per-dimension filtered pseudo-inverses `P_d`."""
-    return jnp.asarray((ops[0][2] @ u @ ops[1][2].T).reshape(-1), dtype)
+def coefficients_of_values(kernel, axes, u, nugget):
+    """`alpha`: GP interpolation of the grid values `u` with the product kernel
+    `K = K_1 (x) ... (x) K_d`, through its eigendecomposition (one `eigh` per dimension) with
+    the Tikhonov filter `lambda / (lambda^2 + (nugget lambda_max)^2)` on the eigenvalues
+    `lambda = lambda_1,i lambda_2,j ...` of the product.
+
+    Filtered on the product's eigenvalues, not each factor's: per-factor nuggets
+    (`(K_1 + n I)^{-1} (x) (K_2 + n I)^{-1}`) cut every product mode that is small in one
+    dimension, and had to be 1e-8 to keep the error of the grid values from growing between
+    the points, which cost 1.3e-5 off the grid on gp_two_scale_2d from exact grid values.
+    A Tikhonov filter rather than a nugget (`1 / (lambda + nugget lambda_max)`): rounding
+    leaves eigenvalues of the product down to `-eps lambda_max`, which a nugget at the
+    rounding level divides by nearly zero (at 1e-16 zoo_bump_2d went from 3.6e-7 to 1.1e-5);
+    the filter's gain is at most `1 / (2 nugget lambda_max)` whatever the sign."""
+    grams = [_gram(k, a, a, 0, 0) for k, a in zip(kernel.kernels, axes, strict=True)]
+    eigs = [jnp.linalg.eigh(k) for k in grams]
+    lam = eigs[0][0]
+    for w, _ in eigs[1:]:
+        lam = jnp.outer(lam, w).reshape(-1)
+    floor = nugget * jnp.max(jnp.abs(lam))
+    v = jnp.asarray(np.asarray(u).reshape(-1), lam.dtype)
+    z = kron_matvec([q.T for _, q in eigs], v)
+    return kron_matvec([q for _, q in eigs], z * lam / (lam**2 + floor**2))
 
 
 class Kronecker(AbstractSolver):
-    """The linear path on 2D grids by fast diagonalisation: the Sylvester equation
-    `A_1 X + X A_2^T = R` on the interior values `X`, one eigendecomposition per dimension,
-    O(n^3) per dimension and never the `N x N` matrix; then the coefficients of the values (one
-    direct solve: `steps` 1). Takes 2D problems whose operator terms each differentiate at
-    most one dimension (Laplacian, Helmholtz, advection); others raise.
+    """The linear path on tensor grids in 2D and up by fast diagonalisation: on the interior
+    values `U` the collocation equations are `sum_d A_d U (along dimension d) = R` (the
+    Sylvester equation `A_1 X + X A_2^T = R` in 2D), solved with one eigendecomposition per
+    dimension, O(n^(d+1)) for `n^d` points and never the `N x N` matrix; then the coefficients
+    of the values (one direct solve: `steps` 1). Takes problems whose operator terms each
+    differentiate at most one dimension (Laplacian, Helmholtz, advection); others raise.
 
-    - `regularisation`: the Tikhonov filter of each dimension's 1D collocation solve (and of
-      the pseudo-inverses `P_d`), relative to the largest singular value, as `Dense`'s.
-    - `nugget`: the relative nugget of the values-to-coefficients interpolation. Matched to
-      the error of the grid values: with 1e-14 a 4e-5 error on Q2's grid values is amplified
-      to O(1) between the points; the default, 1e-8, keeps the error between the points at
-      the grid error.
+    - `regularisation`: the Tikhonov filter of each dimension's 1D collocation solve (the SVD
+      of the square 1D collocation matrix), relative to its largest singular value. Not
+      `Dense`'s 1e-13: the 1D solution operator is the product of the Gram matrix and the
+      filtered inverse (norm `1 / regularisation`), whose rounding (~1e-16 / regularisation)
+      is the error of the grid values at 1e-13 (5.5e-5 on gp_two_scale_2d); at 1e-10 the
+      filter's bias takes over (2e-5 on zoo_multiscale_2d). The default, 1e-11, measured on
+      the 2D rows of experiments/gp/kronecker.py --paths.
+    - `nugget`: the Tikhonov filter of the values-to-coefficients interpolation, relative to
+      the largest eigenvalue of the product kernel (`coefficients_of_values`). The default,
+      1e-16, the rounding of that eigenvalue: the error between the points fell with it on
+      every row measured (zoo_interior_layer_2d: 1.9e-4 at 1e-14, 1.5e-4 at 1e-15, 1.2e-4 at
+      1e-16; the others at their grid-value error), and at 1e-17 rose by at most 25%.
     """
 
-    regularisation: float = eqx.field(static=True, default=REGULARISATION)
-    nugget: float = eqx.field(static=True, default=NUGGET)
+    regularisation: float = eqx.field(static=True, default=VALUES_REGULARISATION)
+    nugget: float = eqx.field(static=True, default=VALUES_NUGGET)
     method: ClassVar[str] = "kronecker"
 
     def __check_init__(self):
@@ -85,22 +120,23 @@ class Kronecker(AbstractSolver):
 
     def solve(self, problem, kernel, axes) -> Coefficients:
         terms = None
-        if len(axes) == 2 and problem.operator is not None:
+        if len(axes) >= 2 and problem.operator is not None:
             terms = sylvester_terms(problem)
         if terms is None:
             raise ValueError(
-                f"Kronecker: takes 2D linear problems whose operator terms each differentiate "
-                f"one dimension (Laplacian, Helmholtz, advection), not {problem.name!r}"
+                f"Kronecker: takes 2D linear problems (and 3D and up) whose operator terms "
+                f"each differentiate one dimension (Laplacian, Helmholtz, advection), not "
+                f"{problem.name!r}"
             )
         ops = [
-            dim_operator(k, ax, t, self.regularisation, self.nugget)
+            solution_operator(k, ax, t, self.regularisation)
             for k, ax, t in zip(kernel.kernels, axes, terms, strict=True)
         ]
         pts, shape, _, g = grid_data(problem, axes)
-        f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts)).reshape(shape)
+        source = jax.jit(jax.vmap(lambda x: problem.source(x, problem.params)))
+        f = np.asarray(source(pts)).reshape(shape)
+        inner = (slice(1, -1),) * len(axes)
         u = g.copy()
-        a1, e1, _ = ops[0]
-        a2, e2, _ = ops[1]
-        u[1:-1, 1:-1] = sylvester_solve(a1, e1, a2, e2, f[1:-1, 1:-1], g)
-        alpha = coefficients_of_values(ops, u, pts.dtype)
+        u[inner] = tensor_solve(ops, f[inner], g)
+        alpha = coefficients_of_values(kernel, axes, u, self.nugget)
         return Coefficients(alpha, 1, True, RESULTS.successful, "", {})
