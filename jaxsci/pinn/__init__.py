@@ -1,5 +1,7 @@
 """Physics-informed neural networks: fields, strategies and `solve`."""
 
+from ._diagnose import Diagnosis as Diagnosis
+from ._diagnose import diagnose as diagnose
 from ._fields import MLP as MLP
 from ._fields import AbstractEmbedding as AbstractEmbedding
 from ._fields import AbstractField as AbstractField
