@@ -72,10 +72,18 @@ class Diagnosis:
         """One line per term, for a person."""
         out = []
         for t, ev in self.eigenvalues.items():
+            if self.trace[t] == 0:
+                out.append(
+                    f"{t}: loss {self.loss[t]:.2e}, NTK zero: the field's parameters do not "
+                    "move this term (imposed exactly by the field, or independent of it)"
+                )
+                continue
+            rank = int(np.sum(ev > 1e-6 * ev[0]))
             out.append(
                 f"{t}: loss {self.loss[t]:.2e}, |grad| {self.grad_norm[t]:.2e}, NTK trace "
-                f"{self.trace[t]:.2e} ({100 * self.trace_ratio[t]:.1f}% of all), eigenvalues "
-                f"{ev[0]:.2e} .. {ev[-1]:.2e}, weight {self.ntk_weights[t]:.2e}"
+                f"{self.trace[t]:.2e} ({100 * self.trace_ratio[t]:.1f}% of all), largest "
+                f"eigenvalue {ev[0]:.2e}, {rank} of {len(ev)} above 1e-6 of it, weight "
+                f"{self.ntk_weights[t]:.2e}"
             )
         out.append(
             f"PDE residual on the grid: RMS {self.residual_rms:.2e}, max {self.residual_max:.2e} "
