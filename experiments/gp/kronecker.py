@@ -3,6 +3,7 @@
     python -m experiments.gp.kronecker             # n = 10 .. 1000 per dimension (dense to 60)
     python -m experiments.gp.kronecker --quick     # n = 10, 20, 40
     python -m experiments.gp.kronecker --paths --variant after   # the solver-path table
+    python -m experiments.gp.kronecker --compare BEFORE.json AFTER.json   # as markdown
 
 Two factors (a spectral mixture and a Matern 5/2 Gram matrix on n points each), float64:
 matvec, solve and log-determinant by `gp.kron_matvec` / `gp.KroneckerEig` against the dense
@@ -131,6 +132,24 @@ def bench_paths(names, estimate):
     return out
 
 
+def compare(before_path, after_path):
+    """The before/after table (markdown) of two `--paths` result files."""
+    import json
+
+    before = {r["problem"]: r for r in json.load(open(before_path))["rows"]}
+    after = json.load(open(after_path))["rows"]
+    print("| problem | grid | path | error before | error after | solve s before | after |")
+    print("|---|---|---|---|---|---|---|")
+    for r in after:
+        b = before.get(r["problem"], {})
+        err_b = f"{b['error']:.2e}" if "error" in b else "refused"
+        t_b = f"{b['solve_s']:.2f}" if "solve_s" in b else "-"
+        print(
+            f"| {r['problem']} | {r['grid']}^{r['dim']} | {r.get('method', '-')} | {err_b} | "
+            f"{r['error']:.2e} | {t_b} | {r['solve_s']:.2f} |"
+        )
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="n = 10, 20, 40 only")
@@ -138,7 +157,11 @@ def main():
     ap.add_argument("--problems", nargs="*", default=[], help="with --paths: only these rows")
     ap.add_argument("--estimate", action="store_true", help="with --paths: gp.error_estimate")
     ap.add_argument("--variant", default="", help="with --paths: result file suffix")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print the table")
     args = ap.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
     if args.paths:
         print("== solver paths past the dense size (defaults)")
         rows = bench_paths(args.problems, args.estimate)

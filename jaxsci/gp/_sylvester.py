@@ -88,13 +88,12 @@ def tensor_solve(operators, rhs, boundary, max_condition=1e8):
     form: 1.2e-6 -> 4.3e-8 on zoo_dirichlet_data_2d, 1.5e-6 -> 7.6e-8 on zoo_multiscale_2d,
     9.1e-6 -> 5.8e-6 on gp_q2 (at 1e-13 the filter's rounding dominates either way).
     Non-symmetric `M_d` (first-order terms) lose `prod_d cond(W_d)`; refused past
-    `max_condition`, as is a sum of eigenvalue products that reaches zero.
+    `max_condition`, as is a sum of eigenvalue products that reaches zero. Complex arithmetic
+    only where an eigenvalue is complex.
     """
     d = len(operators)
-    eigs = []
-    for m, _ in operators:
-        mu, w = np.linalg.eig(m)
-        eigs.append((mu, w))
+    eigs = [np.linalg.eig(m) for m, _ in operators]  # real when every eigenvalue is
+    winv = [np.linalg.inv(w) for _, w in eigs]
     cond = float(np.prod([np.linalg.cond(w) for _, w in eigs]))
     # `mu_d` broadcast along dimension d; `others[d]` = prod_{e != d} mu_e
     mus = [mu.reshape([-1 if e == i else 1 for e in range(d)]) for i, (mu, _) in enumerate(eigs)]
@@ -114,19 +113,19 @@ def tensor_solve(operators, rhs, boundary, max_condition=1e8):
             f"condition {cond:.1e} (limit {max_condition:.0e}), smallest eigenvalue sum "
             f"{gap.min():.1e} of largest {gap.max():.1e}"
         )
-    winv = [np.linalg.inv(w) for _, w in eigs]
+    dtype = np.result_type(*winv)
 
     def hat(t):
         for i in range(d):
             t = _along(winv[i], t, i)
         return t
 
-    num = others[0] * mus[0] * hat(rhs.astype(complex))
+    num = others[0] * mus[0] * hat(rhs.astype(dtype))
     for i, (_, h) in enumerate(operators):
         # the data on the two faces normal to dimension i, interior in the others
         face = boundary[tuple(slice(None) if e == i else slice(1, -1) for e in range(d))]
         face = np.take(face, [0, -1], axis=i)
-        num = num + others[i] * hat(_along(h, face, i).astype(complex))
+        num = num + others[i] * hat(_along(h, face, i).astype(dtype))
     u = num / den
     for i, (_, w) in enumerate(eigs):
         u = _along(w, u, i)

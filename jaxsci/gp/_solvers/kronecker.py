@@ -133,8 +133,7 @@ class Kronecker(AbstractSolver):
             for k, ax, t in zip(kernel.kernels, axes, terms, strict=True)
         ]
         pts, shape, _, g = grid_data(problem, axes)
-        source = jax.jit(jax.vmap(lambda x: problem.source(x, problem.params)))
-        f = np.asarray(source(pts)).reshape(shape)
+        f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts)).reshape(shape)
         inner = (slice(1, -1),) * len(axes)
         u = g.copy()
         u[inner] = tensor_solve(ops, f[inner], g)
