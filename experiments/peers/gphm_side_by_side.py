@@ -12,8 +12,8 @@ process pinned to one core (`taskset -c 0`, one XLA / BLAS thread), run one afte
 The official run keeps its published recipe (`code/run_1d.sh`, `code/run_2d.sh`, the YAML
 configs: Q = 30 components, lr 1e-2, llk_weight 200, freq_scale 20, logdet on, `N_col`
 collocation points; 1e5 epochs for P1, 1e6 for Q1 and Q2) and is stopped when `--budget`
-seconds of training are spent. It needs a two-part patch in a scratch checkout (see
-BENCHMARKS.md): its training loop logs the relative L2 error of the *current* iterate (step,
+seconds of training are spent. It needs a two-part patch in a scratch checkout (the
+`provenance` block of the result JSON holds it): its training loop logs the relative L2 error of the *current* iterate (step,
 training wall time with evaluation excluded) at geometric steps, and stops at the budget
 (`GPHM_BUDGET_S`, `GPHM_LOG`); the official code logs the minimum over checkpoints instead.
 Its Adam trajectory is deterministic (fixed initial state, full batch), so repeat 2 only
@@ -24,7 +24,7 @@ the steady per-epoch time (epochs after the two that compile).
     /tmp/gphm-venv/bin/pip install jax==0.4.13 jaxlib==0.4.13 optax==0.1.4 numpy==1.23.4 \\
         scipy==1.10.1 pandas==2.0.2 PyYAML==6.0.1 fire==0.5.0 tqdm==4.64.1 matplotlib==3.6.2
     git clone https://github.com/xuangu-fang/Gaussian-Process-Slover-for-High-Freq-PDE /tmp/gphm
-    git -C /tmp/gphm apply gphm-side-by-side.patch    # the patch in BENCHMARKS.md
+    git -C /tmp/gphm apply gphm-side-by-side.patch    # the patch in the result JSON
     python -m experiments.peers.gphm_side_by_side --official /tmp/gphm --budget 600
 
 Writes `experiments/results/gp/gphm_side_by_side[_VARIANT].json`. Wall times on a loaded
