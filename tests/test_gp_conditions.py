@@ -223,6 +223,10 @@ def test_neumann_faces_refused_by_kronecker_paths_and_training():
         gp.solve(pde.get_problem("gp_variable_2d"), grid=10, solver=gp.NewtonKrylov())
     with pytest.raises(ValueError, match=r"`train` fits Dirichlet data only.*Neumann"):
         gp.solve(problem, grid=10, train=gp.TrainKernel())
+    # the posterior variance conditions on values at every boundary point: refused, not wrong
+    sol = gp.solve(pde.get_problem("gp_robin_1d"), grid=20)
+    with pytest.raises(ValueError, match=r"variance: face .* has a Robin condition"):
+        sol.variance(sol.points[:2])
 
 
 def test_robin_condition_and_bad_input():

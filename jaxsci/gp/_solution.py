@@ -12,7 +12,9 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PyTree
 
 from .._results import RESULTS
+from ..pde._conditions import Dirichlet, InitialValue
 from ..pde._problem import Problem, relative_l2
+from ._collocation import face_conditions, face_name
 from ._grid import boundary_mask, collocation_axes, kron_mean, tensor_axes
 from ._kernels import Product, gram
 from ._kronecker import kron_dense
@@ -95,6 +97,13 @@ class GPSolution(eqx.Module):
                 f"variance: problem {self.problem.name!r} is nonlinear (no `operator`); the "
                 "posterior variance is defined here for linear problems only"
             )
+        for face, cond in face_conditions(self.problem, "variance").items():
+            if cond is not None and not isinstance(cond, Dirichlet | InitialValue):
+                raise ValueError(
+                    f"variance: face {face_name(self.problem, face)} of problem "
+                    f"{self.problem.name!r} has a {type(cond).__name__} condition; the posterior "
+                    "variance here conditions on values at every boundary point (Dirichlet faces)"
+                )
         self.problem.domain.check_points(points, "points")
         points = jnp.asarray(points, self.points.dtype)
         axes = collocation_axes(self.points, self.shape)
