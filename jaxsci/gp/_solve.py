@@ -7,8 +7,9 @@ the boundary points, `u = g` on Dirichlet faces, `du/dn = h` on Neumann faces an
 h` on Robin faces (`_collocation.boundary_system`). How `alpha` is found is a solver object
 (`_solvers/`, one file per path, as lineax's `_solver/`): `Dense` (one Tikhonov-filtered
 least-squares solve of the formed system, linear problems), `GaussNewton` (the same solve on the
-linearised residual, any problem), `Kronecker` and `NewtonKrylov` (2D grids past
-`AutoSolver.max_points`, on grid values, never an `N x N` matrix). `AutoSolver` (the default) picks
+linearised residual, any problem), `Kronecker` (linear problems, grids of any dimension) and
+`NewtonKrylov` (nonlinear, 2D) past `AutoSolver.max_points`, on grid values, never an `N x N`
+matrix. `AutoSolver` (the default) picks
 one; `AutoSolver().select(problem, axes)` says which. Kernel parameters can be trained first
 (`TrainKernel`, `_train.py`): the paper's joint Adam, or Adam on the kernel with the exact solve
 inside. Each option object holds its defaults and their reasons once.
