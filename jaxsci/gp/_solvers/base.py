@@ -15,7 +15,6 @@ from .._kernels import Product
 
 # the defaults the solver paths share, each stated once (their reasons: the solvers' docstrings)
 REGULARISATION = 1e-13  # Tikhonov filter, relative to the largest singular value
-NUGGET = 1e-8  # values-to-coefficients nugget of the Kronecker paths
 STEPS = 20  # Gauss-Newton / Newton-Krylov step limit
 TOL = 3e-8  # relative change of the grid values at which they stop
 
