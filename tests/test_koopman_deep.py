@@ -165,6 +165,7 @@ def test_ensemble_over_seeds():
     assert np.all(res.history["loss"][:, -1] < res.history["loss"][:, 0])
 
 
+@pytest.mark.slow  # 19 s; the stop and resume of train.fit itself: tests/test_resume.py
 def test_training_stopped_resumes_to_the_bit(tmp_path):
     """Deep Koopman training is `train.fit`'s: stopped after a chunk (a stop request, as
     `jaxsci run`'s signal handler makes it), it checkpoints that step, and the run resumed from

@@ -229,6 +229,7 @@ GP_SMALL = [
 ]
 
 
+@pytest.mark.slow  # 21 s; the GP row of the interruption table is slow too
 def test_gp_kernel_training_stopped_resumes_to_the_bit(env, tmp_path):
     """`[gp.train]` kernel training checkpoints like any trained family: SIGINT in the middle
     of a chunk checkpoints the step reached, and the run resumed from it (with another chunk

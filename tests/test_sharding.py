@@ -16,6 +16,8 @@ from jaxsci import train
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# 86 s in a fresh clone: the default suite keeps the two-process PINN check below
+@pytest.mark.slow
 def test_sharded_training_equals_one_device():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
     env.pop("JAX_PLATFORMS", None)

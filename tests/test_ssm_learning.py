@@ -62,6 +62,7 @@ def test_copying_small_is_learned():
     assert np.allclose(np.asarray(outs), np.asarray(model(x[0])), atol=1e-3)
 
 
+@pytest.mark.slow  # 27 s; the digits config runs and reloads in tests/test_runs.py
 def test_sequential_digits_smoke():
     # real data: scikit-learn's 8 x 8 digits read pixel by pixel (length 64), 360 held-out images
     pytest.importorskip("sklearn")
