@@ -357,7 +357,8 @@ def test_out_refuses_an_existing_run(pinn_reference, stopped, capsys):
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_read_only_output_directory_names_the_path():
     """One line naming the path, no traceback. As root (which ignores permission bits) the
-    command runs in a forked child that drops to an unprivileged user first."""
+    command runs in a forked child that drops to an unprivileged user first, or, where that user
+    cannot reach the checkout, with the permission check emulated."""
     base = tempfile.mkdtemp()
     try:
         os.chmod(base, 0o755)  # reachable by the unprivileged user
@@ -416,6 +417,44 @@ def _reachable_by_others(path) -> bool:
     return True
 
 
+def _with_emulated_permissions(argv):
+    """`cli.main(argv)` with `os.makedirs` and `os.open` refusing, as the kernel does for an
+    unprivileged user, to create an entry in a directory whose owner has no write bit (root
+    ignores the bits): the `PermissionError(EACCES, ..., path)` an unprivileged process gets."""
+    import errno
+    from unittest import mock
+
+    def denied(path):
+        path = os.path.abspath(os.fspath(path))
+        return not os.path.exists(path) and not os.stat(os.path.dirname(path)).st_mode & 0o200
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+
+    real_makedirs, real_open = os.makedirs, os.open
+
+    def makedirs(name, mode=0o777, exist_ok=False):
+        if denied(name):
+            refuse(name)
+        return real_makedirs(name, mode, exist_ok)
+
+    def open_(path, flags, mode=0o777, *args, **kwargs):
+        if flags & os.O_CREAT and denied(path):
+            refuse(path)
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    read, write = os.pipe()
+    with mock.patch("os.makedirs", makedirs), mock.patch("os.open", open_):
+        with os.fdopen(write, "w") as f:
+            old, sys.stderr = sys.stderr, f
+            try:
+                rc = cli.main(argv)
+            finally:
+                sys.stderr = old
+    with os.fdopen(read) as f:
+        return rc, f.read()
+
+
 def _as_unprivileged(argv):
     if os.geteuid() != 0:
         read, write = os.pipe()
@@ -429,9 +468,10 @@ def _as_unprivileged(argv):
             return rc, f.read()
     import jaxsci
 
-    for path in (POISSON, jaxsci.__file__):
-        if not _reachable_by_others(path):  # e.g. a checkout under a 0700 temporary directory
-            pytest.skip(f"an unprivileged user cannot reach {path}: no read-only check as root")
+    if not all(_reachable_by_others(p) for p in (POISSON, jaxsci.__file__)):
+        # e.g. a checkout under a 0700 temporary directory (a fresh clone): an unprivileged user
+        # cannot reach it, so the kernel's permission check is emulated in this process
+        return _with_emulated_permissions(argv)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: no JAX work, only the refusal's file operations
