@@ -443,29 +443,26 @@ def _with_emulated_permissions(argv):
             refuse(path)
         return real_open(path, flags, mode, *args, **kwargs)
 
-    read, write = os.pipe()
     with mock.patch("os.makedirs", makedirs), mock.patch("os.open", open_):
-        with os.fdopen(write, "w") as f:
-            old, sys.stderr = sys.stderr, f
-            try:
-                rc = cli.main(argv)
-            finally:
-                sys.stderr = old
+        return _main_with_stderr(argv)
+
+
+def _main_with_stderr(argv):
+    """`cli.main(argv)` in this process: its exit status and what it wrote on stderr."""
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as f:
+        old, sys.stderr = sys.stderr, f
+        try:
+            rc = cli.main(argv)
+        finally:
+            sys.stderr = old
     with os.fdopen(read) as f:
         return rc, f.read()
 
 
 def _as_unprivileged(argv):
     if os.geteuid() != 0:
-        read, write = os.pipe()
-        with os.fdopen(write, "w") as f:
-            old, sys.stderr = sys.stderr, f
-            try:
-                rc = cli.main(argv)
-            finally:
-                sys.stderr = old
-        with os.fdopen(read) as f:
-            return rc, f.read()
+        return _main_with_stderr(argv)
     import jaxsci
 
     if not all(_reachable_by_others(p) for p in (POISSON, jaxsci.__file__)):
