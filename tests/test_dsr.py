@@ -194,6 +194,43 @@ def test_forced_predictions_alpha_one_is_one_step(lorenz_data, getkey):
     np.testing.assert_allclose(pred, jax.vmap(m.step)(w[:-1]), rtol=1e-5, atol=1e-6)
 
 
+def test_sparse_forcing_is_the_authors_loop(lorenz_data, getkey):
+    """The AL-RNN tutorial's training loop (alrnn_python, `predict_sequence_using_gtf` with
+    alpha = 1): the state starts at `(x_0, L x_0)`; before step `t` the observed units are
+    replaced by `x_t` when `t % 16 == 0 and t > 0`; step `t` predicts `x_{t+1}`."""
+    m = dsr.ALRNN(3, 8, 2, key=getkey())
+    w = np.asarray(lorenz_data[:41], np.float64)
+    a, weights, h = (np.asarray(v, np.float64) for v in (m.decay, m.weights, m.bias))
+    z = np.concatenate([w[0], np.asarray(m.latent_init, np.float64) @ w[0]])
+    expected = []
+    for t in range(40):
+        if t % 16 == 0 and t > 0:
+            z[:3] = w[t]
+        phi = np.concatenate([z[:-2], np.maximum(z[-2:], 0)])
+        z = a * z + weights @ phi + h
+        expected.append(z[:3].copy())
+    pred = dsr.forced_predictions(m, jnp.asarray(w, jnp.float32), dsr.SparseTeacherForcing(16), 1)
+    np.testing.assert_allclose(pred, np.array(expected), rtol=1e-4, atol=1e-5)
+
+
+def test_staircase_learning_rate_is_exponential_lr():
+    """`decay_interval=k`: the rate of step s is lr (end/lr)^(k floor(s/k) / steps), as the
+    tutorial's `ExponentialLR(gamma=exp(log(end/lr) / epochs))` stepped once per epoch."""
+    from jaxsci.dsr._training import _learning_rate_schedule
+
+    lr, end, epochs, k = 1e-3, 1e-5, 40, 5
+    schedule = _learning_rate_schedule(lr, end, epochs * k, k)
+    s = np.arange(epochs * k)
+    expected = lr * (end / lr) ** (k * (s // k) / (epochs * k))
+    np.testing.assert_allclose(np.asarray(jax.vmap(schedule)(s)), expected, rtol=1e-5)
+    gamma = np.exp(np.log(end / lr) / epochs)  # the tutorial's gamma, epoch by epoch
+    np.testing.assert_allclose(expected[::k], lr * gamma ** np.arange(epochs), rtol=1e-12)
+    # the default decays every step and reaches `end` at the last one
+    smooth = _learning_rate_schedule(lr, end, 200, None)
+    np.testing.assert_allclose(float(smooth(200)), end, rtol=1e-5)
+    np.testing.assert_allclose(float(smooth(1)), lr * (end / lr) ** (1 / 200), rtol=1e-6)
+
+
 def test_gtf_training_one_compilation(lorenz_data, monkeypatch):
     from jaxsci.dsr import _training
 
@@ -270,6 +307,8 @@ def test_training_bad_input(lorenz_data, getkey):
         dsr.reconstruct(m, lorenz_data[:, :2], steps=1, key=getkey())
     with pytest.raises(ValueError, match="reconstruct: `sequence_length` 5000 must be shorter"):
         dsr.reconstruct(m, lorenz_data, steps=1, key=getkey(), sequence_length=5000)
+    with pytest.raises(ValueError, match="reconstruct: `decay_interval` must be a positive"):
+        dsr.reconstruct(m, lorenz_data, steps=1, key=getkey(), decay_interval=0)
     with pytest.raises(ValueError, match=r"GeneralizedTeacherForcing: `alpha` must be in \[0, 1\]"):
         dsr.GeneralizedTeacherForcing(alpha=1.5)
     with pytest.raises(ValueError, match="SparseTeacherForcing: `interval` must be a positive"):

@@ -151,6 +151,18 @@ class _AnnealAlpha(eqx.Module):
         return {**extra, "alpha": alpha}
 
 
+def _learning_rate_schedule(lr, lr_end, steps, decay_interval):
+    """Exponential decay from `lr` to `lr_end` over `steps`: at every step, or held for
+    `decay_interval` steps at a time (`lr (lr_end / lr)^(k floor(step / k) / steps)`, PyTorch's
+    `ExponentialLR` stepped once per epoch of `k` batches)."""
+    if decay_interval is None:
+        return optax.exponential_decay(lr, transition_steps=steps, decay_rate=lr_end / lr)
+    k = check_int(decay_interval, "decay_interval", "reconstruct")
+    return optax.exponential_decay(
+        lr, transition_steps=k, decay_rate=(lr_end / lr) ** (k / steps), staircase=True
+    )
+
+
 class Reconstruction(eqx.Module):
     """What `reconstruct` returns: the trained `model`, the per-step `history` (`loss`,
     `alpha`), `stats` (`train.fit`'s) and the `result` code."""
@@ -172,6 +184,7 @@ def reconstruct(
     batch_size: int = 16,
     learning_rate: float = 1e-3,
     final_learning_rate: float = 1e-5,
+    decay_interval: int | None = None,
     noise: float = 0.0,
     loop: Loop = Loop(),
     throw: bool = True,
@@ -189,6 +202,11 @@ def reconstruct(
     - `key`: PRNG key (windows and noise of step `k` use `fold_in(key, k)`).
     - `sequence_length`, `batch_size`: windows per step and their length in steps.
     - `learning_rate`, `final_learning_rate`: RAdam's rate, decayed exponentially between them.
+    - `decay_interval`: `None` (default) decays the rate at every step; an integer `k` holds
+      it for `k` steps at a time (a staircase: the authors' PyTorch AL-RNN decays once per
+      epoch of 50 batches, `decay_interval=50`); the rate of step `s` is then
+      `learning_rate (final/learning_rate)^(k floor(s / k) / steps)`, `final_learning_rate`
+      being reached just after the last step, as with PyTorch's `ExponentialLR`.
     - `noise`: standard deviation of Gaussian noise added to the forcing signal.
     - `loop`: `train.Loop` (chunks, checkpoint, resume, progress).
     - `throw`: raise `jaxsci.SolveFailed` on a non-finite step (else see `result`).
@@ -225,7 +243,7 @@ def reconstruct(
     lr = check_float(learning_rate, "learning_rate", where, positive=True)
     lr_end = check_float(final_learning_rate, "final_learning_rate", where, positive=True)
     noise = check_float(noise, "noise", where, non_negative=True)
-    schedule = optax.exponential_decay(lr, transition_steps=steps, decay_rate=lr_end / lr)
+    schedule = _learning_rate_schedule(lr, lr_end, steps, decay_interval)
     windows = _Windows(sequence_length, batch_size, noise)
     adaptive = isinstance(forcing, GeneralizedTeacherForcing) and forcing.alpha is None
     if isinstance(forcing, GeneralizedTeacherForcing):
