@@ -16,6 +16,9 @@ from ._options import LBFGSPhase as LBFGSPhase
 from ._options import Sampling as Sampling
 from ._options import Weighting as Weighting
 from ._pig import PIG as PIG
+from ._pig_adapt import Densify as Densify
+from ._pig_adapt import densify as densify
+from ._pig_adapt import residual_scores as residual_scores
 from ._pig_cells import Neighbours as Neighbours
 from ._plot import plot_solution as plot_solution
 from ._solution import PINNSolution as PINNSolution
@@ -26,3 +29,6 @@ from ._solve import solve as solve
 from ._strategies import AdaptiveResampling as AdaptiveResampling
 from ._strategies import CausalWeighting as CausalWeighting
 from ._strategies import GradientBalancing as GradientBalancing
+from ._strategies import MagnitudeWeighting as MagnitudeWeighting
+from ._strategies import NTKWeighting as NTKWeighting
+from ._strategies import ResidualDensityResampling as ResidualDensityResampling

@@ -117,10 +117,10 @@ def _term_points(problem, n_interior, n_condition, dtype):
     return terms, tuple(skipped)
 
 
-@eqx.filter_jit
-def _jacobian(residual_at, field, params, points):
-    """`(r, J)`: the term's residuals, flattened, and their Jacobian in the field's inexact
-    array leaves (flattened)."""
+def term_jacobian(residual_at, field, params, points):
+    """`(r, J)`: the term's residuals at `points`, flattened, and their Jacobian in the field's
+    inexact array leaves (flattened). Pure and jit-friendly: `solve`'s `NTKWeighting` calls it
+    inside the training step, `diagnose` on the host."""
     dynamic, static = eqx.partition(field, eqx.is_inexact_array)
     flat, unravel = ravel_pytree(dynamic)
 
@@ -129,6 +129,16 @@ def _jacobian(residual_at, field, params, points):
         return jax.vmap(lambda x: jnp.ravel(residual_at(u, x, params)))(points).reshape(-1)
 
     return residuals(flat), jax.jacrev(residuals)(flat)
+
+
+_jacobian = eqx.filter_jit(term_jacobian)
+
+
+def mean_ntk_trace(residual_at, field, params, points):
+    """`tr(J J^T) / m`: the trace of the term's empirical NTK at `points` per residual entry
+    (`m` entries), the sum of its squared Jacobian entries (no `m x m` kernel is formed)."""
+    r, jac = term_jacobian(residual_at, field, params, points)
+    return jnp.sum(jac**2) / r.shape[0]
 
 
 @eqx.filter_jit

@@ -9,8 +9,25 @@ import jax.random as jr
 from jaxtyping import Array
 
 from ..pde import Problem
+from ._diagnose import mean_ntk_trace
 from ._options import Sampling
-from ._strategies import CausalWeighting, GradientBalancing
+from ._strategies import (
+    CausalWeighting,
+    GradientBalancing,
+    MagnitudeWeighting,
+    NTKWeighting,
+    ResidualDensityResampling,
+)
+
+
+class _ZeroField(eqx.Module):
+    """The zero function with `field`'s output shape: the loss terms at it are the sizes of
+    the problem's data (`MagnitudeWeighting`)."""
+
+    field: eqx.Module
+
+    def __call__(self, x):
+        return 0.0 * self.field(x)
 
 
 class _Objective(eqx.Module):
@@ -70,17 +87,22 @@ class _Objective(eqx.Module):
 
 
 class _Update(eqx.Module):
-    """Per-step update of the non-trained state: resampling, adaptive refinement, balancing."""
+    """Per-step update of the non-trained state: resampling, adaptive refinement, balancing.
+
+    `extra` holds the points, the term `"weights"` and, with `magnitude`, the weights it set
+    (`"base"`), which a balancing multiplies; all are PyTree leaves of the training state, so
+    an update changes values, never the compiled step."""
 
     objective: _Objective
     sampling: Sampling
-    balancing: GradientBalancing | None
+    balancing: GradientBalancing | NTKWeighting | None
     base_weights: Array
+    magnitude: MagnitudeWeighting | None = None
 
-    def init_extra(self, key):
+    def init_extra(self, key, field):
         problem, s = self.objective.problem, self.sampling
         keys = jr.split(key, len(problem.conditions) + 1)
-        return {
+        extra = {
             "interior": problem.domain.sample(keys[0], s.n_interior, method=s.method),
             "conditions": [
                 c.sample(k, problem.domain, s.n_boundary, method=s.condition_method)
@@ -88,6 +110,11 @@ class _Update(eqx.Module):
             ],
             "weights": self.base_weights,
         }
+        if self.magnitude is not None:
+            zero = self.objective.terms((_ZeroField(field), {}), extra)
+            extra["base"] = self.magnitude.weights(jax.lax.stop_gradient(zero), self.base_weights)
+            extra["weights"] = extra["base"]
+        return extra
 
     @property
     def needed(self) -> bool:
@@ -96,7 +123,7 @@ class _Update(eqx.Module):
 
     def __call__(self, trainable, extra, key, step):
         domain, s = self.objective.problem.domain, self.sampling
-        k_res, k_rar = jr.split(key)
+        k_res, k_rar, k_bal = jr.split(key, 3)
         extra = dict(extra)
         if s.resample_every:
             due = (step + 1) % s.resample_every == 0
@@ -120,7 +147,7 @@ class _Update(eqx.Module):
         if self.balancing is not None:
             extra["weights"] = jax.lax.cond(
                 (step + 1) % self.balancing.every == 0,
-                lambda w: self.balanced(trainable, extra, w),
+                lambda w: self.balanced(trainable, extra, w, k_bal),
                 lambda w: w,
                 extra["weights"],
             )
@@ -128,11 +155,19 @@ class _Update(eqx.Module):
 
     def refine(self, trainable, pts, key):
         adaptive = self.sampling.adaptive
-        cand = self.objective.problem.domain.sample(key, adaptive.n_candidates)
+        domain = self.objective.problem.domain
         residual = lambda x: self.objective.point_residuals(trainable, x)  # noqa: E731
+        if isinstance(adaptive, ResidualDensityResampling):
+            k_cand, k_draw = jr.split(key)
+            cand = domain.sample(k_cand, adaptive.n_candidates)
+            return adaptive.update(pts, None, cand, residual(cand), k_draw)
+        cand = domain.sample(key, adaptive.n_candidates)
         return adaptive.update(pts, residual(pts), cand, residual(cand))
 
-    def balanced(self, trainable, extra, w):
+    def balanced(self, trainable, extra, w, key):
+        base = extra.get("base", self.base_weights)
+        if isinstance(self.balancing, NTKWeighting):
+            return self.balancing.update(w, self.ntk_traces(trainable, extra, key), base)
         params, static = eqx.partition(trainable, eqx.is_inexact_array)
         n_terms = w.shape[0]
         jac = jax.jacrev(lambda p: self.objective.terms(eqx.combine(p, static), extra))(params)
@@ -141,4 +176,23 @@ class _Update(eqx.Module):
                 jnp.sum(g.reshape(n_terms, -1) ** 2, axis=1) for g in jax.tree_util.tree_leaves(jac)
             )
         )
-        return self.balancing.update(w, norms, self.base_weights)
+        return self.balancing.update(w, norms, base)
+
+    def ntk_traces(self, trainable, extra, key):
+        """Each term's NTK trace per residual entry at up to `n_points` of its points (a
+        random subset without replacement), in the field's parameters."""
+        u, learned = trainable
+        problem = self.objective.problem
+        params = self.objective.all_params(learned)
+        terms = [(problem.residual, extra["interior"])]
+        terms += list(
+            zip([c.residual for c in problem.conditions], extra["conditions"], strict=True)
+        )
+        keys = jr.split(key, len(terms))
+        traces = []
+        for (residual_at, pts), k in zip(terms, keys, strict=True):
+            n = self.balancing.n_points
+            if n < pts.shape[0]:
+                pts = pts[jr.choice(k, pts.shape[0], (n,), replace=False)]
+            traces.append(mean_ntk_trace(residual_at, u, params, pts))
+        return jnp.stack(traces).astype(extra["weights"].dtype)

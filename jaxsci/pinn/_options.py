@@ -8,7 +8,14 @@ import equinox as eqx
 import optax
 
 from .._checks import check_choice, check_float, check_int
-from ._strategies import AdaptiveResampling, CausalWeighting, GradientBalancing
+from ._strategies import (
+    AdaptiveResampling,
+    CausalWeighting,
+    GradientBalancing,
+    MagnitudeWeighting,
+    NTKWeighting,
+    ResidualDensityResampling,
+)
 
 SAMPLERS = ("halton", "uniform", "hammersley", "latin", "grid")
 DETERMINISTIC_SAMPLERS = ("hammersley", "grid")  # the same points for every key
@@ -29,7 +36,8 @@ class Sampling(eqx.Module):
     - `resample_boundary`: redraw the points of every condition at the same steps too
       (conditions with fixed data keep theirs). A local field (`PIG`) can fit fixed boundary
       points exactly and be wrong between them; the published PIG code redraws all.
-    - `adaptive`: `AdaptiveResampling()` to move points where the residual is large.
+    - `adaptive`: `AdaptiveResampling()` to move points where the residual is large, or
+      `ResidualDensityResampling()` to redraw them all from a density that follows it.
     """
 
     n_interior: int = eqx.field(static=True, default=2000)
@@ -37,7 +45,7 @@ class Sampling(eqx.Module):
     method: str = eqx.field(static=True, default="halton")
     resample_every: int = eqx.field(static=True, default=0)
     resample_boundary: bool = eqx.field(static=True, default=False)
-    adaptive: AdaptiveResampling | None = None
+    adaptive: AdaptiveResampling | ResidualDensityResampling | None = None
 
     def __check_init__(self):
         check_int(self.n_interior, "n_interior", "Sampling")
@@ -49,9 +57,12 @@ class Sampling(eqx.Module):
                 f"Sampling: `resample_every` needs a random `method` (uniform, halton, latin); "
                 f"{self.method!r} draws the same points every time"
             )
-        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveResampling):
+        if self.adaptive is not None and not isinstance(
+            self.adaptive, (AdaptiveResampling, ResidualDensityResampling)
+        ):
             raise TypeError(
-                f"Sampling: `adaptive` must be an AdaptiveResampling or None, got "
+                f"Sampling: `adaptive` must be an AdaptiveResampling, a "
+                f"ResidualDensityResampling or None, got "
                 f"{type(self.adaptive).__name__}"
             )
 
@@ -70,22 +81,30 @@ class Weighting(eqx.Module):
     """How the loss terms are weighted.
 
     - `residual`: weight of the residual term (each condition carries its own `weight`).
-    - `balancing`: `GradientBalancing()` to adapt the term weights by gradient norms.
+    - `balancing`: `GradientBalancing()` to adapt the term weights by gradient norms, or
+      `NTKWeighting()` by the traces of the terms' neural tangent kernels.
+    - `magnitude`: `MagnitudeWeighting()` to divide each term, once, by the size of its data
+      (its loss at the zero field); a `balancing` then starts from and multiplies these.
     - `causal`: `CausalWeighting()` for evolution problems.
     """
 
     residual: float = eqx.field(static=True, default=1.0)
-    balancing: GradientBalancing | None = None
+    balancing: GradientBalancing | NTKWeighting | None = None
     causal: CausalWeighting | None = None
+    magnitude: MagnitudeWeighting | None = None
 
     def __check_init__(self):
         check_float(self.residual, "residual", "Weighting", positive=True)
-        for name, cls in [("balancing", GradientBalancing), ("causal", CausalWeighting)]:
+        for name, cls in [
+            ("balancing", (GradientBalancing, NTKWeighting)),
+            ("causal", (CausalWeighting,)),
+            ("magnitude", (MagnitudeWeighting,)),
+        ]:
             value = getattr(self, name)
             if value is not None and not isinstance(value, cls):
                 raise TypeError(
-                    f"Weighting: `{name}` must be a {cls.__name__} or None, got "
-                    f"{type(value).__name__}"
+                    f"Weighting: `{name}` must be a {' or a '.join(c.__name__ for c in cls)} "
+                    f"or None, got {type(value).__name__}"
                 )
 
 

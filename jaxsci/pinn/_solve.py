@@ -17,12 +17,14 @@ import optax
 from .._checks import check_bool, check_int
 from .._results import raise_if_failed
 from ..pde import Dirichlet, Problem
+from ..pde._conditions import AbstractPointCondition
 from ..train import Loop, fit
 from ..train._loop import Keys, holds_linesearch_values
 from ._fields import AbstractField, Constrained, dirichlet_transform
 from ._loss import _Objective, _Update
 from ._options import Adam, LBFGSPhase, Sampling, Weighting
 from ._solution import PINNSolution
+from ._strategies import NTKWeighting, ResidualDensityResampling
 
 
 def _check_key(key, ensemble):
@@ -133,6 +135,26 @@ def _check(problem, field, key, ensemble, sampling, weighting, lbfgs, loop) -> N
             )
     if weighting.causal is not None and not problem.domain.time_dependent:
         raise ValueError("solve: `weighting.causal` needs a time-dependent problem")
+    if isinstance(weighting.balancing, NTKWeighting):
+        others = [
+            f"{c.name}{i}"
+            for i, c in enumerate(problem.conditions)
+            if not isinstance(c, AbstractPointCondition)
+        ]
+        if others:
+            raise ValueError(
+                f"solve: `weighting.balancing=NTKWeighting()` needs conditions with a residual "
+                f"at each point; problem {problem.name!r} has {others}"
+            )
+    adaptive = sampling.adaptive
+    if (
+        isinstance(adaptive, ResidualDensityResampling)
+        and adaptive.n_candidates < sampling.n_interior
+    ):
+        raise ValueError(
+            f"solve: `sampling.adaptive.n_candidates` ({adaptive.n_candidates}) must be at "
+            f"least `sampling.n_interior` ({sampling.n_interior}) for ResidualDensityResampling"
+        )
 
 
 def solve(
@@ -203,19 +225,19 @@ def solve(
         [weighting.residual] + [c.weight for c in problem.conditions], jnp.result_type(float)
     )
     objective = _Objective(problem, learn, weighting.causal)
-    update = _Update(objective, sampling, weighting.balancing, base_weights)
+    update = _Update(objective, sampling, weighting.balancing, base_weights, weighting.magnitude)
     learned0 = {n: jnp.asarray(problem.params[n], jnp.result_type(float)) for n in learn}
     if ensemble:
         keys = jnp.asarray(key)
         kx = jax.vmap(lambda k: jr.split(k)[0])(keys)
         kr = jax.vmap(lambda k: jr.split(k)[1])(keys)
-        extra = jax.vmap(update.init_extra)(kx)
+        extra = eqx.filter_vmap(update.init_extra)(kx, field)
         learned0 = jax.tree_util.tree_map(
             lambda v: jnp.broadcast_to(v, (kx.shape[0],) + v.shape), learned0
         )
     else:
         kx, kr = jr.split(key)
-        extra = update.init_extra(kx)
+        extra = update.init_extra(kx, field)
     result, phases, history = _phases(
         objective,
         update,
@@ -232,13 +254,17 @@ def solve(
     trained_field, learned = result.params
     params = objective.all_params(learned)
     solved = given_problem if not learn else eqx.tree_at(lambda p: p.params, given_problem, params)
+    stats = _merged_stats(phases)
+    if weighting.balancing is not None or weighting.magnitude is not None:
+        # the term weights training ended with (residual first, then each condition)
+        stats["weights"] = np.asarray(result.state.extra["weights"])
     solution = PINNSolution(
         trained_field,
         params,
         solved,
         result.state.extra["interior"],
         history,
-        _merged_stats(phases),
+        stats,
         learn,
         int(kx.shape[0]) if ensemble else None,
         result.result,
