@@ -2,7 +2,11 @@
 
 import json
 
+import equinox as eqx
+import jax.numpy as jnp
+import jax.random as jr
 import numpy as np
+import pytest
 
 from jaxsci import dsr, runs
 from jaxsci.runs._runner import RUNNERS
@@ -24,7 +28,9 @@ def test_dsr_runner_registered_by_its_file():
 
 
 def test_dsr_config_runs_and_loads(tmp_path):
-    cfg = runs.load_config("experiments/configs/dsr_lorenz63.toml", SMALL)
+    cfg = runs.load_config(
+        "experiments/configs/dsr_lorenz63.toml", [*SMALL, "eval.forecast_horizon=20"]
+    )
     out = runs.run(cfg, str(tmp_path / "run"), progress=False)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["solver"] == "dsr" and metrics["runs"][0]["result"] == "successful"
@@ -34,5 +40,56 @@ def test_dsr_config_runs_and_loads(tmp_path):
     # the saved model is the trained one: same D_H as the run reported
     from jaxsci.runs._dsr import data, evaluate
 
-    _, test = data(cfg)
+    train, test = data(cfg)
     assert evaluate(cfg, model, test)["d_stsp"] == metrics["d_stsp"]
+    # the forecast from the end of the training data: scored by the run as by hand
+    from jaxsci.runs._dsr import forecast_scores
+
+    again = forecast_scores(cfg, model, train, test)
+    assert metrics["runs"][0]["forecast_smape"] == again["smape"] == metrics["forecast_smape"]
+    assert metrics["runs"][0]["forecast_vpt"] == again["vpt"] == metrics["forecast_vpt"]
+
+
+def _still(model):
+    # A = I, W = 0, h = 0: the forecast repeats the last observation (the naive baseline)
+    m = model.latent_size
+    return eqx.tree_at(
+        lambda a: (a.decay, a.weights, a.bias),
+        model,
+        (jnp.ones(m), jnp.zeros((m, m)), jnp.zeros(m)),
+    )
+
+
+def test_dsr_forecast_scores_in_lyapunov_times():
+    from jaxsci.runs._dsr import forecast_scores
+
+    cfg = runs.load_config(
+        "experiments/configs/dsr_lorenz63.toml",
+        [*SMALL, "eval.forecast_horizon=6", "eval.forecast_warmup=3"],
+    )
+    model = _still(dsr.ALRNN(3, 5, 2, key=jr.key(0)))
+    train = jnp.ones((10, 3))
+    # pointwise sMAPE against the repeated ones: 0 for two steps, then 200 * 3 / 5 = 120
+    test = jnp.concatenate([jnp.ones((2, 3)), 4 * jnp.ones((8, 3))])
+    out = forecast_scores(cfg, model, train, test)
+    assert out["vpt_steps"] == 2 and out["smape"] == pytest.approx(120 * 4 / 6, rel=1e-6)
+    # dysts' grid: n = transient + n_train + n_test points on [0, period n / pts_per_period]
+    n = 1000 + 2000 + 2000
+    per_step = 1.5008 * n / (100 * (n - 1)) * 0.8917098035724058  # Lorenz's metadata
+    assert out["vpt"] == pytest.approx(2 * per_step, rel=1e-12)
+
+
+def test_dsr_forecast_scores_refuses_a_horizon_beyond_the_test_data():
+    from jaxsci.runs._dsr import forecast_scores
+
+    cfg = runs.load_config(
+        "experiments/configs/dsr_lorenz63.toml", [*SMALL, "eval.forecast_horizon=11"]
+    )
+    model = dsr.ALRNN(3, 5, 2, key=jr.key(0))
+    with pytest.raises(ValueError, match="eval.forecast_horizon"):
+        forecast_scores(cfg, model, jnp.ones((200, 3)), jnp.ones((10, 3)))
+    cfg = runs.load_config(
+        "experiments/configs/dsr_lorenz63.toml", [*SMALL, "eval.forecast_warmup=300"]
+    )
+    with pytest.raises(ValueError, match="eval.forecast_warmup"):
+        forecast_scores(cfg, model, jnp.ones((200, 3)), jnp.ones((100, 3)))

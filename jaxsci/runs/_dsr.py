@@ -1,6 +1,7 @@
 """DSR runs: a dysts system's standardised trajectory, a shPLRNN or AL-RNN trained on it by
 generalised or sparse teacher forcing (`jaxsci.dsr.reconstruct`), once per seed; the final
-model's D_stsp and D_H on a long free run against held-out data."""
+model's D_stsp and D_H on a long free run against held-out data, and with
+`eval.forecast_horizon` its sMAPE and valid prediction time from the end of the training data."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import time
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -78,13 +80,22 @@ class DSRTrainConfig:
 @dataclass
 class DSREvalConfig:
     """`[eval]`: `n_bins` of `dsr.state_space_divergence`, `smoothing` (bins) of
-    `dsr.power_spectrum_distance`, and the free-run steps discarded before scoring."""
+    `dsr.power_spectrum_distance`, and the free-run steps discarded before scoring;
+    `forecast_horizon` > 0 also scores a forecast from the end of the training data
+    (`forecast_warmup` teacher-forced training points, then the free run) over that many test
+    points by sMAPE and the valid prediction time (`vpt_threshold`, in Lyapunov times with
+    dysts' `maximum_lyapunov_estimated`)."""
 
     n_bins: int = setting(library_default(dsr.state_space_divergence, "n_bins"), "positive")
     smoothing: float = setting(
         library_default(dsr.power_spectrum_distance, "smoothing"), "non-negative"
     )
     transient: int = setting(1000, "non-negative")
+    forecast_horizon: int = setting(0, "non-negative")  # 0: no forecast scores
+    forecast_warmup: int = setting(100, "positive")
+    vpt_threshold: float = setting(
+        library_default(dsr.valid_prediction_time, "threshold"), "positive"
+    )
 
 
 @dataclass
@@ -135,6 +146,59 @@ def _model(cfg: DSRRunConfig, n_observed: int, key):
     return dsr.ShallowPLRNN(n_observed, mc.latent_size, mc.hidden_size, clipped=mc.clipped, key=key)
 
 
+def forced_forecast(model, warmup, n_steps: int):
+    """`n_steps` forecast after the observations `warmup`: identity teacher forcing along
+    `warmup` (the observed units set to the data after every step, which fills the unobserved
+    ones), then the free run; the first forecast point follows `warmup[-1]`."""
+    k = model.observed_size
+
+    def forced(z, x):
+        return model.step(z).at[:k].set(x), None
+
+    z = jax.lax.scan(forced, model.initial_state(warmup[0]), warmup[1:])[0]
+    return model.rollout(z, n_steps)[:, :k]
+
+
+def _lyapunov_time_per_step(cfg: DSRRunConfig) -> float | None:
+    """Lyapunov times per sample (`data`'s grid: dysts' `linspace(0, period n / pts, n)`)."""
+    system, sc = _system(cfg), cfg.system
+    if system.maximum_lyapunov is None:
+        return None
+    if isinstance(system, dynamics.ChaoticMap):
+        return float(system.maximum_lyapunov)
+    n = sc.transient + sc.n_train + sc.n_test
+    return system.period * n / (sc.pts_per_period * (n - 1)) * system.maximum_lyapunov
+
+
+def forecast_scores(cfg: DSRRunConfig, model, train, test) -> dict:
+    """sMAPE and VPT (steps, and Lyapunov times) of `forced_forecast` from the end of `train`
+    over the first `eval.forecast_horizon` points of `test` (which follows `train`)."""
+    ec = cfg.eval
+    h = ec.forecast_horizon
+    if h > test.shape[0]:
+        raise ValueError(
+            f"eval.forecast_horizon: {h} exceeds the {test.shape[0]} test points (system.n_test)"
+        )
+    if ec.forecast_warmup > train.shape[0]:
+        raise ValueError(
+            f"eval.forecast_warmup: {ec.forecast_warmup} exceeds the {train.shape[0]} training "
+            "points (system.n_train)"
+        )
+    pred = forced_forecast(model, train[-ec.forecast_warmup :], h)
+    truth = test[:h]
+    finite = bool(jnp.all(jnp.isfinite(pred)))
+    smape = float(dsr.smape(truth, pred)) if finite else None
+    steps = float(dsr.valid_prediction_time(truth, pred, threshold=ec.vpt_threshold))
+    if not finite:  # a diverged forecast is valid until its first non-finite point
+        steps = min(steps, float(jnp.argmin(jnp.all(jnp.isfinite(pred), axis=1))))
+    per_step = _lyapunov_time_per_step(cfg)
+    return {
+        "smape": smape,
+        "vpt_steps": steps,
+        "vpt": None if per_step is None else steps * per_step,
+    }
+
+
 def evaluate(cfg: DSRRunConfig, model, test) -> dict:
     """D_stsp and D_H of a free run from the first test point (after `eval.transient` steps)
     against the test trajectory."""
@@ -180,9 +244,15 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
                 throw=False,
             )
         wall = time.perf_counter() - t0
+        forecast = (
+            forecast_scores(cfg, rec.model, train_x, test_x)
+            if cfg.eval.forecast_horizon > 0
+            else {}
+        )
         row = {
             "seed": seed,
             **evaluate(cfg, rec.model, test_x),
+            **{f"forecast_{k}": v for k, v in forecast.items()},
             "wall_s": wall,
             "final_loss": float(rec.history["loss"][-1]),
             "final_alpha": float(rec.history["alpha"][-1]),
@@ -202,6 +272,10 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
         return (float(np.mean(vals)), float(np.std(vals))) if vals else (None, None)
 
     (dstsp, dstsp_sd), (dh, dh_sd) = stat("d_stsp"), stat("d_h")
+    forecast = {}
+    if cfg.eval.forecast_horizon > 0:
+        for k in ("smape", "vpt"):
+            forecast[f"forecast_{k}"], forecast[f"forecast_{k}_std"] = stat(f"forecast_{k}")
     metrics = {
         "solver": "dsr",
         "system": cfg.system.name,
@@ -211,6 +285,7 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
         "d_stsp_std": dstsp_sd,
         "d_h": dh,
         "d_h_std": dh_sd,
+        **forecast,
         "wall_s": float(np.mean([r["wall_s"] for r in runs])),
         "runs": runs,
     }
@@ -220,8 +295,14 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
         else None
     }
     summary = (
-        f"{cfg.name}: D_stsp {dstsp} (+- {dstsp_sd}), D_H {dh} (+- {dh_sd}) over "
-        f"{len(runs)} seed(s), wall {metrics['wall_s']:.1f} s per seed"
+        f"{cfg.name}: D_stsp {dstsp} (+- {dstsp_sd}), D_H {dh} (+- {dh_sd})"
+        + (
+            f", forecast sMAPE {forecast['forecast_smape']}, VPT {forecast['forecast_vpt']} "
+            "Lyapunov times"
+            if forecast
+            else ""
+        )
+        + f" over {len(runs)} seed(s), wall {metrics['wall_s']:.1f} s per seed"
     )
     return Outcome(metrics, outputs, summary, all(r["failed_step"] is None for r in runs))
 
