@@ -203,6 +203,15 @@ class PIG(AbstractField):
         if not isinstance(self.neighbours, Neighbours) or self.neighbours.capacity is None:
             raise TypeError("PIG: `neighbours` must be a resolved pinn.Neighbours")
 
+    @classmethod
+    def from_source(cls, problem, n_gaussians: int, *, key: PRNGKeyArray, **kwargs) -> PIG:
+        """A PIG for `problem` with its means drawn where the source `|f|` is large (plus a
+        uniform `floor`) and each `sigma` from the local density: `pig_from_source` in
+        `jaxsci/pinn/_pig_adapt.py`, which takes the same arguments."""
+        from ._pig_adapt import pig_from_source
+
+        return pig_from_source(problem, n_gaussians, key=key, **kwargs)
+
     # ------------------------------------------------------------------ properties
 
     @property
