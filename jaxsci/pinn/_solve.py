@@ -189,8 +189,11 @@ def solve(
       every 1000 steps) or any optax transformation (`optax.lbfgs()` works too).
     - `key`: PRNG key (a batch of keys for an ensemble).
     - `steps`: training steps of `optimizer`.
-    - `sampling`: a `Sampling`: point counts, sampler, resampling, adaptive refinement.
-    - `weighting`: a `Weighting`: the residual's weight, gradient balancing, causal weighting.
+    - `sampling`: a `Sampling`: point counts, sampler, resampling, adaptive refinement
+      (`AdaptiveResampling`, `ResidualDensityResampling`).
+    - `weighting`: a `Weighting`: the residual's weight, balancing (`GradientBalancing`,
+      `NTKWeighting`), weights from the data's magnitude, causal weighting. With a
+      balancing or magnitude, `stats["weights"]` holds the term weights training ended with.
     - `lbfgs`: an `LBFGSPhase`: its steps (`"auto"`: `steps // 4` after `Adam`, none after
       an optax transformation of your own) and history.
     - `hard_dirichlet`: `"auto"` (default), `True` or `False`: impose a zero Dirichlet
