@@ -213,12 +213,19 @@ def test_faces_the_collocation_cannot_take():
 
 
 @pytest.mark.x64
-def test_neumann_faces_refused_by_kronecker_paths_and_training():
+def test_neumann_faces_refused_by_newton_krylov_and_training():
+    # the Kronecker path takes them (tests/test_gp_kronecker.py); a pure Neumann problem
+    # without a reaction term (defined up to a constant) it refuses, naming why
     problem = pde.get_problem("zoo_mixed_2d")
-    with pytest.raises(ValueError, match=r"Neumann condition on face \(1, 0\).*gp.Kronecker"):
-        gp.solve(problem, grid=60)  # past AutoSolver.max_points: the Kronecker path
-    with pytest.raises(ValueError, match=r"Neumann.*gp.Kronecker takes Dirichlet faces only"):
-        gp.solve(problem, grid=10, solver=gp.Kronecker())
+    floating = pde.Problem(
+        problem.domain,
+        operator=problem.operator,
+        source=problem.source,
+        conditions=[pde.Neumann(0.0, domain=problem.domain)],
+        name="pure_neumann",
+    )
+    with pytest.raises(ValueError, match=r"'pure_neumann' has Neumann faces on every face"):
+        gp.solve(floating, WIDE, grid=10, solver=gp.Kronecker())
     with pytest.raises(ValueError, match="NewtonKrylov takes Dirichlet faces only"):
         gp.solve(pde.get_problem("gp_variable_2d"), grid=10, solver=gp.NewtonKrylov())
     with pytest.raises(ValueError, match=r"`train` fits Dirichlet data only.*Neumann"):

@@ -42,6 +42,7 @@ from ._solvers.auto import AutoSolver
 from ._solvers.base import AbstractSolver
 from ._solvers.dense import Dense
 from ._solvers.gauss_newton import GaussNewton
+from ._solvers.kronecker import Kronecker
 from ._train import train_kernel
 
 
@@ -74,8 +75,10 @@ def solve(
 
     - `problem`: a `Problem` with a `Dirichlet`, `Neumann` or `Robin` condition on every face
       of the grid box (a face no condition speaks about takes Dirichlet data from `exact`);
-      Neumann and Robin faces on the dense paths only (`Dense`, `GaussNewton`), without
-      `train`. Any other condition on a face (`Periodic`, `InitialVelocity`) is refused.
+      Neumann and Robin faces on the linear paths (`Dense`, `Kronecker`) and `GaussNewton`,
+      without `train`; on the Kronecker path the last time of an initial-value problem (an
+      `InitialValue`, no condition at the end, first order in time) is free, the equation
+      asked there. Any other condition on a face (`Periodic`, `InitialVelocity`) is refused.
     - `kernel`: a 1D kernel (used in every dimension), one per dimension, a `Product`, or a
       `DefaultKernel` (spectral mixtures from the source's spectrum); `None` is
       `DefaultKernel()`.
@@ -210,7 +213,7 @@ def _product_kernel(problem, kernel, axes) -> Product:
 
 def _check_faces(problem, axes, solver, chosen, train) -> None:
     """Every face has a condition the collocation takes (`face_conditions` raises naming the
-    face otherwise); Neumann and Robin faces only on the dense paths, without kernel
+    face otherwise); Neumann and Robin faces on the dense and Kronecker paths, without kernel
     training (whose loss holds Dirichlet data only, `_train.py`)."""
     dfaces = derivative_faces(problem)
     if not dfaces:
@@ -222,7 +225,7 @@ def _check_faces(problem, axes, solver, chosen, train) -> None:
             f"solve: `train` fits Dirichlet data only; problem {problem.name!r} has a {kind} "
             f"condition on face {face}: pass `train=None`"
         )
-    if isinstance(chosen, Dense | GaussNewton):
+    if isinstance(chosen, Dense | GaussNewton | Kronecker):
         return
     n_points = int(np.prod([len(a) for a in axes]))
     why = (
@@ -233,7 +236,7 @@ def _check_faces(problem, axes, solver, chosen, train) -> None:
     raise ValueError(
         f"solve: problem {problem.name!r} has a {kind} condition on face {face}; {why}"
         f"gp.{type(chosen).__name__} takes Dirichlet faces only: use a grid the dense paths "
-        "take, or solver=gp.Dense() / gp.GaussNewton()"
+        "take, or solver=gp.Dense() / gp.GaussNewton() (linear problems: gp.Kronecker())"
     )
 
 

@@ -19,6 +19,8 @@ for evaluation anywhere come from the grid values (`_solvers/kronecker.py`,
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import numpy as np
 
@@ -50,6 +52,67 @@ def solution_operator(kernel, axis, terms, regularisation):
     return values[1:-1, : n - 2] / scale, values[1:-1, n - 2 :]
 
 
+class AxisOperator(NamedTuple):
+    """One dimension of the Kronecker path with any end conditions (`axis_operator`).
+
+    - `m`, `h`: `(M, H)` as `solution_operator`'s, on the points where the equation is asked
+      along this dimension (`pde`) and the condition rows (`conditions`, positions on the axis).
+    - `pde`: the slice of those points (`1:-1` with a condition at both ends, `1:` with one at
+      the lower end only, a free upper end).
+    - `conditions`: the positions of the condition rows (`[0, -1]`, `[0]` or `[-1]`).
+    - `extrapolation`, `lift`: the values at the condition ends from the values on `pde` and
+      the conditions' data, `v_ends = extrapolation v_pde + lift data` (the 1D system read
+      backwards: `f = M^{-1} (v_pde - H data)`)."""
+
+    m: np.ndarray
+    h: np.ndarray
+    pde: slice
+    conditions: list[int]
+    extrapolation: np.ndarray
+    lift: np.ndarray
+
+
+def axis_operator(kernel, axis, terms, regularisation, ends) -> AxisOperator:
+    """The 1D collocation operator of one dimension with per-end conditions `ends = (lower,
+    upper)`: each `None` (a free end: the equation is asked there, as at the final time of an
+    initial-value problem) or `(a, b)`, the row `a K + b s D K` (`s` the outward sign, `-1` at
+    the lower end; `(1, 0)` a value row, `(0, 1)` a Neumann row). The square 1D system (the
+    equation rows scaled to unit size as in `solution_operator`, each derivative row by its
+    largest entry) is solved by the same Tikhonov-filtered SVD."""
+    n = axis.shape[0]
+    k = np.asarray(_gram(kernel, axis, axis, 0, 0))
+    lk = sum(c * np.asarray(_gram(kernel, axis, axis, o, 0)) for o, c in terms)
+    lo = 0 if ends[0] is None else 1
+    hi = n if ends[1] is None else n - 1
+    pde = np.arange(lo, hi)
+    scale = np.max(np.abs(lk[pde]))
+    kd = None
+    rows, weights, positions = [], [], []
+    for pos, end, sign in ((0, ends[0], -1.0), (n - 1, ends[1], 1.0)):
+        if end is None:
+            continue
+        a, b = end
+        if b == 0.0:
+            row, w = a * k[pos], 1.0
+        else:
+            if kd is None:
+                kd = np.asarray(_gram(kernel, axis, axis, 1, 0))
+            row = a * k[pos] + b * sign * kd[pos]
+            w = 1.0 / np.max(np.abs(row))
+        rows.append(row * w)
+        weights.append(w)
+        positions.append(pos)
+    full = np.concatenate([lk[pde] / scale, np.stack(rows)])
+    values = k @ _filtered_pinv(full, regularisation)
+    vf = values[:, : len(pde)] / scale  # source -> values
+    vb = values[:, len(pde) :] * np.asarray(weights)  # condition data -> values
+    m, h = vf[pde], vb[pde]
+    extrapolation = np.linalg.solve(m.T, vf[positions].T).T
+    lift = vb[positions] - extrapolation @ h
+    conditions = [p if p == 0 else -1 for p in positions]
+    return AxisOperator(m, h, slice(lo, hi if hi < n else None), conditions, extrapolation, lift)
+
+
 def dim_operator(kernel, axis, terms, regularisation, nugget=1e-8):
     """`(A, E, P)` of one dimension: the interior collocation operator on values `A`, its
     boundary-data columns `E` (two end points), and the filtered pseudo-inverse `P` of `K`. The
@@ -71,7 +134,7 @@ def _along(a, t, i):
     return np.moveaxis(np.tensordot(a, t, axes=([1], [i])), 0, i)
 
 
-def tensor_solve(operators, rhs, boundary, max_condition=1e8):
+def tensor_solve(operators, rhs, boundary, max_condition=1e8, layouts=None, direct=None):
     """Interior values `U` of the d-dimensional collocation solution with source `rhs` (on the
     interior grid) and Dirichlet data `boundary` (the full grid; interior entries ignored),
     from the per-dimension `(M_d, H_d)` of `solution_operator`.
@@ -90,46 +153,94 @@ def tensor_solve(operators, rhs, boundary, max_condition=1e8):
     Non-symmetric `M_d` (first-order terms) lose `prod_d cond(W_d)`; refused past
     `max_condition`, as is a sum of eigenvalue products that reaches zero. Complex arithmetic
     only where an eigenvalue is complex.
+
+    Other end conditions (`axis_operator`): `layouts[d] = (pde, conditions)` says where the
+    equation is asked along dimension d (`rhs` is on the product of those slices) and where the
+    condition data lie (`boundary` holds each face's data: values, or the data of a Neumann or
+    Robin row); `None` is Dirichlet everywhere (`(1:-1, [0, -1])`). `direct`: a dimension with
+    a free end (time, with a condition at t = 0 only), not diagonalised: the first-derivative
+    operator with one condition is far from normal (the continuous one, a Volterra operator,
+    has no eigenvalues at all), so its eigenvectors are refused by `max_condition` past a few
+    points. The others are diagonalised and, per eigen-index `k` of theirs, one system
+    `(den_k M_t + prod_k I) u_k = M_t (prod_k f_k + sum_s others_s,k b_s,k) + prod_k b_t,k`
+    (the equations multiplied by every `M_d`, as above) is solved along `t`: `O(N n_t^2)`.
     """
     d = len(operators)
-    eigs = [np.linalg.eig(m) for m, _ in operators]  # real when every eigenvalue is
-    winv = [np.linalg.inv(w) for _, w in eigs]
-    cond = float(np.prod([np.linalg.cond(w) for _, w in eigs]))
-    # `mu_d` broadcast along dimension d; `others[d]` = prod_{e != d} mu_e
-    mus = [mu.reshape([-1 if e == i else 1 for e in range(d)]) for i, (mu, _) in enumerate(eigs)]
-    others = []
-    for i in range(d):
+    if layouts is None:
+        layouts = [(slice(1, -1), [0, -1])] * d
+    space = [i for i in range(d) if i != direct]
+    eigs = {i: np.linalg.eig(operators[i][0]) for i in space}  # real when every eigenvalue is
+    winv = {i: np.linalg.inv(eigs[i][1]) for i in space}
+    cond = float(np.prod([np.linalg.cond(eigs[i][1]) for i in space]))
+    # `mu_d` broadcast along dimension d; `others[d]` = prod_{e != d} mu_e (over `space`)
+    mus = {i: eigs[i][0].reshape([-1 if e == i else 1 for e in range(d)]) for i in space}
+    others = {}
+    for i in space:
         p = np.ones((1,) * d)
-        for e in range(d):
+        for e in space:
             if e != i:
                 p = p * mus[e]
-        others.append(p)
-    den = sum(others)
+        others[i] = p
+    den = sum(others.values())
     # the eigenvalues of the operator on values, sum_d 1 / mu_d, as `sylvester_solve` checks them
-    gap = np.abs(sum(1.0 / m for m in mus))
+    gap = np.abs(sum(1.0 / mus[i] for i in space))
+    if direct is not None:
+        gap = np.ones(1)  # each system along `direct` is checked by its solve
     if not np.isfinite(cond) or cond > max_condition or gap.min() < 1e-14 * gap.max():
         raise ValueError(
             f"solve: the Kronecker (fast-diagonalisation) solve is ill-conditioned: eigenvector "
             f"condition {cond:.1e} (limit {max_condition:.0e}), smallest eigenvalue sum "
             f"{gap.min():.1e} of largest {gap.max():.1e}"
         )
-    dtype = np.result_type(*winv)
+    dtype = np.result_type(*winv.values())
 
     def hat(t):
-        for i in range(d):
+        for i in space:
             t = _along(winv[i], t, i)
         return t
 
-    num = others[0] * mus[0] * hat(rhs.astype(dtype))
-    for i, (_, h) in enumerate(operators):
-        # the data on the two faces normal to dimension i, interior in the others
-        face = boundary[tuple(slice(None) if e == i else slice(1, -1) for e in range(d))]
-        face = np.take(face, [0, -1], axis=i)
-        num = num + others[i] * hat(_along(h, face, i).astype(dtype))
-    u = num / den
-    for i, (_, w) in enumerate(eigs):
-        u = _along(w, u, i)
+    def face_data(i):
+        # the data on the condition faces normal to dimension i, on the equation points of
+        # the others, lifted along i
+        face = boundary[tuple(slice(None) if e == i else layouts[e][0] for e in range(d))]
+        face = np.take(face, layouts[i][1], axis=i)
+        return _along(operators[i][1], face, i)
+
+    num = others[space[0]] * mus[space[0]] * hat(rhs.astype(dtype))
+    for i in space:
+        num = num + others[i] * hat(face_data(i).astype(dtype))
+    if direct is None:
+        u = num / den
+    else:
+        m_t = operators[direct][0]
+        prod = others[space[0]] * mus[space[0]]
+        num = _along(m_t, num, direct) + prod * hat(face_data(direct).astype(dtype))
+        u = _direct_solve(m_t, np.broadcast_to(den, prod.shape), prod, num, direct)
+    for i in space:
+        u = _along(eigs[i][1], u, i)
     return np.real(u)
+
+
+def _direct_solve(m_t, den, prod, num, axis, chunk=4096):
+    """`u_k = (den_k M_t + prod_k I)^{-1} num_k` along `axis` for every other index `k`."""
+    n_t = m_t.shape[0]
+    b = np.moveaxis(num, axis, -1)
+    shape = b.shape
+    b = b.reshape(-1, n_t)
+    dk = np.moveaxis(den, axis, -1).reshape(-1)
+    pk = np.moveaxis(prod, axis, -1).reshape(-1)
+    out = np.empty_like(b)
+    eye = np.eye(n_t)
+    for s in range(0, b.shape[0], chunk):
+        sl = slice(s, s + chunk)
+        a = dk[sl, None, None] * m_t[None] + pk[sl, None, None] * eye[None]
+        try:
+            out[sl] = np.linalg.solve(a, b[sl][..., None])[..., 0]
+        except np.linalg.LinAlgError as e:
+            raise ValueError(
+                "solve: the Kronecker solve along the time dimension met a singular system"
+            ) from e
+    return np.moveaxis(out.reshape(shape), -1, axis)
 
 
 def sylvester_solve(a1, e1, a2, e2, rhs, boundary, max_condition=1e8):

@@ -17,6 +17,19 @@ and variable coefficients, each with an exact solution.
 - `gp_variable_2d`: `-div(a grad u) = f` on `[0, 1]^2`, `a = 1 + x y / 2`,
   `u = sin(2 pi x) sin(3 pi y) + x`; Dirichlet on `x = 0, 1`, Neumann on `y = 0, 1`.
 
+Space-time, the linear-operator forms of catalogue problems declared as autodiff residuals
+(for the GP's Kronecker path, which reads `LinearOperator` terms; the same equations, data and
+exact solutions; not in the registry's `GP_BOUNDARY_PROBLEMS`, whose problems each have a
+Neumann or Robin face: `GP_SPACE_TIME_PROBLEMS`):
+
+- `heat_1d_linear`: `heat_1d`, `u_t - 0.1 u_xx = 0` on `[0, 1] x [0, 1]`.
+- `zoo_heat_linear`: `zoo_heat`, `u_t - 0.02 u_xx = 0`, five decaying modes.
+- `zoo_advection_diffusion_linear`: `zoo_advection_diffusion`, `u_t + 0.8 u_x - 0.01 u_xx = 0`
+  on `[-1, 1] x [0, 1]`, a Gaussian pulse carried and spread.
+
+Each has an `InitialValue` at `t = 0`, `Dirichlet` data on `x` faces and no condition at
+`t = 1`. The source is zero (the operator applied to `exact` by autodiff: zero to rounding).
+
 The constant-coefficient problems carry a `LinearOperator` (the GP's `Dense` path); the
 variable-coefficient ones only a residual written with autodiff (`partial` of a flux), which
 the GP solves by `GaussNewton` (a `LinearOperator` has constant coefficients). Sources are the
@@ -32,8 +45,8 @@ import math
 
 import jax.numpy as jnp
 
-from ._conditions import Dirichlet, Neumann, Robin, _normal_derivative
-from ._domain import Box, Interval
+from ._conditions import Dirichlet, InitialValue, Neumann, Robin, _normal_derivative
+from ._domain import Box, Interval, SpaceTime
 from ._operators import LinearOperator, partial
 from ._problem import Problem
 
@@ -188,6 +201,53 @@ def gp_variable_2d() -> Problem:
     return _residual(domain, equation, exact, conditions, "gp_variable_2d")
 
 
+def _space_time(domain, operator, exact, boundary, name):
+    conditions = [InitialValue(exact), Dirichlet(boundary)]
+    return _linear(domain, operator, exact, conditions, name)
+
+
+def heat_1d_linear(diffusivity: float = 0.1) -> Problem:
+    """`heat_1d` with a `LinearOperator`: `u_t - kappa u_xx = 0` on `[0, 1] x [0, 1]`, zero
+    Dirichlet, `u = exp(-kappa pi^2 t) sin(pi x) + 0.5 exp(-9 kappa pi^2 t) sin(3 pi x)`."""
+    k = diffusivity
+
+    def exact(x, p):
+        return jnp.exp(-k * pi**2 * x[1]) * jnp.sin(pi * x[0]) + 0.5 * jnp.exp(
+            -9 * k * pi**2 * x[1]
+        ) * jnp.sin(3 * pi * x[0])
+
+    op = LinearOperator([(0, 1), (2, 0)], jnp.asarray([1.0, -k]))
+    return _space_time(SpaceTime(Interval(0.0, 1.0), 0.0, 1.0), op, exact, 0.0, "heat_1d_linear")
+
+
+def zoo_heat_linear(diffusivity: float = 0.02) -> Problem:
+    """`zoo_heat` with a `LinearOperator`: `u_t - kappa u_xx = 0` on `[0, 1] x [0, 1]`, zero
+    Dirichlet, `u = sum_{n=1..5} exp(-kappa (n pi)^2 t) sin(n pi x) / n`."""
+    k = diffusivity
+
+    def exact(x, p):
+        n = jnp.arange(1, 6, dtype=x.dtype)
+        return jnp.sum(jnp.exp(-k * (n * pi) ** 2 * x[1]) * jnp.sin(n * pi * x[0]) / n)
+
+    op = LinearOperator([(0, 1), (2, 0)], jnp.asarray([1.0, -k]))
+    return _space_time(SpaceTime(Interval(0.0, 1.0), 0.0, 1.0), op, exact, 0.0, "zoo_heat_linear")
+
+
+def zoo_advection_diffusion_linear(speed: float = 0.8, diffusivity: float = 0.01) -> Problem:
+    """`zoo_advection_diffusion` with a `LinearOperator`: `u_t + a u_x - kappa u_xx = 0` on
+    `[-1, 1] x [0, 1]`, `u = s0/s(t) exp(-(x + 0.4 - a t)^2 / (2 s(t)^2))`,
+    `s(t)^2 = s0^2 + 2 kappa t`, `s0 = 0.1`; Dirichlet data from `u`."""
+    s0 = 0.1
+
+    def exact(x, p):
+        s2 = s0**2 + 2 * diffusivity * x[1]
+        return jnp.sqrt(s0**2 / s2) * jnp.exp(-((x[0] + 0.4 - speed * x[1]) ** 2) / (2 * s2))
+
+    op = LinearOperator([(0, 1), (1, 0), (2, 0)], jnp.asarray([1.0, speed, -diffusivity]))
+    domain = SpaceTime(Interval(-1.0, 1.0), 0.0, 1.0)
+    return _space_time(domain, op, exact, exact, "zoo_advection_diffusion_linear")
+
+
 GP_BOUNDARY_PROBLEMS = {
     "gp_neumann_1d": gp_neumann_1d,
     "gp_robin_1d": gp_robin_1d,
@@ -197,4 +257,10 @@ GP_BOUNDARY_PROBLEMS = {
     "gp_variable_1d": gp_variable_1d,
     "gp_variable_advection_1d": gp_variable_advection_1d,
     "gp_variable_2d": gp_variable_2d,
+}
+
+GP_SPACE_TIME_PROBLEMS = {
+    "heat_1d_linear": heat_1d_linear,
+    "zoo_heat_linear": zoo_heat_linear,
+    "zoo_advection_diffusion_linear": zoo_advection_diffusion_linear,
 }
