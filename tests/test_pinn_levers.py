@@ -141,6 +141,16 @@ def test_levers_chunked_equals_unchunked_one_trace(monkeypatch):
 
 
 def test_bad_lever_arguments():
+    from jaxsci.pde._eigenproblems import infinite_well
+
+    with pytest.raises(ValueError, match=r"NTKWeighting\(\)` needs conditions .*normalisation"):
+        pinn.solve(
+            infinite_well(),
+            _field(jr.key(0)),
+            key=jr.key(1),
+            steps=1,
+            weighting=pinn.Weighting(balancing=pinn.NTKWeighting()),
+        )
     with pytest.raises(ValueError, match="every"):
         pinn.NTKWeighting(every=0)
     with pytest.raises(ValueError, match="momentum"):
