@@ -192,6 +192,10 @@ def test_densify_bad_input():
     opt = pinn.Densify().wrap(optax.adam(1e-3), key=jr.key(0))
     with raises(ValueError, "exactly one PIG"):
         opt.init(eqx.filter(mlp, eqx.is_inexact_array))
+    with raises(TypeError, "key"):
+        pinn.Densify().wrap(optax.adam(1e-3), key=0)
+    with raises(TypeError, "inner"):
+        pinn.Densify().wrap(pinn.Adam(), key=jr.key(0))
     with raises(ValueError, "floor"):
         pinn.PIG.from_source(_ramp_problem(), 8, floor=1.5, key=jr.key(0))
     with raises(ValueError, "init"):

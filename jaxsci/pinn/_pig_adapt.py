@@ -22,6 +22,7 @@ Two options, both off unless asked for:
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import NamedTuple
 
@@ -37,6 +38,7 @@ from ._pig import PIG
 
 SPLIT_FACTOR = 1.6  # sigma of each half of a split Gaussian (3DGS's value)
 _GAUSSIAN_FIELDS = ("means", "log_scales", "weights", "shears")
+_DEFAULT_SCALE = inspect.signature(PIG.__init__).parameters["scale"].default
 
 
 def _raw_log_scales(sigma: Array, max_scale: float) -> Array:
@@ -109,7 +111,7 @@ def pig_from_source(
     jitter = side * (jr.uniform(kj, (channels, n, dim)) - 0.5)
     means = jnp.clip(z[picks] + jitter, 0.0, 1.0)
     q = _density(problem, lo + means.reshape(-1, dim) * (hi - lo), mean_abs, floor)[0]
-    scale = pig.max_scale / 4.0 if "scale" not in kwargs else float(kwargs["scale"])
+    scale = float(kwargs.get("scale", _DEFAULT_SCALE))
     sigma = scale * q.reshape(channels, n, 1) ** (-1.0 / dim)
     sigma = jnp.broadcast_to(jnp.clip(sigma, scale / 8, None), (channels, n, dim))
     log_scales = _raw_log_scales(sigma, pig.max_scale).astype(pig.log_scales.dtype)
@@ -273,6 +275,12 @@ class Densify(eqx.Module):
         self, inner: optax.GradientTransformation, *, key: PRNGKeyArray
     ) -> optax.GradientTransformationExtraArgs:
         """`inner` (e.g. `pinn.Adam().transformation()`) with densification between its steps."""
+        if not isinstance(inner, optax.GradientTransformation):
+            raise TypeError(
+                f"Densify.wrap: `inner` must be an optax transformation, got {type(inner).__name__}"
+            )
+        if not hasattr(key, "dtype"):
+            raise TypeError(f"Densify.wrap: `key` must be a PRNG key (jax.random.key), got {key!r}")
         inner = optax.with_extra_args_support(inner)
         key_data = jr.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
 
