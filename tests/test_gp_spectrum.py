@@ -77,3 +77,82 @@ def test_spectral_frequencies_bad_input():
     with pytest.raises(ValueError, match="shape"):
         gp.spectral_frequencies(np.zeros((3, 4)), [x], "auto")
     assert jnp.asarray(gp.spectral_frequencies(np.zeros(32), [x])[0]).size == 0
+
+
+def test_component_scales_closed_form():
+    # exp(-rho^2 d^2) cos(2 pi mu d) has a Gaussian spectral density around mu of standard
+    # deviation rho / (pi sqrt 2): measured here by quadrature of its Fourier transform
+    from jaxsci.gp._spectrum import component_scales
+
+    def spectral_std(rho):
+        d = np.linspace(-40.0, 40.0, 1 << 16)
+        k = np.fft.rfftfreq(len(d), d[1] - d[0])
+        dens = np.abs(np.fft.rfft(np.exp(-(rho**2) * d**2)))
+        dens[0] *= 0.5  # the half line's end point (the density is even)
+        return math.sqrt(np.sum(k**2 * dens) / np.sum(dens))
+
+    length, envelope, spread = 2.0, 10.0, 3.0
+    # no peak: the zero component's density ends (3 standard deviations) at the window's main
+    # lobe 2 / length
+    (rho0,) = component_scales(np.zeros(0), length, envelope, spread)
+    assert spectral_std(rho0) == pytest.approx(2.0 / length / spread, rel=1e-6)
+    # a low peak: its density ends before zero frequency, the zero component's at the peak
+    rho = component_scales(np.array([1.5]), length, envelope, spread)
+    assert [spectral_std(r) for r in rho] == pytest.approx([0.5, 0.5], rel=1e-6)
+    # a high peak: every component at the envelope, as without the rule
+    np.testing.assert_array_equal(
+        component_scales(np.array([40.0]), length, envelope, spread), [5.0, 5.0]
+    )
+    np.testing.assert_array_equal(
+        component_scales(np.array([1.5]), length, envelope, None), [5.0, 5.0]
+    )
+
+
+@pytest.mark.x64
+def test_default_kernel_smooth_solution_is_wide():
+    # gp_robin_2d (one and 1.5 periods per axis, Robin faces): no peak past the main lobe, so
+    # the zero component spans the lobe; with every component at the envelope (length / 10)
+    # the same grid gave 0.2 at 24^2 (BENCHMARKS "GP beyond Dirichlet boxes")
+    prob = pde.get_problem("gp_robin_2d")
+    kernel = gp.default_kernel(prob, grid_axes(prob, 16))
+    for k in kernel.kernels:
+        np.testing.assert_array_equal(np.asarray(k.frequencies), [0.0])
+        assert float(np.exp(k.log_scales[0])) == pytest.approx(math.pi * math.sqrt(2) * 2 / 3)
+
+
+@pytest.mark.slow
+@pytest.mark.x64
+def test_default_kernel_smooth_solution_solve():
+    # 160 s on 2 cores under load 22 (compiling the Robin rows): slow
+    sol = gp.solve(pde.get_problem("gp_robin_2d"), grid=16)
+    assert float(sol.error()) <= 1e-4
+
+
+@pytest.mark.x64
+def test_default_kernel_source_free_reads_the_initial_data():
+    # heat without a source, u = exp(-kappa (12 pi)^2 t) sin(12 pi x): the initial data holds
+    # 6 cycles per unit in x; the data on the faces x = 0, 1 vanish, so t gets no peak
+    kappa = 1e-3
+
+    def exact(x, p):
+        return jnp.exp(-kappa * (12 * math.pi) ** 2 * x[1]) * jnp.sin(12 * math.pi * x[0])
+
+    prob = pde.Problem(
+        pde.SpaceTime(pde.Interval(0.0, 1.0), 0.0, 1.0),
+        residual=lambda u, x, p: pde.time_derivative(u, x) - kappa * pde.partial(u, x, 0, 2),
+        conditions=[pde.InitialValue(exact), pde.Dirichlet(0.0)],
+        exact=exact,
+        name="heat_six_cycles",
+    )
+    kx, kt = gp.default_kernel(prob, grid_axes(prob, 64)).kernels
+    lobe = 2.0 / 1.0
+    np.testing.assert_allclose(np.asarray(kx.frequencies), [0.0, 6.0], atol=lobe / 8)
+    np.testing.assert_array_equal(np.asarray(kt.frequencies), [0.0])
+
+
+def test_default_kernel_bad_spread():
+    with pytest.raises(ValueError, match="spread"):
+        gp.DefaultKernel(spread=0.0)
+    with pytest.raises(TypeError, match="spread"):
+        gp.DefaultKernel(spread="wide")
+    assert gp.DefaultKernel(spread=None).spread is None

@@ -50,39 +50,75 @@ ROWS = [
     ("TS2-120", "gp_two_scale_2d", 120),
     ("TS2-160", "gp_two_scale_2d", 160),
     ("TS2", "gp_two_scale_2d", 200),
+    # few periods on the domain (the low-frequency rows of `experiments.gp.conditions`, the
+    # zoo at the finest grid of `experiments.gp.estimate`): the envelopes' `spread` rule
+    ("N1", "gp_neumann_1d", 100),
+    ("R1", "gp_robin_1d", 100),
+    ("V1", "gp_variable_1d", 100),
+    ("VA1", "gp_variable_advection_1d", 100),
+    ("N2", "gp_neumann_2d", 30),
+    ("R2", "gp_robin_2d", 30),
+    ("M2", "gp_mixed_2d", 30),
+    ("V2", "gp_variable_2d", 24),
+    ("ZM2", "zoo_mixed_2d", 30),
+    ("ZB2", "zoo_bump_2d", 36),
+    ("ZBL", "zoo_boundary_layer", 160),
+    ("ZTT", "zoo_two_tone_1d", 100),
+    ("ZMS2", "zoo_multiscale_2d", 36),
+    ("ZDD2", "zoo_dirichlet_data_2d", 36),
+    ("ZIL2", "zoo_interior_layer_2d", 48),
+    ("ZNL2", "zoo_nonlinear_2d", 24),
+    ("ZP3", "zoo_poisson_3d", 6),
+    ("PO1", "poisson_1d", 24),
+    ("MS1", "multiscale_poisson_1d", 100),
+    ("PO2", "poisson_2d", 16),
+    ("HH2", "helmholtz_2d", 27),
 ]
 
+# `--spread`: the default kernel's `spread` (`gp.DefaultKernel`); "none" is every component at
+# the envelope, the kernel before the rule
+SPREADS = {"default": None, "none": gp.DefaultKernel(spread=None)}
 
-def run_rows(ids=None):
+
+def run_rows(ids=None, spreads=("default",)):
     out = []
     for rid, name, n in ROWS:
         if ids and rid not in ids:
             continue
-        prob = pde.get_problem(name)
-        t = time.perf_counter()
-        sol = gp.solve(prob, grid=n)
-        err = float(sol.error())
-        total = time.perf_counter() - t
-        freqs = [np.asarray(f).round(3).tolist() for f in sol.stats["frequencies"]]
-        row = dict(
-            id=rid,
-            problem=name,
-            grid=n,
-            error=err,
-            solve_s=sol.stats["wall_s"],
-            total_s=total,
-            steps=sol.stats["steps"],
-            method=sol.stats["method"],
-            result=str(sol.result),
-            frequencies=freqs,
-        )
-        out.append(row)
-        print(
-            f"{rid:8s} {name:16s} grid {n:>4d}^{prob.dim} error {err:9.2e} "
-            f"solve {row['solve_s']:6.2f} s total {total:6.2f} s  frequencies {freqs}",
-            flush=True,
-        )
+        for spread in spreads:
+            out.append(run_row(rid, name, n, spread))
     return out
+
+
+def run_row(rid, name, n, spread):
+    prob = pde.get_problem(name)
+    t = time.perf_counter()
+    sol = gp.solve(prob, SPREADS[spread], grid=n)
+    err = float(sol.error())
+    total = time.perf_counter() - t
+    freqs = [np.asarray(f).round(3).tolist() for f in sol.stats["frequencies"]]
+    scales = [np.exp(np.asarray(k.log_scales)).round(3).tolist() for k in sol.kernel.kernels]
+    row = dict(
+        id=rid,
+        problem=name,
+        spread=spread,
+        scales=scales,
+        grid=n,
+        error=err,
+        solve_s=sol.stats["wall_s"],
+        total_s=total,
+        steps=sol.stats["steps"],
+        method=sol.stats["method"],
+        result=str(sol.result),
+        frequencies=freqs,
+    )
+    print(
+        f"{rid:8s} {name:16s} {spread:8s} grid {n:>4d}^{prob.dim} error {err:9.2e} "
+        f"solve {row['solve_s']:6.2f} s total {total:6.2f} s  frequencies {freqs} "
+        f"envelopes {scales}",
+        flush=True,
+    )
+    return row
 
 
 def kronecker_limit():
@@ -150,12 +186,20 @@ def main():
     ap.add_argument("--rows", nargs="+", help="row ids to run (default: all)")
     ap.add_argument("--variant", default="", help="suffix of the result file")
     ap.add_argument("--kronecker-limit", action="store_true", help="the 2D diagnosis only")
+    ap.add_argument(
+        "--spread",
+        nargs="+",
+        choices=sorted(SPREADS),
+        default=["default"],
+        help="the default kernel's envelopes: 'default' (DefaultKernel()), 'none' "
+        "(DefaultKernel(spread=None): every component at the envelope); both: before/after",
+    )
     args = ap.parse_args()
     if args.kronecker_limit:
         rows = kronecker_limit()
         write_result("gp/spectrum", dict(args=vars(args), rows=rows), variant="kronecker_limit")
         return
-    rows = run_rows(args.rows)
+    rows = run_rows(args.rows, args.spread)
     write_result("gp/spectrum", dict(args=vars(args), rows=rows), variant=args.variant)
 
 

@@ -25,22 +25,29 @@ class DefaultKernel(eqx.Module):
     - `components`: `"auto"` (the peaks holding all but 1e-4 of the energy, at most 8 per
       dimension; on every row of the GP table it picks the same kernel error as 4) or the
       number of peaks per dimension.
-    - `envelope`: `rho * length` of every component, its Gaussian envelope in units of the
-      domain length; 10 resolves the paper's high-frequency rows, a problem with only a few
-      periods on the domain wants a narrower one (5-6).
+    - `envelope`: the largest `rho * length` of a component, its Gaussian envelope in units
+      of the domain length; 10 resolves the paper's high-frequency rows.
+    - `spread`: each component's spectral Gaussian is kept this many standard deviations
+      inside its band (`_spectrum.component_scales`): a peak's away from zero frequency, the
+      zero component's within the highest frequency the spectrum shows, so a smooth solution
+      (no peak past the window's main lobe) gets a wide kernel; `None`: every component at
+      `envelope` (the kernel before issue 25's low-frequency rows).
     """
 
     components: int | str = eqx.field(static=True, default="auto")
     envelope: float = eqx.field(static=True, default=10.0)
+    spread: float | None = eqx.field(static=True, default=3.0)
 
     def __check_init__(self):
         if self.components != "auto":  # a value `default_kernel` may read itself
             check_int(self.components, "components", "DefaultKernel (an int or 'auto')")
         check_float(self.envelope, "envelope", "DefaultKernel", positive=True)
+        if self.spread is not None:
+            check_float(self.spread, "spread", "DefaultKernel (a number or None)", positive=True)
 
     def __call__(self, problem: Problem, axes: Sequence[Array]) -> Product:
         """The kernel for `problem` on the tensor grid of `axes`."""
-        return default_kernel(problem, axes, self.components, self.envelope)
+        return default_kernel(problem, axes, self.components, self.envelope, self.spread)
 
 
 TRAIN_MODES = ("exact", "adam")

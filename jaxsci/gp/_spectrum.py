@@ -29,6 +29,17 @@ order up to 2 (`D^b (x - x0)^a / a!` at `x0` is 1 for `a = b`, else 0), so `u_xx
 gives `-(2 pi k)^2 - 1`; a problem for which that fails (a system) keeps the source's
 spectrum. A source that vanishes (advection) leaves the boundary data, which is `u` itself;
 that branch keeps the first picker's strongest maxima (`_strongest_maxima`, the reason there).
+A problem without a source (heat with an initial value) reads the distinct peaks of its value
+data on the faces (`Dirichlet`, `InitialValue`), per dimension along the faces that dimension
+runs through; a dimension whose data vanish there gets the zero component only.
+
+4. The envelopes (`component_scales`): each component's spectral Gaussian stays inside its
+   own band, a peak's `spread` (3) standard deviations away from zero frequency, the zero
+   component's within the highest frequency the spectrum shows (the main lobe `2 / L` where
+   no peak is picked), none wider in frequency than `envelope / L` (10 domain lengths^-1,
+   the paper's rows). A solution of a few periods on the domain so gets a smooth kernel;
+   with every component at `10 / L`, a correlation length of a tenth of the domain, the
+   low-frequency 2D rows with Neumann and Robin faces stopped at 1e-2 to 0.4 (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -41,8 +52,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..pde._conditions import Dirichlet, InitialValue
 from ..pde._operators import LinearOperator
 from ..pde._problem import Problem
+from ._collocation import _condition_data, face_conditions
 from ._grid import boundary_mask, boundary_values, mesh
 from ._kernels import Product, SpectralMixture
 
@@ -281,27 +294,88 @@ def _operator_terms(problem: Problem):
     return tuple(a for a, k in zip(orders, keep, strict=True) if k), list(coefficients[keep])
 
 
+def component_scales(
+    frequencies: np.ndarray, length: float, envelope: float, spread: float | None
+) -> np.ndarray:
+    """The envelopes `rho_q` (inverse lengths) of the zero-frequency component and of the
+    peaks at `frequencies` (cycles per unit, zero excluded) on a domain of `length`.
+
+    A component `exp(-rho^2 d^2) cos(2 pi mu d)` has a Gaussian spectral density around `mu`
+    of standard deviation `rho / (pi sqrt 2)`. Each is at most `envelope / length`, and with
+    `spread` each stays inside its own band: a peak's density ends (`spread` standard
+    deviations) before zero frequency, which belongs to the zero component, `rho_q <= pi
+    sqrt(2) mu_q / spread`; the zero component's ends at the highest frequency the spectrum
+    shows (the highest peak, or the window's main lobe `2 / length` where there is none). A
+    smooth solution (a few periods on the domain, no peak past the main lobe) so gets a wide,
+    smooth kernel instead of one of correlation length `length / envelope` that reads its
+    polynomial part as a rough field (issue 25: `gp_robin_2d` 9.5e-3 -> 3.7e-7 at 30^2), while
+    a high-frequency solution keeps `envelope / length` everywhere. `spread=None`: every
+    component at `envelope / length` (the kernel before)."""
+    widest = envelope / length
+    mu = np.asarray(frequencies, dtype=float)
+    if spread is None:
+        return np.full(len(mu) + 1, widest)
+    top = max(float(mu.max()) if mu.size else 0.0, 2.0 / length)
+    bands = np.concatenate([[top], mu])
+    return np.minimum(widest, math.pi * math.sqrt(2.0) * bands / spread)
+
+
+def _face_data(problem: Problem, axes, pts) -> np.ndarray:
+    """The value data of `problem` on the faces of the grid of `axes` (`Dirichlet` and
+    `InitialValue` conditions; the exact solution on a face no condition speaks about, as
+    the collocation takes it), zero elsewhere (the interior, `Neumann` and `Robin` faces)."""
+    shape = tuple(len(a) for a in axes)
+    out = np.zeros(shape)
+    index = np.indices(shape).reshape(len(shape), -1)
+    pts = np.asarray(pts)
+    for (axis, side), cond in face_conditions(problem, "default_kernel").items():
+        if cond is not None and not isinstance(cond, Dirichlet | InitialValue):
+            continue
+        on = index[axis] == (shape[axis] - 1 if side else 0)
+        face = jnp.asarray(pts[on])
+        if cond is None:
+            data = jax.vmap(lambda x: problem.exact(x, problem.params))(face)
+        else:
+            data = _condition_data(cond, problem, face)
+        out.reshape(-1)[on] = np.asarray(data)
+    return out
+
+
 def default_kernel(
-    problem: Problem, axes, components: int | str = "auto", envelope: float = 10.0
+    problem: Problem,
+    axes,
+    components: int | str = "auto",
+    envelope: float = 10.0,
+    spread: float | None = 3.0,
 ) -> Product:
     """Per dimension a `SpectralMixture` with the frequencies of the solution read from the
     source's spectrum divided by the operator's symbol (`spectral_frequencies`; from the
     Dirichlet data on the faces where the source vanishes to rounding, as for advection), a
-    zero-frequency component, unit weights and envelope `rho = envelope / (domain length)`.
-    `components`: `"auto"` (by the energy the peaks hold, at most 8 per dimension) or the
-    number of peaks per dimension."""
-    if problem.source is None:
-        raise ValueError(
-            f"solve: problem {problem.name!r} has no `source` to read frequencies from; pass "
-            "`kernel=`"
-        )
+    zero-frequency component, unit weights and envelopes from `component_scales` (at most
+    `envelope / (domain length)`, each component kept `spread` standard deviations inside its
+    band). `components`: `"auto"` (by the energy the peaks hold, at most 8 per dimension) or
+    the number of peaks per dimension."""
     pts = mesh(axes)
-    f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts))
-    f = f.reshape(tuple(len(a) for a in axes))
+    shape = tuple(len(a) for a in axes)
     np_axes = [np.asarray(a) for a in axes]
-    g = np.asarray(boundary_values(problem, pts)).reshape(f.shape) if len(axes) > 1 else None
+    if problem.source is None:
+        # a source-free equation (heat with an initial value): the frequencies of its data
+        if len(axes) == 1:
+            raise ValueError(
+                f"solve: problem {problem.name!r} has no `source` to read frequencies from; "
+                "pass `kernel=`"
+            )
+        f = np.zeros(shape)
+        g = _face_data(problem, np_axes, pts)
+    else:
+        f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts))
+        f = f.reshape(shape)
+        g = np.asarray(boundary_values(problem, pts)).reshape(shape) if len(axes) > 1 else None
     # a source at rounding level (1e-14 for advection, from autodiff of the exact solution)
-    if g is None or np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g)))):
+    if g is None or (
+        problem.source is not None
+        and np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g))))
+    ):
         found = spectral_frequencies(f, np_axes, components, _operator_terms(problem))
     else:
         # a homogeneous equation (advection): the solution's frequencies are those of its
@@ -311,11 +385,20 @@ def default_kernel(
             lines = np.moveaxis(g, i, -1).reshape(-1, f.shape[i])
             on_face = np.asarray(boundary_mask([a for j, a in enumerate(axes) if j != i]))
             rows = lines[on_face]
-            count = _HOMOGENEOUS_COMPONENTS if components == "auto" else int(components)
-            found.append(_strongest_maxima(rows, np_axes[i], count))
+            if problem.source is not None:
+                count = _HOMOGENEOUS_COMPONENTS if components == "auto" else int(components)
+                found.append(_strongest_maxima(rows, np_axes[i], count))
+            elif np.max(np.abs(rows)) <= 1e-10 * max(1.0, float(np.max(np.abs(g)))):
+                found.append(np.zeros(0))  # no data along this dimension (zero Dirichlet)
+            else:
+                # a source-free problem's data: its distinct peaks, as for a source
+                rows = rows if len(rows) > 1 else np.concatenate([rows, rows])
+                which = np.arange(len(rows), dtype=float)  # the lines: only their count matters
+                found.append(_axis_frequencies(rows, [which, np_axes[i]], 1, components, None))
     kernels = []
     for ax, mu in zip(axes, found, strict=True):
         length = float(ax[-1] - ax[0])
+        rho = component_scales(mu, length, envelope, spread)
         mu = np.concatenate([[0.0], mu])
-        kernels.append(SpectralMixture(jnp.ones(len(mu)), jnp.asarray(mu), envelope / length))
+        kernels.append(SpectralMixture(jnp.ones(len(mu)), jnp.asarray(mu), jnp.asarray(rho)))
     return Product(kernels)
