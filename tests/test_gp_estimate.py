@@ -6,7 +6,7 @@ import math
 import pytest
 
 from jaxsci import RESULTS, SolveFailed, gp, pde
-from jaxsci.gp._estimate import error_estimate, finer_grid, solve_to_tolerance
+from jaxsci.gp._estimate import difference, error_estimate, finer_grid, solve_to_tolerance
 
 # issue 25's goal: within a factor 10 of the true error, never below a third of it
 LOW, HIGH = 1 / 3, 10.0
@@ -28,6 +28,14 @@ def test_estimate_and_tolerance():
     coarse = _check_estimate(problem, 60)
     fine = _check_estimate(problem, 90)
     assert coarse > 1e-3 and fine < coarse / 10  # a coarse and a fine grid
+    # below 1e-2 the estimate is the tail bound of the differences from the 1.5x coarser
+    # (60) and finer (135) solves with the same kernel, d1 / (1 - d1 / d0), at least d1
+    sol = gp.solve(problem, grid=90)
+    d0 = difference(gp.solve(problem, sol.kernel, grid=60), sol)
+    d1 = difference(sol, gp.solve(problem, sol.kernel, grid=135))
+    assert d1 <= 1e-2 and d1 < d0
+    assert sol.error_estimate() == pytest.approx(d1 / (1 - d1 / d0), rel=1e-10)
+    assert sol.error_estimate(tail=False) == pytest.approx(d1, rel=1e-10)
 
     sol = solve_to_tolerance(problem, 1e-3, grid=60)
     assert sol.result is RESULTS.successful

@@ -11,8 +11,9 @@ solution (`--candidates` chooses which beside `estimate`),
 - `estimate`: `gp.error_estimate` (a second solve on a grid 1.5x finer per dimension with
   the solution's own kernel, the relative L2 difference of the two means; where it is above
   1e-2, the larger of it and the difference from a third solve 2.25x finer with the default
-  kernel re-derived there);
-- `refine_same`: the first difference alone;
+  kernel re-derived there; below, the tail bound `d_1 / (1 - d_1 / d_0)` with the
+  difference `d_0` from a solve 1.5x coarser);
+- `refine_same`: the first difference alone (`unresolved=inf, tail=False`);
 - `refine`: the first difference with the default kernel re-derived on the finer grid
   (`kernel=None`), and `refine_min`, that difference divided by the smaller of the two
   means' norms;
@@ -83,6 +84,15 @@ ROWS = [
     ("zoo_nonlinear_2d", [16, 24]),
     ("zoo_mixed_2d", [16, 24]),
     ("zoo_poisson_3d", [5, 6]),
+    # Neumann, Robin and mixed faces, variable coefficients (`experiments.gp.conditions`)
+    ("gp_neumann_1d", [50, 100]),
+    ("gp_robin_1d", [50, 100]),
+    ("gp_variable_1d", [50, 100]),
+    ("gp_variable_advection_1d", [50, 100]),
+    ("gp_neumann_2d", [16, 30]),
+    ("gp_robin_2d", [16, 30]),
+    ("gp_mixed_2d", [16, 30]),
+    ("gp_variable_2d", [16, 24]),
 ]
 
 
@@ -155,7 +165,7 @@ def measure(name, n):
         for key in ("refine", "refine_min"):
             row[f"{key}_ratio"] = row[key] / true
     for key, fn, kw in [
-        ("refine_same", error_estimate, {"unresolved": math.inf}),
+        ("refine_same", error_estimate, {"unresolved": math.inf, "tail": False}),
         ("coarsen", coarsen_estimate, {}),
         ("residual", residual_estimate, {}),
         ("variance", variance_estimate, {}),

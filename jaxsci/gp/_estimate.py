@@ -21,11 +21,14 @@ from the coarse one's and the difference under-estimates the error (ratio 0.24 a
 other candidates, the residual of the collocation equations at the midpoints of the grid and
 the GP posterior variance, were measured there too; neither is calibrated (BENCHMARKS.md).
 
-What no grid refinement sees: an error common to every grid (a floor of the solver path, such
-as the Kronecker path's on `zoo_dirichlet_data_2d`, 8.7e-6 at 275^2 while the 275^2 and 413^2
-solutions differ by 1.5e-6). `error_estimate` compares two grids and cannot tell;
-`solve_to_tolerance`, which sees the differences of a whole sequence of grids, bounds their
-tail instead (`_tail_bound`) and does not claim a tolerance below such a floor.
+What two grids cannot see: an error common to both (a floor of the solver path, such as the
+Kronecker path's on `zoo_dirichlet_data_2d`, 8.7e-6 at 275^2 while the 275^2 and 413^2
+solutions differed by 1.5e-6). So below 1e-2 `error_estimate` also solves `growth` times
+coarser and takes the tail bound (`_tail_bound`) of the two differences, as
+`solve_to_tolerance` does over its whole sequence of grids: about the first difference under
+spectral convergence, larger where the differences stop shrinking, `inf` where they do not
+shrink (then the estimate says it cannot tell, rather than claim an error below the floor).
+The coarser solve costs `growth^-3` of the solve in 1D.
 
 The cost of the estimate is one solve at the finer grid: in 1D (a dense `O(n^3)` solve)
 about `growth^3 = 3.4` times the solve, in 2D more on the dense path and about
@@ -89,6 +92,7 @@ def error_estimate(
     growth: float = 1.5,
     kernel: AbstractKernel | str | None = "same",
     unresolved: float = UNRESOLVED,
+    tail: bool = True,
     points: ArrayLike | None = None,
 ) -> float:
     """An estimate of `solution.error()` (its relative L2 error) that needs no exact solution.
@@ -99,7 +103,13 @@ def error_estimate(
     difference is above `unresolved` the finer solve may be as wrong as the first (the grid
     does not resolve the solution, or a kernel read off a coarse grid missed it); one more
     solve, `growth^2` finer with the default kernel re-derived on its grid, is compared too and
-    the estimate is the larger difference. It never calls `problem.exact`.
+    the estimate is the larger difference. Where it is at most `unresolved` and `tail` is
+    set, the problem is also solved `growth` times coarser and the estimate is the tail bound
+    `d_1 / (1 - d_1 / d_0)` of the two differences (`d_0` between the coarser solve and this
+    one, `d_1` between this one and the finer), the bound `solve_to_tolerance` uses: about
+    `d_1` under spectral convergence, larger where the differences stop shrinking (an error
+    floor common to the grids, which `d_1` alone cannot see), `inf` where they do not shrink.
+    It never calls `problem.exact`.
 
     **Arguments:**
 
@@ -109,6 +119,8 @@ def error_estimate(
       the default kernel, passed by hand or trained), `None` (the default kernel, re-derived
       on the finer grid), or a kernel.
     - `unresolved`: the difference above which the third solve is made (relative L2).
+    - `tail`: bound the tail with a coarser solve (below `unresolved`); `False`: the first
+      difference alone.
     - `points`: where the means are compared; default the uniform grid of
       `GPSolution.error` (300 points per dimension, 125 in 3D).
 
@@ -150,7 +162,19 @@ def error_estimate(
         if finer.result is RESULTS.nonfinite:
             return math.inf
         estimate = max(estimate, difference(solution, finer, points))
+    elif tail:
+        try:
+            coarse = _coarser_solve(solution, growth, kernel)
+        except ValueError:  # a coarser grid `gp.solve` refuses: the first difference alone
+            return estimate
+        if coarse.result.ok:
+            estimate = _tail_bound([difference(coarse, solution, points), estimate])
     return estimate
+
+
+def _coarser_solve(solution: GPSolution, growth: float, kernel) -> GPSolution:
+    kernel = solution.kernel if isinstance(kernel, str) else kernel  # "same"
+    return solve(solution.problem, kernel, grid=coarser_grid(solution, growth), throw=False)
 
 
 def coarser_grid(solution: GPSolution, growth: float) -> tuple[int, ...]:
