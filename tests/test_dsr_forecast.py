@@ -67,14 +67,14 @@ def test_rnn_forecast_starts_after_the_warmup():
     np.testing.assert_allclose(pred, expected, rtol=0, atol=8 * jnp.finfo(pred.dtype).eps)
 
 
-def _run(tmp_path, *args):
+def _run(tmp_path, *args, timeout=600):
     out = tmp_path / "forecast.json"
     proc = subprocess.run(
         [sys.executable, "-m", "experiments.dsr.forecast", "--out", str(out), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text()), proc.stdout
@@ -96,22 +96,30 @@ TINY = [
 ]
 
 
-def test_forecast_row_end_to_end(tmp_path):
-    data, stdout = _run(tmp_path, *TINY, "--models", "last", "mean", "edmd")
-    rows = data["rows"]
+@pytest.mark.x64
+def test_forecast_row_end_to_end():
+    # in process (no second JAX start-up): the row `main` writes, and its tables
+    args = fc.parse([*TINY, "--models", "last", "mean", "edmd"])
+    rows = fc.run_system("Lorenz", args, trainers={})
     assert [r["model"] for r in rows] == ["last", "mean", "edmd"]
+    per_step = 1.5008 * 600 / (100 * 599) * 0.8917098035724058  # dysts' grid, 600 points
     for r in rows:
         assert r["system"] == "Lorenz" and 0 <= r["smape"] <= 200
-        assert 0 <= r["vpt"] <= 60 * 1.5008 / 100 * 0.8917098035724058 * 600 / 599 + 1e-12
+        assert 0 <= r["vpt"] <= 60 * per_step + 1e-12
         assert len(r["free_run"]) == 1
-    assert data["settings"]["vpt_threshold"] == 30.0 and data["env"]["command"]
-    assert "| last |" in stdout and "Free runs" in stdout
+    # a constant forecast has no power spectrum: D_H is undefined (null), D_stsp is not
+    for r in rows[:2]:
+        assert r["free_run"][0]["d_h"] is None and r["free_run"][0]["d_stsp"] > 0
+    text = fc.table({"rows": rows})
+    assert "| last |" in text and "| Lorenz |" in text and "Free runs" in text
 
 
 @pytest.mark.slow  # the three trained families at 2 steps: their compilations, ~1-2 min
 def test_forecast_row_every_model(tmp_path):
     args = [*TINY, "--steps", "2", "--seeds", "0", "1", "--window", "20"]
-    data, _ = _run(tmp_path, *args, "--sequence-length", "20")
+    data, stdout = _run(tmp_path, *args, "--sequence-length", "20", timeout=1800)
+    assert data["settings"]["vpt_threshold"] == 30.0 and data["env"]["command"]
+    assert "| last |" in stdout and "Free runs" in stdout
     rows = {r["model"]: r for r in data["rows"]}
     assert set(rows) == set(fc.MODELS)
     for name in fc.TRAINED:

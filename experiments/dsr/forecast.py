@@ -336,10 +336,28 @@ def free_run_scores(pred, future):
     if not np.all(np.isfinite(pred)):
         return {"d_stsp": None, "d_h": None}
     x_true, x_gen = jnp.asarray(future), jnp.asarray(pred)
+    # D_H standardises each series: undefined for a coordinate that does not move (a constant
+    # forecast gives rounding noise, not a spectrum)
+    constant = bool(np.any(np.ptp(pred, axis=0) <= 1e-12 * (1 + np.abs(pred).max())))
     return {
         "d_stsp": _finite(dsr.state_space_divergence(x_true, x_gen, n_bins=30)),
-        "d_h": _finite(dsr.power_spectrum_distance(x_true, x_gen, smoothing=20.0)),
+        "d_h": None
+        if constant
+        else _finite(dsr.power_spectrum_distance(x_true, x_gen, smoothing=20.0)),
     }
+
+
+def floor(args) -> dict:
+    """What a perfect model scores on a free run: D_stsp and D_H between two consecutive true
+    segments of `free_run` points after the training points (its own trajectory of
+    `n_train + 2 free_run` points, so on a grid 1e-4 apart from the benchmark's)."""
+    n_train = args.train_periods * PTS_PER_PERIOD
+    out = {}
+    for name in FREE_RUN_SYSTEMS:
+        _, future = system_data(name, n_train, 2 * args.free_run)
+        out[name] = free_run_scores(future[args.free_run :], future[: args.free_run])
+        print(name, out[name], flush=True)
+    return out
 
 
 def run_system(name, args, trainers):
@@ -484,6 +502,9 @@ def table(data: dict) -> str:
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--table", action="store_true", help="print the tables of the JSON and stop")
+    p.add_argument(
+        "--floor", action="store_true", help="D_stsp/D_H of the truth against itself, and stop"
+    )
     p.add_argument("--n-systems", type=int, default=20)
     p.add_argument("--systems", nargs="*", default=None, help="names (default: --n-systems)")
     p.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
@@ -527,6 +548,10 @@ def main(argv=None):
         with open(path) as f:
             print(table(json.load(f)))
         return None
+    if args.floor:
+        data = {"settings": settings(args), "floor": floor(args)}
+        write_result(NAME, data, variant=args.variant or "floor", out=args.out)
+        return data
     names = args.systems or benchmark_systems(args.n_systems)
     known = dynamics.chaotic_systems("flow")
     for n in names:
