@@ -285,3 +285,28 @@ def test_kronecker_faces_and_space_time_past_the_dense_size(name, kernel, bound)
     # the dense path's equations differ (see above): the two agree within their errors
     a, b = dense(dense.points), coarse(dense.points)
     assert float(jnp.linalg.norm(a - b) / jnp.linalg.norm(a)) < 2 * (e_dense + e_coarse)
+
+
+@pytest.mark.slow  # 262 s cold at a load average of ~24 on 2 cores
+@pytest.mark.x64
+def test_kronecker_faces_3d_edges_equal_the_formed_system():
+    # 3D: Neumann on four faces, Robin on one, Dirichlet on one; edges and corners where
+    # Neumann and Robin faces meet are the small system of `_faces.py` (1.6e-13 measured)
+    from jaxsci.pde._gp_boundary_problems import _normal, _robin
+
+    base = pde.get_problem("zoo_poisson_3d")
+    dom, exact = base.domain, base.exact
+    conditions = [
+        pde.Neumann(_normal(exact, dom), domain=dom, faces=[(0, 0), (1, 1), (2, 0), (1, 0)]),
+        pde.Robin(_robin(exact, dom, 1.0, 0.5), a=1.0, b=0.5, domain=dom, faces=[(0, 1)]),
+        pde.Dirichlet(exact, faces=[(2, 1)]),
+    ]
+    prob = pde.Problem(
+        dom, operator=base.operator, source=base.source, conditions=conditions, exact=exact
+    )
+    kernel = gp.Product([gp.Matern52(0.2)] * 3)
+    shape = (7, 6, 5)
+    sol = gp.solve(prob, kernel, shape, solver=gp.Kronecker(regularisation=1e-15))
+    want = _square_dense_values(prob, kernel, gp.grid_axes(prob, shape))
+    got = np.asarray(sol(sol.points))
+    assert np.linalg.norm(got - want) <= 1e-11 * np.linalg.norm(want)
