@@ -5,6 +5,7 @@ exact solution), and the wall time.
     python -m experiments.pinn.zoo                       # MLP, 3 seeds, every zoo problem
     python -m experiments.pinn.zoo --steps 1000 --variant steps1000
     python -m experiments.pinn.zoo --solvers mlp,pig --problems zoo_bump_2d,zoo_boundary_layer
+    python -m experiments.pinn.zoo --lever ntk --variant ntk   # the defaults plus one lever
 
 The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
 key=ks, steps=steps)` (`out_size=2` for the two-species system, `learn=` for the inverse
@@ -38,7 +39,16 @@ def make_field(solver, problem, key, n_gaussians):
     raise ValueError(f"unknown solver {solver!r}")
 
 
-def run(name, solver, seeds, steps, n_gaussians):
+# the levers of issue 27 at their option defaults (experiments/pinn/levers.py measures them)
+LEVERS = {
+    "none": {},
+    "ntk": {"weighting": pinn.Weighting(balancing=pinn.NTKWeighting())},
+    "magnitude": {"weighting": pinn.Weighting(magnitude=pinn.MagnitudeWeighting())},
+    "rad": {"sampling": pinn.Sampling(adaptive=pinn.ResidualDensityResampling())},
+}
+
+
+def run(name, solver, seeds, steps, n_gaussians, lever="none"):
     problem = pde.get_problem(name)
     keys = jax.numpy.stack([jax.random.key(s) for s in seeds])
     kf = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
@@ -54,6 +64,7 @@ def run(name, solver, seeds, steps, n_gaussians):
         learn=pde.ZOO_LEARN.get(name, ()),
         throw=False,
         **kwargs,
+        **LEVERS[lever],
     )
     jax.block_until_ready(sol.field)
     wall = time.perf_counter() - t
@@ -88,6 +99,7 @@ def main():
     ap.add_argument("--problems", default=",".join(sorted(pde.ZOO)))
     ap.add_argument("--n-gaussians", type=int, default=256)
     ap.add_argument("--variant", default="")
+    ap.add_argument("--lever", default="none", choices=sorted(LEVERS))
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
@@ -95,7 +107,7 @@ def main():
         for solver in args.solvers.split(","):
             if solver == "pig" and pde.get_problem(name).n_outputs:
                 continue
-            row = run(name, solver, seeds, args.steps, args.n_gaussians)
+            row = run(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_result("pinn/zoo", {"args": vars(args), "rows": rows}, variant=args.variant)
