@@ -80,13 +80,16 @@ ROWS = [
 SPREADS = {"default": None, "none": gp.DefaultKernel(spread=None)}
 
 
-def run_rows(ids=None, spreads=("default",)):
+def run_rows(ids=None, spreads=("default",), save=None):
+    """Every row (of `ids`) with every kernel of `spreads`; `save(rows)` after each row."""
     out = []
     for rid, name, n in ROWS:
         if ids and rid not in ids:
             continue
         for spread in spreads:
             out.append(run_row(rid, name, n, spread))
+            if save is not None:
+                save(out)
     return out
 
 
@@ -199,8 +202,11 @@ def main():
         rows = kronecker_limit()
         write_result("gp/spectrum", dict(args=vars(args), rows=rows), variant="kronecker_limit")
         return
-    rows = run_rows(args.rows, args.spread)
-    write_result("gp/spectrum", dict(args=vars(args), rows=rows), variant=args.variant)
+
+    def save(rows):
+        write_result("gp/spectrum", dict(args=vars(args), rows=rows), variant=args.variant)
+
+    run_rows(args.rows, args.spread, save)
 
 
 if __name__ == "__main__":

@@ -385,11 +385,12 @@ def default_kernel(
             lines = np.moveaxis(g, i, -1).reshape(-1, f.shape[i])
             on_face = np.asarray(boundary_mask([a for j, a in enumerate(axes) if j != i]))
             rows = lines[on_face]
-            if problem.source is not None:
+            if np.max(np.abs(rows)) <= 1e-10 * max(1.0, float(np.max(np.abs(g)))):
+                # no data along this dimension (zero Dirichlet faces): rounding has no peaks
+                found.append(np.zeros(0))
+            elif problem.source is not None:
                 count = _HOMOGENEOUS_COMPONENTS if components == "auto" else int(components)
                 found.append(_strongest_maxima(rows, np_axes[i], count))
-            elif np.max(np.abs(rows)) <= 1e-10 * max(1.0, float(np.max(np.abs(g)))):
-                found.append(np.zeros(0))  # no data along this dimension (zero Dirichlet)
             else:
                 # a source-free problem's data: its distinct peaks, as for a source
                 rows = rows if len(rows) > 1 else np.concatenate([rows, rows])
