@@ -479,7 +479,11 @@ def table(data: dict) -> str:
         out.append(f"| {s} | " + " | ".join(cells) + " |")
     fr = [r for r in rows if "free_run" in r]
     if fr:
-        out += ["", "Free runs: D_stsp / D_H (mean over seeds; n/a: diverged)", ""]
+        out += [
+            "",
+            "Free runs: D_stsp / D_H (mean over seeds; n/a: diverged, or D_H of a constant run)",
+            "",
+        ]
         out.append("| system | " + " | ".join(models) + " |")
         out.append("|---|" + "---|" * len(models))
         for s in dict.fromkeys(r["system"] for r in fr):
