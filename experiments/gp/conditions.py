@@ -4,6 +4,7 @@ coefficients, on the problems of `jaxsci/pde/_gp_boundary_problems.py` and `zoo_
     python -m experiments.gp.conditions                        # every row
     python -m experiments.gp.conditions --problems gp_robin_1d # some rows (their own file)
     python -m experiments.gp.conditions --kernel wide          # SpectralMixture(1, 0, 2)
+    python -m experiments.gp.conditions --kernel wide --sweep 60 120 240   # fixed grids
 
 `--kernel wide` replaces the default kernel by `SpectralMixture(1, 0, 2)` in every dimension
 (a Gaussian envelope of length ~0.35, for the few periods of these problems; the default
@@ -14,6 +15,10 @@ Per row: `gp.solve(problem, grid=n)` with the defaults (kernel, solver path) and
 L2 error on the 300-per-dimension test grid (`GPSolution.error()`), then
 `gp.solve(problem, tol=1e-6)`, its error, its own estimate and the grid it reached, with wall
 times (compilation included). Float64. Writes `experiments/results/gp/conditions[_<rows>].json`.
+
+`--sweep N ...`: instead, `gp.solve(problem, kernel, grid=n)` at each given grid for the 2D
+linear rows (past `AutoSolver.max_points`: the Kronecker path, which takes Neumann and Robin faces),
+error and solve wall time (`stats["wall_s"]`, cold). Writes `conditions_sweep[_...].json`.
 """
 
 from __future__ import annotations
@@ -90,12 +95,45 @@ def run_rows(names=None, tol=1e-6, kernel="default"):
     return out
 
 
+def sweep_rows(grids, names=None, kernel="default"):
+    out = []
+    k = KERNELS[kernel]
+    for name, *_ in ROWS:
+        prob = pde.get_problem(name)
+        if (names and name not in names) or prob.dim != 2 or prob.operator is None:
+            continue
+        for n in grids:
+            sol = gp.solve(prob, k, grid=n, throw=False)
+            row = dict(
+                problem=name,
+                kernel=kernel,
+                grid=[n, n],
+                method=sol.stats["method"],
+                result=sol.result.name,
+                error=float(sol.error()),
+                wall_s=sol.stats["wall_s"],
+            )
+            out.append(row)
+            print(
+                f"{name:25s} {row['method']:12s} {n:>4d}^2 error {row['error']:8.1e} "
+                f"({row['wall_s']:6.1f} s) {row['result']}",
+                flush=True,
+            )
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--problems", nargs="+", help="problem names (default: every row)")
     ap.add_argument("--tol", type=float, default=1e-6, help="the tolerance of the second solve")
     ap.add_argument("--kernel", choices=sorted(KERNELS), default="default")
+    ap.add_argument("--sweep", type=int, nargs="+", help="fixed grids (2D rows) instead")
     args = ap.parse_args()
+    if args.sweep:
+        rows = sweep_rows(args.sweep, args.problems, args.kernel)
+        variant = "_".join([args.kernel, *(args.problems or [])]).lower()
+        write_result("gp/conditions_sweep", dict(args=vars(args), rows=rows), variant=variant)
+        return
     print("== GP beyond Dirichlet boxes (final solve, relative L2, 300 per dim test grid)")
     rows = run_rows(args.problems, args.tol, args.kernel)
     parts = ([] if args.kernel == "default" else [args.kernel]) + (args.problems or [])
