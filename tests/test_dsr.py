@@ -138,14 +138,28 @@ def test_smape_and_vpt_closed_forms():
     assert float(dsr.smape(x, x)) == 0.0
     assert float(dsr.smape(x, -x)) == pytest.approx(200.0)
     assert float(dsr.smape(x, 3 * x)) == pytest.approx(100.0)  # 2 * 2 / 4
-    y = x.at[6:].set(2.0)  # pointwise sMAPE 66.7 > 30 from step 6 on
-    assert float(dsr.valid_prediction_time(x, y)) == 6.0
-    assert float(dsr.valid_prediction_time(x, y, dt=0.01, lyapunov_exponent=0.9)) == pytest.approx(
-        6 * 0.01 * 0.9
-    )
+    # the sMAPE of the prefix 0..t (Gilpin 2023's benchmark code), not of step t alone:
+    # pointwise 0 up to step 5, then 200/3 (a forecast of 2 for 1); the prefix mean
+    # 200/3 (t - 5) / (t + 1) is 9.5, 16.7, 22.2, 26.7 at t = 6..9: never above 30
+    y = x.at[6:].set(2.0)
+    assert float(dsr.valid_prediction_time(x, y)) == 10.0
+    assert float(dsr.valid_prediction_time(x, y, threshold=20.0)) == 8.0  # 22.2 at t = 8
+    assert float(
+        dsr.valid_prediction_time(x, y, threshold=20.0, dt=0.01, lyapunov_exponent=0.9)
+    ) == pytest.approx(8 * 0.01 * 0.9)
+    # pointwise 100 (3 for 1) from step 2: the prefix 100/3 > 30 at t = 2
+    assert float(dsr.valid_prediction_time(x, x.at[2:].set(3.0))) == 2.0
     assert float(dsr.valid_prediction_time(x, x)) == 10.0
     z = x.at[3:].set(1.2)  # 18.2 < 30: still valid
     assert float(dsr.valid_prediction_time(x, z)) == 10.0
+    # near a zero crossing a tiny error is a pointwise sMAPE of 200 (0.01 against -0.01):
+    # at step 8 of 10 the prefix mean is 200/9 = 22.2, so the forecast stays valid; the
+    # pointwise definition would have ended it at step 8
+    truth, pred = x.at[8].set(0.01), x.at[8].set(-0.01)
+    assert float(dsr.valid_prediction_time(truth, pred)) == 10.0
+    assert float(dsr.valid_prediction_time(truth[8:], pred[8:])) == 0.0
+    # a non-finite prediction ends the valid time at its step
+    assert float(dsr.valid_prediction_time(x, x.at[4].set(jnp.nan))) == 4.0
 
 
 def test_smape_matches_dysts():
@@ -154,6 +168,16 @@ def test_smape_matches_dysts():
     x, y = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
     want = metrics.smape(x, y, scaled=False)
     assert float(dsr.smape(jnp.asarray(x), jnp.asarray(y))) == pytest.approx(want, rel=1e-5)
+    # VPT as the author's benchmark code computes it: dysts' sMAPE of every prefix, the first
+    # prefix above 30 (a forecast drifting off a random walk, exceeded part-way)
+    truth = np.cumsum(rng.normal(size=(200, 3)), axis=0)
+    pred = truth + 0.02 * np.arange(200)[:, None] * rng.normal(size=(200, 3))
+    rolling = np.array(
+        [metrics.smape(truth[: t + 1], pred[: t + 1], scaled=False) for t in range(200)]
+    )
+    want = int(np.argmax(rolling > 30)) if np.any(rolling > 30) else 200
+    assert 0 < want < 200
+    assert float(dsr.valid_prediction_time(jnp.asarray(truth), jnp.asarray(pred))) == want
 
 
 def test_metric_bad_input(getkey):

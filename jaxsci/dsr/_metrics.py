@@ -15,9 +15,9 @@
   Gaussian of standard deviation `smoothing` bins (scipy's `gaussian_filter1d`: reflect
   padding, radius `round(4 sigma)`) and normalised (ALRNN-DSR `power_spectrum_error`).
 - `smape`: `100 * mean(2 |x - y| / (|x| + |y|))`, in [0, 200] (dysts' `smape(scaled=False)`).
-- `valid_prediction_time`: the first time the pointwise sMAPE exceeds `threshold` (30, as
-  Gilpin 2023, Phys. Rev. Research 5, 043252), in steps, or in Lyapunov times given `dt` and
-  the maximal Lyapunov exponent.
+- `valid_prediction_time`: the first time the sMAPE of the forecast so far (the prefix up to
+  that step) exceeds `threshold` (30, as Gilpin 2023, Phys. Rev. Research 5, 043252, and its
+  benchmark code), in steps, or in Lyapunov times given `dt` and the maximal Lyapunov exponent.
 """
 
 from __future__ import annotations
@@ -167,15 +167,23 @@ def valid_prediction_time(
     dt: float = 1.0,
     lyapunov_exponent: float | None = None,
 ) -> Array:
-    """The valid prediction time: the number of steps before the pointwise sMAPE (over
-    dimensions) first exceeds `threshold` (the whole horizon if it never does), times `dt`,
-    times `lyapunov_exponent` when given (then in Lyapunov times)."""
+    """The valid prediction time (Gilpin 2023): the number of leading steps over which the
+    forecast's sMAPE stays at most `threshold`, times `dt`, times `lyapunov_exponent` when
+    given (then in Lyapunov times).
+
+    The sMAPE at step `t` is that of the whole prefix `0..t` (time and dimensions), as in the
+    author's benchmark code (williamgilpin/dysts_data, `benchmark_results/scripts/utils.py`:
+    the rolling sMAPE of prefixes, and the first index where it exceeds the threshold), not of
+    step `t` alone: the pointwise ratio `|x - y| / (|x| + |y|)` jumps to 1 wherever a coordinate
+    of standardised data crosses zero, which ends a good forecast at its first crossing. A
+    non-finite prediction ends the valid time at its step. The whole horizon if never exceeded."""
     where = "valid_prediction_time"
     x_true, x_pred = _pair(x_true, x_pred, where, same_length=True)
     threshold = check_float(threshold, "threshold", where, positive=True)
     dt = check_float(dt, "dt", where, positive=True)
     err = _pointwise_smape(x_true, x_pred)
-    bad = err > threshold
+    prefix = jnp.cumsum(err) / jnp.arange(1, err.shape[0] + 1, dtype=err.dtype)
+    bad = ~(prefix <= threshold)  # NaN counts as exceeded
     steps = jnp.where(jnp.any(bad), jnp.argmax(bad), err.shape[0])
     scale = dt * (
         1.0
