@@ -30,13 +30,16 @@ class DefaultKernel(eqx.Module):
     - `spread`: each component's spectral Gaussian is kept this many standard deviations
       inside its band (`_spectrum.component_scales`): a peak's away from zero frequency, the
       zero component's within the highest frequency the spectrum shows, so a smooth solution
-      (no peak past the window's main lobe) gets a wide kernel; `None`: every component at
-      `envelope` (the kernel before issue 25's low-frequency rows).
+      (no peak past the window's main lobe) gets a wide kernel; `None` (the default): every
+      component at `envelope`. 3 takes the low-frequency rows with Neumann/Robin faces from
+      1e-2..0.4 to 4e-7..4e-5 but breaks localised solutions whose spectrum has no peak
+      (zoo_bump_2d 1.9e-5 -> 7.0e-2, zoo_boundary_layer 2.5e-3 -> 0.87; BENCHMARKS.md), so it
+      is not the default.
     """
 
     components: int | str = eqx.field(static=True, default="auto")
     envelope: float = eqx.field(static=True, default=10.0)
-    spread: float | None = eqx.field(static=True, default=3.0)
+    spread: float | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         if self.components != "auto":  # a value `default_kernel` may read itself

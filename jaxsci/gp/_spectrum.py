@@ -40,6 +40,8 @@ runs through; a dimension whose data vanish there gets the zero component only.
    the paper's rows). A solution of a few periods on the domain so gets a smooth kernel;
    with every component at `10 / L`, a correlation length of a tenth of the domain, the
    low-frequency 2D rows with Neumann and Robin faces stopped at 1e-2 to 0.4 (BENCHMARKS.md).
+   Not the default (`spread=None`): a localised solution (a bump, a boundary layer) has no
+   peak either and needs the narrow kernel (zoo_bump_2d 1.9e-5 -> 7.0e-2 with `spread=3`).
 """
 
 from __future__ import annotations
@@ -346,7 +348,7 @@ def default_kernel(
     axes,
     components: int | str = "auto",
     envelope: float = 10.0,
-    spread: float | None = 3.0,
+    spread: float | None = None,
 ) -> Product:
     """Per dimension a `SpectralMixture` with the frequencies of the solution read from the
     source's spectrum divided by the operator's symbol (`spectral_frequencies`; from the
