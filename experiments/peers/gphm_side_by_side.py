@@ -13,8 +13,9 @@ The official run keeps its published recipe (`code/run_1d.sh`, `code/run_2d.sh`,
 configs: Q = 30 components, lr 1e-2, llk_weight 200, freq_scale 20, logdet on, `N_col`
 collocation points; 1e5 epochs for P1, 1e6 for Q1 and Q2) and is stopped when `--budget`
 seconds of training are spent. It needs a two-part patch in a scratch checkout (the
-`provenance` block of the result JSON holds it): its training loop logs the relative L2 error of the *current* iterate (step,
-training wall time with evaluation excluded) at geometric steps, and stops at the budget
+`provenance` block of the result JSON holds it): its training loop logs the relative L2
+error of the *current* iterate (step, training wall time with evaluation excluded) at
+geometric steps, and stops at the budget
 (`GPHM_BUDGET_S`, `GPHM_LOG`); the official code logs the minimum over checkpoints instead.
 Its Adam trajectory is deterministic (fixed initial state, full batch), so repeat 2 only
 re-measures the rate, with the shorter `--repeat-budget`. Full-recipe time is projected from
