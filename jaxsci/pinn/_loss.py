@@ -99,7 +99,9 @@ class _Update(eqx.Module):
     base_weights: Array
     magnitude: MagnitudeWeighting | None = None
 
-    def init_extra(self, key, field):
+    def init_extra(self, key, field=None):
+        """The training points and term weights; `field` (its structure) is needed only for
+        `magnitude`, which evaluates the terms at the zero field."""
         problem, s = self.objective.problem, self.sampling
         keys = jr.split(key, len(problem.conditions) + 1)
         extra = {
@@ -111,6 +113,8 @@ class _Update(eqx.Module):
             "weights": self.base_weights,
         }
         if self.magnitude is not None:
+            if field is None:
+                raise ValueError("_Update.init_extra: `field` is needed with `magnitude`")
             zero = self.objective.terms((_ZeroField(field), {}), extra)
             extra["base"] = self.magnitude.weights(jax.lax.stop_gradient(zero), self.base_weights)
             extra["weights"] = extra["base"]
