@@ -14,7 +14,7 @@ import pytest
 
 from experiments.dsr import forecast as fc
 from jaxsci import dsr
-from jaxsci.runs._dsr import forced_forecast
+from jaxsci.dsr import forced_forecast
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 

@@ -60,7 +60,8 @@ import optax
 
 from experiments._harness import result_path, write_result
 from jaxsci import dsr, dynamics, koopman, ssm, train
-from jaxsci.runs._dsr import forced_forecast as rnn_forecast
+from jaxsci.dsr import forced_forecast as rnn_forecast
+from jaxsci.dsr._training import _product_bound_alpha
 
 NAME = "dsr/forecast"
 MODELS = ("last", "mean", "edmd", "kedmd", "s4d", "shplrnn", "alrnn")
@@ -244,10 +245,7 @@ class _AdaptiveAlpha(eqx.Module):
 
         def update(alpha):
             w = self.loss.windows(extra["data"], key)
-            z = jax.vmap(jax.vmap(model.initial_state))(w)
-            norm = lambda v: jnp.linalg.norm(jax.jacfwd(model.step)(v), 2)  # noqa: E731
-            g = jnp.max(jnp.exp(jnp.mean(jnp.log(jax.vmap(jax.vmap(norm))(z)), axis=1)))
-            est = jnp.maximum(0.0, 1 - 1 / g).astype(alpha.dtype)
+            est = _product_bound_alpha(model, w).astype(alpha.dtype)
             return jnp.where(est > alpha, est, f.decay * alpha + (1 - f.decay) * est)
 
         alpha = jax.lax.cond(

@@ -14,5 +14,6 @@ from ._training import AbstractForcing as AbstractForcing
 from ._training import GeneralizedTeacherForcing as GeneralizedTeacherForcing
 from ._training import Reconstruction as Reconstruction
 from ._training import SparseTeacherForcing as SparseTeacherForcing
+from ._training import forced_forecast as forced_forecast
 from ._training import forced_predictions as forced_predictions
 from ._training import reconstruct as reconstruct

@@ -77,6 +77,19 @@ def _product_bound_alpha(model: AbstractDSRModel, windows):
     return jnp.maximum(0.0, 1 - 1 / g)
 
 
+def forced_forecast(model: AbstractDSRModel, warmup, n_steps: int):
+    """`n_steps` forecast after the observations `warmup`: identity teacher forcing along
+    `warmup` (the observed units set to the data after every step, which fills the unobserved
+    ones), then the free run; the first forecast point follows `warmup[-1]`."""
+    k = model.observed_size
+
+    def forced(z, x):
+        return model.step(z).at[:k].set(x), None
+
+    z = jax.lax.scan(forced, model.initial_state(warmup[0]), warmup[1:])[0]
+    return model.rollout(z, n_steps)[:, :k]
+
+
 def forced_predictions(
     model: AbstractDSRModel, window: Float[Array, "time observed"], forcing: AbstractForcing, alpha
 ) -> Float[Array, "time-1 observed"]:

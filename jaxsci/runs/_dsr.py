@@ -9,7 +9,6 @@ import os
 import time
 from dataclasses import dataclass
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
@@ -146,19 +145,6 @@ def _model(cfg: DSRRunConfig, n_observed: int, key):
     return dsr.ShallowPLRNN(n_observed, mc.latent_size, mc.hidden_size, clipped=mc.clipped, key=key)
 
 
-def forced_forecast(model, warmup, n_steps: int):
-    """`n_steps` forecast after the observations `warmup`: identity teacher forcing along
-    `warmup` (the observed units set to the data after every step, which fills the unobserved
-    ones), then the free run; the first forecast point follows `warmup[-1]`."""
-    k = model.observed_size
-
-    def forced(z, x):
-        return model.step(z).at[:k].set(x), None
-
-    z = jax.lax.scan(forced, model.initial_state(warmup[0]), warmup[1:])[0]
-    return model.rollout(z, n_steps)[:, :k]
-
-
 def _lyapunov_time_per_step(cfg: DSRRunConfig) -> float | None:
     """Lyapunov times per sample (`data`'s grid: dysts' `linspace(0, period n / pts, n)`)."""
     system, sc = _system(cfg), cfg.system
@@ -184,7 +170,7 @@ def forecast_scores(cfg: DSRRunConfig, model, train, test) -> dict:
             f"eval.forecast_warmup: {ec.forecast_warmup} exceeds the {train.shape[0]} training "
             "points (system.n_train)"
         )
-    pred = forced_forecast(model, train[-ec.forecast_warmup :], h)
+    pred = dsr.forced_forecast(model, train[-ec.forecast_warmup :], h)
     truth = test[:h]
     finite = bool(jnp.all(jnp.isfinite(pred)))
     smape = float(dsr.smape(truth, pred)) if finite else None
