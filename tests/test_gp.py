@@ -177,6 +177,13 @@ def test_solve_nonlinear_1d():
     assert sol.history["change"][-1] <= 3e-8 and sol.stats["steps"] <= 14
     with pytest.raises(ValueError, match="nonlinear"):
         gp.solve(prob, grid=60, solver=gp.Dense())
+    # a system (two outputs) is refused by name, before any solve
+    with pytest.raises(ValueError, match="zoo_reaction_diffusion.* 2 outputs"):
+        gp.solve(pde.get_problem("zoo_reaction_diffusion"))
+    # a residual with first derivatives and no separate source (advection-diffusion written
+    # with autodiff) past the dense size: the Newton-Krylov path's form check names it
+    with pytest.raises(ValueError, match="zoo_advection_diffusion.*first or mixed derivatives"):
+        gp.solve(pde.get_problem("zoo_advection_diffusion"), grid=60)
 
 
 @pytest.mark.x64

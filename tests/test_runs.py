@@ -52,6 +52,34 @@ def test_shipped_configs_round_trip_through_toml(path, tmp_path):
     assert runs.load_config(str(again)) == cfg
 
 
+def test_union_options_are_chosen_by_kind(tmp_path):
+    """A setting typed as a union of option classes (`Weighting.balancing`:
+    `GradientBalancing | NTKWeighting | None`) takes a `kind` (the class's snake-case name,
+    the first class the default) and writes it back."""
+    from jaxsci import pinn
+
+    cfg = runs.load_config({}, ['weighting.balancing.kind="ntk_weighting"'])
+    assert cfg.weighting.balancing == pinn.NTKWeighting()
+    cfg = runs.load_config(
+        {}, ["weighting.balancing.kind=ntk_weighting", "weighting.balancing.every=7"]
+    )
+    assert cfg.weighting.balancing == pinn.NTKWeighting(every=7)
+    again = tmp_path / "config.toml"
+    again.write_text(runs.to_toml(cfg))
+    assert 'kind = "ntk_weighting"' in again.read_text()
+    assert runs.load_config(str(again)) == cfg
+    # no kind: the first class of the union, as before; its TOML has no kind
+    cfg = runs.load_config({}, ["weighting.balancing.every=50"])
+    assert cfg.weighting.balancing == pinn.GradientBalancing(every=50)
+    assert "gradient_balancing" not in runs.to_toml(cfg)
+    cfg = runs.load_config({}, ["sampling.adaptive.kind=residual_density_resampling"])
+    assert isinstance(cfg.sampling.adaptive, pinn.ResidualDensityResampling)
+    with pytest.raises(
+        ValueError, match=r"weighting\.balancing\.kind: unknown kind 'ntk'.*'ntk_weighting'"
+    ):
+        runs.load_config({}, ["weighting.balancing.kind=ntk"])
+
+
 @pytest.mark.slow  # 13 s; the default suite runs the Koopman config in test_runs_families
 def test_koopman_run_from_config(tmp_path):
     out = tmp_path / "koopman"

@@ -67,9 +67,7 @@ def main(argv=None):
         print(f"{name}: rel. L2 {row['rel_l2']:.2e} after {args.steps} steps ({wall:.0f} s)")
         for line in d.lines():
             print("  " + line)
-    write_result(
-        "pinn/diagnose", {"rows": rows, "command": "python -m experiments.pinn.diagnose"}
-    )
+    write_result("pinn/diagnose", {"rows": rows, "command": "python -m experiments.pinn.diagnose"})
 
 
 if __name__ == "__main__":

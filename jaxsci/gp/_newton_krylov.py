@@ -121,7 +121,8 @@ def newton_krylov(problem, points, ops, boundary, source_scale, steps, tol):
 
     **Arguments:** `points` the interior points `(m_1 * m_2, 2)`, `ops` the per-dimension
     `(A, E, P)` of `dim_operator` for `u_dd`, `boundary` the full-grid Dirichlet values,
-    `source_scale` the norm used to make residuals relative, `steps`, `tol` the Newton limits.
+    `source_scale` the norm used to make residuals relative (`None`: the first residual's, for
+    a problem with no separate source), `steps`, `tol` the Newton limits.
 
     **Returns:** `(X, history, result, detail)`: `history` with the relative residual norm
     of each iterate (`residual`) and the relative residual of each GMRES solve
@@ -158,6 +159,8 @@ def newton_krylov(problem, points, ops, boundary, source_scale, steps, tol):
             return previous, history, RESULTS.nonfinite, detail
         if s1 is None:
             s1, s2 = _second_order_coefficients(problem, co)
+        if source_scale is None:
+            source_scale = float(jnp.linalg.norm(r)) or 1.0
         rel = float(jnp.linalg.norm(r)) / source_scale
         history["residual"].append(rel)
         if rel <= _FLOOR:
@@ -190,7 +193,8 @@ def _second_order_coefficients(problem, co):
     if float(jnp.max(jnp.abs(co[:, jnp.array([1, 2, 5])]))) > 1e-12 * scale:
         raise ValueError(
             f"solve: the residual of {problem.name!r} depends on first or mixed derivatives; "
-            "the Kronecker Newton path takes `s1 u_xx + s2 u_yy + F(x, u)` only"
+            "the Kronecker Newton path takes `s1 u_xx + s2 u_yy + F(x, u)` only (a linear "
+            "equation given as a `pde.LinearOperator` takes the linear Kronecker path)"
         )
     s1, s2 = float(jnp.mean(co[:, 3])), float(jnp.mean(co[:, 4]))
     if float(jnp.ptp(co[:, 3])) > 1e-10 * abs(s1) or float(jnp.ptp(co[:, 4])) > 1e-10 * abs(s2):

@@ -185,6 +185,11 @@ def _check_arguments(problem, solver, train, loop, throw) -> None:
     if loop is not None and train is None:
         raise ValueError("solve: `loop` drives kernel training: pass `train=gp.TrainKernel(...)`")
     check_bool(throw, "throw", "solve")
+    if problem.n_outputs:
+        raise ValueError(
+            f"solve: the GP solves scalar problems; problem {problem.name!r} has "
+            f"{problem.n_outputs} outputs (a system): use pinn.solve"
+        )
     if train is not None and train.mode == "exact" and problem.operator is None:
         raise ValueError(
             f"solve: `train` mode 'exact' solves the linear system for every kernel; problem "

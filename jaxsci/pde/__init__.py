@@ -32,6 +32,7 @@ from ._eigenproblems import barrier_well as barrier_well
 from ._eigenproblems import finite_well as finite_well
 from ._eigenproblems import infinite_well as infinite_well
 from ._flow_mixing import flow_mixing as flow_mixing
+from ._gp_boundary_problems import GP_SPACE_TIME_PROBLEMS as GP_SPACE_TIME_PROBLEMS
 from ._gp_problems import gp_a1 as gp_a1
 from ._gp_problems import gp_a2 as gp_a2
 from ._gp_problems import gp_ac2 as gp_ac2

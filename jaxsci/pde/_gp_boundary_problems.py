@@ -19,8 +19,8 @@ and variable coefficients, each with an exact solution.
 
 Space-time, the linear-operator forms of catalogue problems declared as autodiff residuals
 (for the GP's Kronecker path, which reads `LinearOperator` terms; the same equations, data and
-exact solutions; not in the registry's `GP_BOUNDARY_PROBLEMS`, whose problems each have a
-Neumann or Robin face: `GP_SPACE_TIME_PROBLEMS`):
+exact solutions; `pde.GP_SPACE_TIME_PROBLEMS`, in the catalogue beside `GP_BOUNDARY_PROBLEMS`,
+whose problems each have a Neumann or Robin face):
 
 - `heat_1d_linear`: `heat_1d`, `u_t - 0.1 u_xx = 0` on `[0, 1] x [0, 1]`.
 - `zoo_heat_linear`: `zoo_heat`, `u_t - 0.02 u_xx = 0`, five decaying modes.

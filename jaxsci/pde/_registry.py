@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from . import _catalogue, _eigenproblems, _reference_problems
 from ._flow_mixing import flow_mixing
-from ._gp_boundary_problems import GP_BOUNDARY_PROBLEMS
+from ._gp_boundary_problems import GP_BOUNDARY_PROBLEMS, GP_SPACE_TIME_PROBLEMS
 from ._gp_problems import GP_PROBLEMS
 from ._nonlinear_diffusion import nonlinear_diffusion
 from ._problem import Problem
@@ -34,6 +34,8 @@ PROBLEMS: dict[str, Callable[..., Problem]] = {
 
 PROBLEMS.update(GP_PROBLEMS)
 PROBLEMS.update(GP_BOUNDARY_PROBLEMS)  # Neumann, Robin, mixed, variable coefficients (issue 25)
+# space-time heat and advection-diffusion as `LinearOperator`s, for the GP's Kronecker path
+PROBLEMS.update(GP_SPACE_TIME_PROBLEMS)
 
 
 def register(name: str, constructor: Callable[..., Problem]) -> None:

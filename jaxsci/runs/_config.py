@@ -5,7 +5,9 @@ A config names the solver it runs at the top (`solver = "pinn"`, the default, `"
 every key is checked against it: unknown keys, wrong types and out-of-range values raise a
 `ValueError` naming the key (`train.stepz: unknown key; ...`, `train.seeds: must not be
 empty`), and a section that belongs to another solver says so. A section whose settings
-depend on a `kind` (the PINN's `[field]`: `"mlp"` or `"pig"`) picks its dataclass by that key.
+depend on a `kind` (the PINN's `[field]`: `"mlp"` or `"pig"`) picks its dataclass by that key;
+so does a setting typed as a union of option classes, by the class's snake-case name
+(`[weighting.balancing] kind = "ntk_weighting"`; without `kind`, the union's first class).
 `--set key=value` overrides go through the same validation.
 
 `to_toml` writes a config back: the resolved config of a run directory reproduces the run.
@@ -17,6 +19,7 @@ import dataclasses
 import inspect
 import json
 import math
+import re
 import tomllib
 import types
 from collections.abc import Callable
@@ -56,6 +59,22 @@ def _dataclass_in(tp):
     return None
 
 
+def _snake(name: str) -> str:
+    """`NTKWeighting` -> `ntk_weighting`, `GradientBalancing` -> `gradient_balancing`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _kinds_of(tp) -> dict | None:
+    """The classes a section of hint `tp` chooses between by its `kind` key: a config class's
+    own `KINDS`, or for a union of option classes (`GradientBalancing | NTKWeighting | None`)
+    each class under its snake-case name, the first the default; None for a single class."""
+    if isinstance(tp, types.UnionType):
+        found = [a for a in get_args(tp) if dataclasses.is_dataclass(a)]
+        if len(found) > 1:
+            return {_snake(c.__name__): c for c in found}
+    return getattr(_dataclass_in(tp), "KINDS", None)
+
+
 def _check_type(value, tp, where: str):
     origin = get_origin(tp)
     if isinstance(tp, types.UnionType):
@@ -86,11 +105,11 @@ def _check_type(value, tp, where: str):
     return value
 
 
-def _build(cls, data, prefix: str):
+def _build(cls, data, prefix: str, kinds: dict | None = None):
     where_table = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
         raise ValueError(f"{where_table}: expected a table, got {data!r}")
-    kinds = getattr(cls, "KINDS", None)
+    kinds = kinds if kinds is not None else getattr(cls, "KINDS", None)
     if kinds is not None:  # a section whose dataclass depends on its `kind`
         kind = data.get("kind", next(iter(kinds)))
         if kind not in kinds:
@@ -117,7 +136,7 @@ def _build(cls, data, prefix: str):
         tp = hints[key]
         nested = _dataclass_in(tp)
         if nested is not None:
-            kwargs[key] = _build(nested, value, f"{where}.")
+            kwargs[key] = _build(nested, value, f"{where}.", _kinds_of(tp))
             continue
         kwargs[key] = _check_type(value, tp, where)
         check = fields[key].metadata.get("check")
@@ -236,7 +255,7 @@ def _section_dict(owner, name: str, value) -> dict:
     """`to_dict(value)`; for a section chosen by `kind` whose class (a library option object)
     has no `kind` field, with the `kind` that reads it back, unless it is the default one."""
     out = to_dict(value)
-    kinds = getattr(_dataclass_in(get_type_hints(type(owner))[name]), "KINDS", None)
+    kinds = _kinds_of(get_type_hints(type(owner))[name])
     if kinds is not None and "kind" not in out:
         kind = next(k for k, c in kinds.items() if type(value) is c)
         if kind != next(iter(kinds)):

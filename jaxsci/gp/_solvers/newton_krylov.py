@@ -57,8 +57,11 @@ class NewtonKrylov(AbstractSolver):
         ]
         pts, shape, _, g = grid_data(problem, axes)
         interior = pts.reshape(*shape, 2)[1:-1, 1:-1].reshape(-1, 2)
-        f = jax.vmap(lambda x: problem.source(x, problem.params))(interior)
-        scale = float(jnp.linalg.norm(f))
+        if problem.source is None:  # a residual with no separate source: relative to its start
+            scale = None
+        else:
+            f = jax.vmap(lambda x: problem.source(x, problem.params))(interior)
+            scale = float(jnp.linalg.norm(f))
         x, history, result, detail = newton_krylov(
             problem, interior, ops, g, scale, self.steps, self.tol
         )
