@@ -140,17 +140,29 @@ def test_levers_chunked_equals_unchunked_one_trace(monkeypatch):
     assert not np.allclose(chunked.stats["weights"], 1.0)  # the weights did move
 
 
-def test_bad_lever_arguments():
-    from jaxsci.pde._eigenproblems import infinite_well
+def test_ntk_weights_leave_a_normalisation_its_base_weight():
+    """A normalisation has no residual per point, so no NTK: it keeps its base weight while
+    the point terms are weighted by their traces (it raised before)."""
+    problem = pde.infinite_well()
+    sol = pinn.solve(
+        problem,
+        _field(jr.key(0)),
+        key=jr.key(1),
+        steps=2,
+        sampling=_FIXED,
+        weighting=pinn.Weighting(balancing=pinn.NTKWeighting(every=1, n_points=8)),
+        lbfgs=_NO_LBFGS,
+        hard_dirichlet=False,
+    )
+    kinds = [type(c).__name__ for c in problem.conditions]
+    weights = np.asarray(sol.stats["weights"])
+    assert np.all(np.isfinite(weights)) and np.isfinite(float(sol.history["loss"][-1]))
+    i = 1 + kinds.index("Normalisation")
+    assert weights[i] == problem.conditions[i - 1].weight
+    assert not np.allclose(np.delete(weights, i), 1.0)  # the point terms were weighted
 
-    with pytest.raises(ValueError, match=r"NTKWeighting\(\)` needs conditions .*normalisation"):
-        pinn.solve(
-            infinite_well(),
-            _field(jr.key(0)),
-            key=jr.key(1),
-            steps=1,
-            weighting=pinn.Weighting(balancing=pinn.NTKWeighting()),
-        )
+
+def test_bad_lever_arguments():
     with pytest.raises(ValueError, match="every"):
         pinn.NTKWeighting(every=0)
     with pytest.raises(ValueError, match="momentum"):

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array
 
-from ..pde import Problem
+from ..pde import AbstractPointCondition, Problem
 from ._diagnose import mean_ntk_trace
 from ._options import Sampling
 from ._strategies import (
@@ -189,12 +189,16 @@ class _Update(eqx.Module):
         problem = self.objective.problem
         params = self.objective.all_params(learned)
         terms = [(problem.residual, extra["interior"])]
-        terms += list(
-            zip([c.residual for c in problem.conditions], extra["conditions"], strict=True)
-        )
+        terms += [
+            (c.residual if isinstance(c, AbstractPointCondition) else None, pts)
+            for c, pts in zip(problem.conditions, extra["conditions"], strict=True)
+        ]
         keys = jr.split(key, len(terms))
         traces = []
         for (residual_at, pts), k in zip(terms, keys, strict=True):
+            if residual_at is None:  # no residual per point (a normalisation): keeps its weight
+                traces.append(jnp.zeros((), extra["weights"].dtype))
+                continue
             n = self.balancing.n_points
             if n < pts.shape[0]:
                 pts = pts[jr.choice(k, pts.shape[0], (n,), replace=False)]

@@ -17,14 +17,13 @@ import optax
 from .._checks import check_bool, check_int
 from .._results import raise_if_failed
 from ..pde import Dirichlet, Problem
-from ..pde._conditions import AbstractPointCondition
 from ..train import Loop, fit
 from ..train._loop import Keys, holds_linesearch_values
 from ._fields import AbstractField, Constrained, dirichlet_transform
 from ._loss import _Objective, _Update
 from ._options import Adam, LBFGSPhase, Sampling, Weighting
 from ._solution import PINNSolution
-from ._strategies import NTKWeighting, ResidualDensityResampling
+from ._strategies import ResidualDensityResampling
 
 
 def _check_key(key, ensemble):
@@ -135,17 +134,6 @@ def _check(problem, field, key, ensemble, sampling, weighting, lbfgs, loop) -> N
             )
     if weighting.causal is not None and not problem.domain.time_dependent:
         raise ValueError("solve: `weighting.causal` needs a time-dependent problem")
-    if isinstance(weighting.balancing, NTKWeighting):
-        others = [
-            f"{c.name}{i}"
-            for i, c in enumerate(problem.conditions)
-            if not isinstance(c, AbstractPointCondition)
-        ]
-        if others:
-            raise ValueError(
-                f"solve: `weighting.balancing=NTKWeighting()` needs conditions with a residual "
-                f"at each point; problem {problem.name!r} has {others}"
-            )
     adaptive = sampling.adaptive
     if (
         isinstance(adaptive, ResidualDensityResampling)

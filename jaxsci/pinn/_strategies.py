@@ -60,7 +60,9 @@ class NTKWeighting(eqx.Module):
     replacement (all of them when it has fewer). Each trace is divided by its number of
     residual entries, so terms with different point counts compare per point (as the loss
     terms, which are means); with equal counts the weights are `pinn.diagnose`'s
-    `ntk_weights`. The update costs one Jacobian of `n_points` residuals per term.
+    `ntk_weights`. A condition with no residual per point (a normalisation) has no NTK here:
+    it keeps its base weight and is left out of the sum. The update costs one Jacobian of
+    `n_points` residuals per term.
     """
 
     every: int = eqx.field(static=True, default=100)
