@@ -122,6 +122,66 @@ def test_ensemble_equals_separate_runs(getkey):
         assert np.allclose(batched.history["loss"][i], single.history["loss"], rtol=1e-4)
 
 
+def test_ensemble_every_n_update_runs_when_due(getkey):
+    """An every-N-steps `update_extra` (a `lax.cond` on the step count) under an ensemble's
+    vmap: the count comes from outside the vmap, so the program keeps a `cond` (a batched
+    count would turn it into a `select` running the update at every step), and the members
+    follow their separate runs, update included."""
+    from jaxsci.train._chunks import _ensemble_step
+    from jaxsci.train._step import TrainState
+
+    def loss(p, extra, key):
+        return jnp.sum((p["w"] - extra["target"]) ** 2), {}
+
+    def update(p, extra, key, step):  # every 5 steps, move the target to the iterate
+        due = (step + 1) % 5 == 0
+        return {
+            "target": jax.lax.cond(
+                due, lambda t: 0.5 * t + 0.5 * p["w"], lambda t: t, extra["target"]
+            )
+        }
+
+    keys = jr.split(getkey(), 3)
+    make = lambda k: {"w": jr.normal(k, (3,))}
+    opt = optax.sgd(0.1)
+    extra = {"target": jnp.ones((3, 3))}
+    batched = train.fit(
+        loss,
+        eqx.filter_vmap(make)(keys),
+        opt,
+        steps=23,
+        key=keys,
+        extra=extra,
+        update_extra=update,
+        ensemble=True,
+    )
+    for i in range(3):
+        single = train.fit(
+            loss,
+            make(keys[i]),
+            opt,
+            steps=23,
+            key=keys[i],
+            extra={"target": jnp.ones(3)},
+            update_extra=update,
+        )
+        np.testing.assert_allclose(batched.params["w"][i], single.params["w"], rtol=1e-6)
+    step = train.make_step(loss, opt, update)
+    params = eqx.filter_vmap(make)(keys)
+    state = TrainState(
+        params,
+        jax.vmap(opt.init)(params),
+        extra,
+        jnp.zeros(3, jnp.int32),
+        -jnp.ones(3, jnp.int32),
+        keys,
+    )
+    jaxpr = str(jax.make_jaxpr(_ensemble_step(step))(state))
+    assert " cond[" in jaxpr
+    # the same step vmapped with each member's own count: the cond became a select
+    assert " cond[" not in str(jax.make_jaxpr(eqx.filter_vmap(step))(state))
+
+
 def test_one_compilation_for_all_chunks(getkey):
     traces = []
 

@@ -53,7 +53,7 @@ def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
         # way: its checkpoint holds the line search's values, which an unbroken run uses there
         primed = lambda d: eqx.partition(_prime(step, eqx.combine(d, stat), ensemble), eqx.is_array)
         dyn = jax.lax.cond(prime, lambda d: primed(d)[0], lambda d: d, dyn)
-    fn = eqx.filter_vmap(step) if ensemble else step
+    fn = _ensemble_step(step) if ensemble else step
 
     def one(d):
         new, metrics = fn(eqx.combine(d, stat))
@@ -74,6 +74,20 @@ def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
     start = (jnp.asarray(0, jnp.int32), dyn, buffers)
     _, dyn, buffers = jax.lax.while_loop(lambda c: c[0] < count, body, start)
     return eqx.combine(dyn, stat), buffers
+
+
+def _ensemble_step(step: Step):
+    """`step` vmapped over an ensemble's members, with the step count its `update_extra` sees
+    taken outside the `vmap` (the live members' common count; a member stopped at a
+    non-finite step keeps its state whatever the update does), so that an every-N-steps
+    update (resampling, NTK weights) is a `lax.cond` that runs when due, not a `select` of both
+    branches at every step. Each member's keys still come from its own state."""
+
+    def fn(state: TrainState):
+        count = jnp.max(state.step)
+        return eqx.filter_vmap(lambda member: step(member, count))(state)
+
+    return fn
 
 
 class _Pace:

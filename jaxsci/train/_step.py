@@ -64,7 +64,10 @@ class Step(eqx.Module):
     update_extra: UpdateFn | None = None
     reuse_linesearch: bool = eqx.field(static=True, default=False)
 
-    def __call__(self, state: TrainState):
+    def __call__(self, state: TrainState, count: Array | None = None):
+        """One step. `count`: the step number `update_extra` sees (default `state.step`); an
+        ensemble passes its members' common count from outside its `vmap`, so that an
+        every-N-steps update stays a `lax.cond` instead of both branches at every step."""
         optimizer = optax.with_extra_args_support(self.optimizer)
         kloss, kextra = _step_keys(state)
         params, static = eqx.partition(state.params, eqx.is_inexact_array)
@@ -94,7 +97,8 @@ class Step(eqx.Module):
         full = eqx.combine(params, static)
         extra = state.extra
         if self.update_extra is not None:
-            extra = pick(self.update_extra(full, state.extra, kextra, state.step), state.extra)
+            at = state.step if count is None else count
+            extra = pick(self.update_extra(full, state.extra, kextra, at), state.extra)
         failed = jnp.where((state.failed_step < 0) & ~ok, state.step, state.failed_step)
         new_state = TrainState(
             full, opt_state, extra, state.step + ok.astype(state.step.dtype), failed, state.key
