@@ -275,6 +275,17 @@ def test_gtf_training_one_compilation(lorenz_data, monkeypatch):
     )
     assert len(traces) == 1  # three chunks, one trace of the loss: one compilation
     assert rec.result is RESULTS.successful and rec.history["loss"].shape == (600,)
+    # a second call with the same settings (another model and key) compiles nothing new
+    dsr.reconstruct(
+        dsr.ShallowPLRNN(3, 3, 50, clipped=True, key=jr.key(2)),
+        lorenz_data,
+        steps=600,
+        key=jr.key(3),
+        sequence_length=30,
+        learning_rate=1e-2,
+        loop=train.Loop(chunk_size=200),
+    )
+    assert len(traces) == 1
     alpha = rec.history["alpha"]
     assert alpha[0] == 1.0 and 0 < alpha[-1] < 1  # annealed from full forcing
     assert rec.history["loss"][-100:].mean() < rec.history["loss"][:100].mean() / 3

@@ -26,7 +26,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from experiments._harness import write_result
+from experiments._harness import result_path, write_result
 from jaxsci import pde, pinn
 
 
@@ -100,12 +100,21 @@ def main():
     ap.add_argument("--n-gaussians", type=int, default=256)
     ap.add_argument("--variant", default="")
     ap.add_argument("--lever", default="none", choices=sorted(LEVERS))
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the rows already in the result file (same variant) and run the others",
+    )
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
+    path = result_path("pinn/zoo", args.variant)
+    if args.resume and path.exists():
+        rows = json.loads(path.read_text())["rows"]
+    done = {(r["problem"], r["solver"]) for r in rows}
     for name in args.problems.split(","):
         for solver in args.solvers.split(","):
-            if solver == "pig" and pde.get_problem(name).n_outputs:
+            if solver == "pig" and pde.get_problem(name).n_outputs or (name, solver) in done:
                 continue
             row = run(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
             rows.append(row)

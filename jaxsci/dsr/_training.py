@@ -23,6 +23,8 @@ in chunks by `train.fit`, so a whole run is one compilation.
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -164,6 +166,14 @@ class _AnnealAlpha(eqx.Module):
         return {**extra, "alpha": alpha}
 
 
+@functools.lru_cache(maxsize=64)
+def _radam(lr, lr_end, steps, decay_interval) -> optax.GradientTransformation:
+    """RAdam on `_learning_rate_schedule`: one object per setting, so that `reconstruct` calls
+    with equal settings share the compiled step (a new optax object is a new static part of
+    `train.Step`, and `fit` would compile again)."""
+    return optax.radam(_learning_rate_schedule(lr, lr_end, steps, decay_interval))
+
+
 def _learning_rate_schedule(lr, lr_end, steps, decay_interval):
     """Exponential decay from `lr` to `lr_end` over `steps`: at every step, or held for
     `decay_interval` steps at a time (`lr (lr_end / lr)^(k floor(step / k) / steps)`, PyTorch's
@@ -256,7 +266,9 @@ def reconstruct(
     lr = check_float(learning_rate, "learning_rate", where, positive=True)
     lr_end = check_float(final_learning_rate, "final_learning_rate", where, positive=True)
     noise = check_float(noise, "noise", where, non_negative=True)
-    schedule = _learning_rate_schedule(lr, lr_end, steps, decay_interval)
+    if decay_interval is not None:
+        decay_interval = check_int(decay_interval, "decay_interval", where)
+    optimizer = _radam(lr, lr_end, steps, decay_interval)
     windows = _Windows(sequence_length, batch_size, noise)
     adaptive = isinstance(forcing, GeneralizedTeacherForcing) and forcing.alpha is None
     if isinstance(forcing, GeneralizedTeacherForcing):
@@ -267,7 +279,7 @@ def reconstruct(
     result = fit(
         _Loss(forcing, windows),
         model,
-        optax.radam(schedule),
+        optimizer,
         steps=steps,
         key=key,
         extra=extra,
