@@ -153,6 +153,125 @@ def test_default_kernel_source_free_reads_the_initial_data():
 def test_default_kernel_bad_spread():
     with pytest.raises(ValueError, match="spread"):
         gp.DefaultKernel(spread=0.0)
-    with pytest.raises(TypeError, match="spread"):
+    with pytest.raises(TypeError, match="'auto'.*`spread`"):
         gp.DefaultKernel(spread="wide")
-    assert gp.DefaultKernel().spread is None
+    assert gp.DefaultKernel().spread == "auto"
+    # None is stored as "none", which a run config writes and reads back (TOML has no null)
+    assert gp.DefaultKernel(spread=None).spread == "none"
+    assert gp.DefaultKernel(spread=None) == gp.DefaultKernel(spread="none")
+
+
+# `DefaultKernel(spread="auto")`: the rule `smooth_solution` that picks the wide envelopes
+# (spread 3) for a smooth solution and the narrow ones (spread None) elsewhere
+_REACH = 3.0 * 10.0 / (math.pi * math.sqrt(2.0))  # on a unit domain: where the cap binds
+
+
+def _laplacian_terms(dim):
+    op = pde.LinearOperator.laplacian(dim)
+    return op.orders, [float(c) for c in np.asarray(op.coefficients)]
+
+
+def _smoothness_1d(f, x):
+    from jaxsci.gp._spectrum import _axis_spectrum, _smoothness
+
+    op = _laplacian_terms(1)
+    spectrum = _axis_spectrum(f, [x], 0, op)[1:3]
+    beyond, layer = _smoothness([spectrum], [np.zeros(0)], [1.0], op, 10.0, 3.0)
+    return float(beyond[0]), float(layer[0])
+
+
+def test_smooth_solution_gaussian_bump_closed_form():
+    # u = exp(-s^2 / 2), s = (x - 1/2) / w, from f = u'' = (s^2 - 1) u / w^2: |u^(k)|^2 is a
+    # Gaussian of standard deviation 1 / (2 sqrt 2 pi w) (cycles per unit), so the fraction
+    # of its energy past the reach is erfc(reach / (sqrt 2 std)); the Hann window convolves
+    # the spectrum with its own, which only widens it
+    from jaxsci.gp._spectrum import _ENERGY_LEFT
+
+    x = np.linspace(0.0, 1.0, 100)
+    for width in (0.05, 0.03):
+        s = (x - 0.5) / width
+        f = (s**2 - 1) / width**2 * np.exp(-(s**2) / 2)
+        beyond, layer = _smoothness_1d(f, x)
+        std = 1.0 / (2 * math.sqrt(2) * math.pi * width)
+        tail = math.erfc(_REACH / (math.sqrt(2) * std))  # 2.7e-3 (0.05), 9.3e-2 (0.03)
+        assert tail > 10 * _ENERGY_LEFT
+        assert tail <= beyond <= 3 * tail and layer == 0.0
+    # a bump of width 0.2 (a fifth of the domain): its tail 3.6e-33, the window's leakage
+    # 7e-10; smooth
+    s = (x - 0.5) / 0.2
+    beyond, _ = _smoothness_1d((s**2 - 1) / 0.04 * np.exp(-(s**2) / 2), x)
+    assert beyond <= 1e-2 * _ENERGY_LEFT
+
+
+def test_smooth_solution_low_frequency_closed_forms():
+    # solutions of a period or two plus a polynomial: their energy sits in the window's main
+    # lobe (2 cycles) and their peaks' lobes, far below the reach (6.75 cycles)
+    from jaxsci.gp._spectrum import _ENERGY_LEFT
+
+    x = np.linspace(0.0, 1.0, 64)
+    w = 3 * math.pi
+    for f in (-(math.pi**2) * np.sin(math.pi * x), 6 * x, -(w**2) * np.sin(w * x)):
+        beyond, layer = _smoothness_1d(f, x)
+        assert beyond <= 1e-2 * _ENERGY_LEFT and layer == 0.0
+
+
+def test_layer_rates_closed_form():
+    # exp(lambda x) solves L u = 0 along x where lambda is a root of the symbol along x:
+    # -eps u'' + u' has roots 0 and 1 / eps; Lap - I has +-1 along each axis; Lap only 0
+    from jaxsci.gp._spectrum import _layer_rates
+
+    for eps in (1e-2, 0.5):
+        rates = _layer_rates(([(2,), (1,)], [-eps, 1.0]), 1)
+        np.testing.assert_allclose(rates, [1 / eps], rtol=1e-12)
+    op = pde.LinearOperator.laplacian(2) - pde.LinearOperator.identity(2)
+    terms = op.orders, [float(c) for c in np.asarray(op.coefficients)]
+    np.testing.assert_allclose(_layer_rates(terms, 2), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_array_equal(_layer_rates(_laplacian_terms(2), 2), [0.0, 0.0])
+    np.testing.assert_array_equal(_layer_rates(None, 2), [0.0, 0.0])
+
+
+def test_smooth_solution_boundary_layer_from_the_operator():
+    # -eps u'' + u' = 1: the constant source shows nothing (no spectrum); the layer's rate
+    # 1 / eps against the wide zero component's rho, pi sqrt 2 (2 / L) / 3 = 2.96 without a
+    # peak, decides: a layer (eps = 1e-2, zoo_boundary_layer; 0.3) or a gentle exponential
+    from jaxsci.gp._spectrum import _smoothness, smooth_solution
+
+    rho = math.pi * math.sqrt(2) * 2 / 3
+    for eps, smooth in ((1e-2, False), (0.3, False), (0.5, True)):
+        op = ([(2,), (1,)], [-eps, 1.0])
+        _, layer = _smoothness([None], [np.zeros(0)], [1.0], op, 10.0, 3.0)
+        assert float(layer[0]) == pytest.approx(1 / eps / rho, rel=1e-12)
+        assert smooth_solution([None], [np.zeros(0)], [1.0], op, 10.0, 3.0) is smooth
+
+
+def _envelopes(kernel):
+    return [np.exp(np.asarray(k.log_scales)) for k in kernel.kernels]
+
+
+def _same(a, b):
+    return all(np.array_equal(p, q) for p, q in zip(_envelopes(a), _envelopes(b), strict=True))
+
+
+@pytest.mark.x64
+@pytest.mark.parametrize(
+    "name, n, wide",
+    [
+        # paper rows where spread=3 would change an envelope (P2 2.73e-7 -> 2.97e-7 with it):
+        # a peak past the reach keeps the narrow kernel
+        ("gp_p2", 200, False),
+        # localised: a bump (its energy past the reach), a boundary layer (its operator)
+        ("zoo_bump_2d", 36, False),
+        ("zoo_boundary_layer", 160, False),
+        # smooth: one or two periods and a polynomial, a small tone of 4 cycles
+        ("gp_robin_2d", 16, True),
+        ("zoo_multiscale_2d", 36, True),
+    ],
+)
+def test_auto_spread_picks_the_kernel(name, n, wide):
+    prob = pde.get_problem(name)
+    axes = grid_axes(prob, n)
+    narrow = gp.default_kernel(prob, axes, spread=None)
+    spread3 = gp.default_kernel(prob, axes, spread=3.0)
+    auto = gp.DefaultKernel(spread="auto")(prob, axes)
+    assert not _same(narrow, spread3)  # the choice matters on this row
+    assert _same(auto, spread3 if wide else narrow)

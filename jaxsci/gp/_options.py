@@ -15,6 +15,12 @@ from ._kernels import Product
 from ._spectrum import default_kernel
 
 
+def _spread(value):
+    """`spread=None` stored as `"none"`: a run config (TOML has no null) writes it and reads it
+    back, where an absent key would read back the default, `"auto"`."""
+    return "none" if value is None else value
+
+
 class DefaultKernel(eqx.Module):
     """The kernel `gp.solve(kernel=None)` builds: per dimension a `SpectralMixture` whose
     frequencies are the distinct peaks of the solution's spectrum, estimated as the source's
@@ -30,23 +36,35 @@ class DefaultKernel(eqx.Module):
     - `spread`: each component's spectral Gaussian is kept this many standard deviations
       inside its band (`_spectrum.component_scales`): a peak's away from zero frequency, the
       zero component's within the highest frequency the spectrum shows, so a smooth solution
-      (no peak past the window's main lobe) gets a wide kernel; `None` (the default): every
-      component at `envelope`. 3 takes the low-frequency rows with Neumann/Robin faces from
-      1e-2..0.4 to 4e-7..4e-5 but breaks localised solutions whose spectrum has no peak
-      (zoo_bump_2d 1.9e-5 -> 7.0e-2, zoo_boundary_layer 2.5e-3 -> 0.87; BENCHMARKS.md), so it
-      is not the default.
+      (no peak past the window's main lobe) gets a wide kernel; `None` (stored as `"none"`):
+      every component at `envelope`. 3 takes the low-frequency rows with Neumann/Robin faces
+      from 1e-2..0.4 to 4e-7..4e-5 but breaks localised solutions whose spectrum has no peak
+      (zoo_bump_2d 1.9e-5 -> 7.0e-2, zoo_boundary_layer 2.5e-3 -> 0.87). `"auto"` (the
+      default): 3 where the solution is smooth, `None` elsewhere, by a rule that needs no
+      solve (`_spectrum.smooth_solution`): the solution's spectrum estimate holds all but
+      1e-4 of its energy below the frequency past which `envelope` caps the components (a
+      bump's, a front's or a high tone's does not), and the operator has no boundary layer
+      (a real root of its symbol along a dimension) faster than the wide zero component's
+      envelope.
+      It keeps every paper row's kernel and the localised rows' narrow one (BENCHMARKS.md,
+      `experiments/gp/kernel_rule.py`).
     """
 
     components: int | str = eqx.field(static=True, default="auto")
     envelope: float = eqx.field(static=True, default=10.0)
-    spread: float | None = eqx.field(static=True, default=None)
+    spread: float | str = eqx.field(static=True, default="auto", converter=_spread)
 
     def __check_init__(self):
         if self.components != "auto":  # a value `default_kernel` may read itself
             check_int(self.components, "components", "DefaultKernel (an int or 'auto')")
         check_float(self.envelope, "envelope", "DefaultKernel", positive=True)
-        if self.spread is not None:
-            check_float(self.spread, "spread", "DefaultKernel (a number or None)", positive=True)
+        if self.spread not in ("auto", "none"):
+            check_float(
+                self.spread,
+                "spread",
+                "DefaultKernel (a number, 'auto', 'none' or None)",
+                positive=True,
+            )
 
     def __call__(self, problem: Problem, axes: Sequence[Array]) -> Product:
         """The kernel for `problem` on the tensor grid of `axes`."""

@@ -40,8 +40,10 @@ runs through; a dimension whose data vanish there gets the zero component only.
    the paper's rows). A solution of a few periods on the domain so gets a smooth kernel;
    with every component at `10 / L`, a correlation length of a tenth of the domain, the
    low-frequency 2D rows with Neumann and Robin faces stopped at 1e-2 to 0.4 (BENCHMARKS.md).
-   Not the default (`spread=None`): a localised solution (a bump, a boundary layer) has no
-   peak either and needs the narrow kernel (zoo_bump_2d 1.9e-5 -> 7.0e-2 with `spread=3`).
+   A localised solution (a bump, a boundary layer) has no peak either and needs the narrow
+   kernel (zoo_bump_2d 1.9e-5 -> 7.0e-2 with `spread=3`), so the default, `spread="auto"`,
+   takes `spread=3` only where `smooth_solution` finds the solution smooth (its spectrum
+   estimate below the frequency where `envelope` caps the components, no operator layer).
 """
 
 from __future__ import annotations
@@ -143,6 +145,14 @@ def spectral_frequencies(
 
 def _axis_frequencies(values, axes, i, components, operator) -> np.ndarray:
     """`spectral_frequencies` of one dimension `i`."""
+    source, field, freqs, prof, null = _axis_spectrum(values, axes, i, operator)
+    return _peaks(source, field, freqs, prof, null, components)
+
+
+def _axis_spectrum(values, axes, i, operator):
+    """Along dimension `i`: the source's spectrum, the solution's spectrum estimate (the
+    source's divided by the symbol; the same where `operator` is None), their frequencies,
+    the Hann window's profile and its first null (`_hann_profile`)."""
     shape = values.shape
     spacing = [float(a[1] - a[0]) for a in axes]
     n = shape[i]
@@ -154,7 +164,7 @@ def _axis_frequencies(values, axes, i, components, operator) -> np.ndarray:
     freqs = np.fft.rfftfreq(pad * n, d=spacing[i])
     source = np.sqrt(np.sum(np.abs(spec.reshape(-1, len(freqs))) ** 2, 0))
     if operator is None:
-        return _peaks(source, source, freqs, prof, null, components)
+        return source, source, freqs, prof, null
     # the other axes unwindowed and unpadded: their leakage only moves energy to higher
     # frequencies, where the symbol is larger
     other = [j for j in range(len(shape)) if j != i]
@@ -176,7 +186,7 @@ def _axis_frequencies(values, axes, i, components, operator) -> np.ndarray:
     floor = float(np.max(sym[near_zero]))
     sym = np.maximum(sym, floor) if floor > 0 else np.where(sym > 0, sym, 1.0)
     field = np.sqrt(np.sum((np.abs(spec) / sym).reshape(-1, len(freqs)) ** 2, 0))
-    return _peaks(source, field, freqs, prof, null, components)
+    return source, field, freqs, prof, null
 
 
 def _peaks(source, field, freqs, prof, null, components) -> np.ndarray:
@@ -322,6 +332,80 @@ def component_scales(
     return np.minimum(widest, math.pi * math.sqrt(2.0) * bands / spread)
 
 
+# `spread="auto"`: the spread of a solution `smooth_solution` finds smooth (`spectrum_spread.json`
+# measured 3 on the GP table)
+_AUTO_SPREAD = 3.0
+
+
+def _layer_rates(operator, dim: int) -> np.ndarray:
+    """Per dimension the largest `|Re lambda|` over the roots of the operator's symbol along
+    that dimension alone (the terms that differentiate in no other dimension, `D_d ->
+    lambda`): `exp(lambda x_d)` solves `L u = 0` along it, a layer of width `1 / |Re lambda|`
+    (`-eps u'' + u'`: `1 / eps`). Zero where `operator` is None (unknown)."""
+    rates = np.zeros(dim)
+    if operator is None:
+        return rates
+    for d in range(dim):
+        poly: dict[int, float] = {}
+        for a, c in zip(*operator, strict=True):
+            if all(o == 0 for j, o in enumerate(a) if j != d):
+                poly[a[d]] = poly.get(a[d], 0.0) + float(c)
+        degree = max((k for k, c in poly.items() if c != 0.0), default=0)
+        if degree > 0:
+            roots = np.roots([poly.get(k, 0.0) for k in range(degree, -1, -1)])
+            rates[d] = float(np.max(np.abs(roots.real)))
+    return rates
+
+
+def smooth_solution(
+    spectra, frequencies, lengths, operator, envelope: float, spread: float
+) -> bool:
+    """Whether the wide envelopes (`component_scales` with `spread`) suit the solution: the
+    rule of `DefaultKernel(spread="auto")`.
+
+    The wide envelopes differ from the narrow ones (`envelope / length`) only on components
+    below the *reach* `spread * envelope / (pi sqrt 2 length)` (cycles per unit), past which
+    `component_scales` caps them; there a component's spectral Gaussian reaches (`spread`
+    standard deviations) no further than the narrow zero component's does. A solution is
+    smooth when, per dimension,
+
+    1. its spectrum estimate (`spectra`: `(|u^|, frequencies)`; `None` where there is none)
+       holds all but `_ENERGY_LEFT` of its energy below the reach, the criterion that
+       `components="auto"` stops at: a smooth solution's energy sits in the window's main
+       lobe and its peaks' lobes, a bump's or a front's spreads past it (its Gaussian or
+       exponential spectrum; zoo_bump_2d 5.7e-3, zoo_interior_layer_2d 4.1e-3 of the energy,
+       the smooth rows at most 5e-6); a peak past the reach (the paper's rows) fails too, and
+       so keeps the envelope those rows were measured with;
+    2. the operator has no layer the source does not show: its homogeneous solutions
+       `exp(lambda x_d)` (`_layer_rates`), which the boundary data excite, decay at the rate
+       `|Re lambda|`, which must not exceed the wide zero component's `rho` (its envelope
+       `exp(-rho^2 d^2)`: a layer thinner than the kernel's correlation length `1 / rho` is
+       not in its reach). `zoo_boundary_layer` (`lambda = 1 / eps = 100` against `rho`
+       2.96) has a constant source, and the Hann window hides a layer at the boundary from
+       any spectrum of its values; `u'' - u` (`lambda = 1`) passes.
+
+    Not seen: a localised feature present only in the boundary data."""
+    beyond, layer = _smoothness(spectra, frequencies, lengths, operator, envelope, spread)
+    return bool(np.all(beyond <= _ENERGY_LEFT) and np.all(layer <= 1.0))
+
+
+def _smoothness(spectra, frequencies, lengths, operator, envelope, spread):
+    """Per dimension the two quantities `smooth_solution` bounds: the fraction of the
+    spectrum's energy past the reach (0 without a spectrum) and the layer's rate over the
+    wide zero component's `rho`."""
+    rates = _layer_rates(operator, len(lengths))
+    beyond, layer = np.zeros(len(lengths)), np.zeros(len(lengths))
+    for d, (spectrum, mu, length) in enumerate(zip(spectra, frequencies, lengths, strict=True)):
+        reach = spread * envelope / (math.pi * math.sqrt(2.0) * length)
+        if spectrum is not None:
+            energy = np.asarray(spectrum[0]) ** 2
+            total = float(energy.sum())
+            beyond[d] = float(energy[spectrum[1] > reach].sum()) / total if total > 0 else 0.0
+        rho = component_scales(mu, length, envelope, spread)[0]
+        layer[d] = rates[d] / rho
+    return beyond, layer
+
+
 def _face_data(problem: Problem, axes, pts) -> np.ndarray:
     """The value data of `problem` on the faces of the grid of `axes` (`Dirichlet` and
     `InitialValue` conditions; the exact solution on a face no condition speaks about, as
@@ -348,15 +432,17 @@ def default_kernel(
     axes,
     components: int | str = "auto",
     envelope: float = 10.0,
-    spread: float | None = None,
+    spread: float | str | None = "auto",
 ) -> Product:
     """Per dimension a `SpectralMixture` with the frequencies of the solution read from the
     source's spectrum divided by the operator's symbol (`spectral_frequencies`; from the
     Dirichlet data on the faces where the source vanishes to rounding, as for advection), a
     zero-frequency component, unit weights and envelopes from `component_scales` (at most
     `envelope / (domain length)`, each component kept `spread` standard deviations inside its
-    band). `components`: `"auto"` (by the energy the peaks hold, at most 8 per dimension) or
-    the number of peaks per dimension."""
+    band; `spread="auto"`: 3 where `smooth_solution` finds the solution smooth, else None;
+    `"none"` is None).
+    `components`: `"auto"` (by the energy the peaks hold, at most 8 per dimension) or the
+    number of peaks per dimension."""
     pts = mesh(axes)
     shape = tuple(len(a) for a in axes)
     np_axes = [np.asarray(a) for a in axes]
@@ -373,12 +459,17 @@ def default_kernel(
         f = np.asarray(jax.vmap(lambda x: problem.source(x, problem.params))(pts))
         f = f.reshape(shape)
         g = np.asarray(boundary_values(problem, pts)).reshape(shape) if len(axes) > 1 else None
+    spectra = [None] * len(axes)  # per dimension the spectrum `smooth_solution` reads
+    operator = None
     # a source at rounding level (1e-14 for advection, from autodiff of the exact solution)
     if g is None or (
         problem.source is not None
         and np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g))))
     ):
-        found = spectral_frequencies(f, np_axes, components, _operator_terms(problem))
+        operator = _operator_terms(problem)
+        found = spectral_frequencies(f, np_axes, components, operator)
+        if spread == "auto":
+            spectra = [_axis_spectrum(f, np_axes, i, operator)[1:3] for i in range(len(axes))]
     else:
         # a homogeneous equation (advection): the solution's frequencies are those of its
         # boundary data; per dimension, the data on the faces along which that dimension varies
@@ -390,17 +481,25 @@ def default_kernel(
             if np.max(np.abs(rows)) <= 1e-10 * max(1.0, float(np.max(np.abs(g)))):
                 # no data along this dimension (zero Dirichlet faces): rounding has no peaks
                 found.append(np.zeros(0))
-            elif problem.source is not None:
+                continue
+            rows = rows if len(rows) > 1 else np.concatenate([rows, rows])
+            which = np.arange(len(rows), dtype=float)  # the lines: only their count matters
+            spectra[i] = _axis_spectrum(rows, [which, np_axes[i]], 1, None)[1:3]
+            if problem.source is not None:
                 count = _HOMOGENEOUS_COMPONENTS if components == "auto" else int(components)
                 found.append(_strongest_maxima(rows, np_axes[i], count))
             else:
                 # a source-free problem's data: its distinct peaks, as for a source
-                rows = rows if len(rows) > 1 else np.concatenate([rows, rows])
-                which = np.arange(len(rows), dtype=float)  # the lines: only their count matters
                 found.append(_axis_frequencies(rows, [which, np_axes[i]], 1, components, None))
+    lengths = [float(ax[-1] - ax[0]) for ax in axes]
+    spread = None if spread == "none" else spread
+    if spread == "auto":
+        # the homogeneous branches read no symbol for their peaks; the layer test needs it
+        operator = operator if operator is not None else _operator_terms(problem)
+        smooth = smooth_solution(spectra, found, lengths, operator, envelope, _AUTO_SPREAD)
+        spread = _AUTO_SPREAD if smooth else None
     kernels = []
-    for ax, mu in zip(axes, found, strict=True):
-        length = float(ax[-1] - ax[0])
+    for length, mu in zip(lengths, found, strict=True):
         rho = component_scales(mu, length, envelope, spread)
         mu = np.concatenate([[0.0], mu])
         kernels.append(SpectralMixture(jnp.ones(len(mu)), jnp.asarray(mu), jnp.asarray(rho)))
