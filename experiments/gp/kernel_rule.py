@@ -19,6 +19,9 @@ seconds) beside the solve's time in that file. Writes `experiments/results/gp/ke
 `--spread` (errors are final relative L2 on the 300-per-dimension test grid, float64); writes
 `experiments/results/gp/kernel_rule_solve[_<variant>].json` after every row.
 
+`--solve --rows K-ZDD2 K-ZMS2 K-ZNL2 K-ZP3`: the Kronecker table's rows (200 per dimension,
+100^3) whose kernel the rule changes.
+
 `--sweep`: problems nobody tuned the rule on, across the border it draws: `-u'' = f` on
 `[0, 1]` with `u` a Gaussian bump of width 0.2 ... 0.03 at x = 0.6 (100 points), and
 `zoo_boundary_layer(eps)` for eps 0.3 ... 0.01 (160 points), each with the three kernels
@@ -154,6 +157,16 @@ SWEEP = [(f"B{w}", lambda w=w: bump_1d(w), 100) for w in (0.2, 0.1, 0.07, 0.05, 
 ]
 
 
+# the rows of the Kronecker table (BENCHMARKS.md, `experiments.gp.kronecker`, 200 per
+# dimension) whose kernel the rule changes (`--solve --rows K-ZDD2 ...`)
+LARGE = [
+    ("K-ZDD2", "zoo_dirichlet_data_2d", 200),
+    ("K-ZMS2", "zoo_multiscale_2d", 200),
+    ("K-ZNL2", "zoo_nonlinear_2d", 200),
+    ("K-ZP3", "zoo_poisson_3d", 100),
+]
+
+
 def solve_row(rid, name, n, spread):
     prob = name() if callable(name) else pde.get_problem(name)
     name = prob.name
@@ -200,6 +213,7 @@ def main():
         return
     if args.solve:
         name = "gp/kernel_rule_solve"
+        rows += [r for r in LARGE if args.rows and r[0] in args.rows]
         for rid, problem, n in rows:
             for spread in args.spread:
                 out.append(solve_row(rid, problem, n, spread))
