@@ -180,6 +180,9 @@ def test_solve_nonlinear_1d():
     # a system (two outputs) is refused by name, before any solve
     with pytest.raises(ValueError, match="zoo_reaction_diffusion.* 2 outputs"):
         gp.solve(pde.get_problem("zoo_reaction_diffusion"))
+    # data inside the domain (an inverse problem's observations) is refused, not ignored
+    with pytest.raises(ValueError, match="zoo_inverse_heat.* has Observations"):
+        gp.solve(pde.get_problem("zoo_inverse_heat"), grid=20)
     # a residual with first derivatives and no separate source (advection-diffusion written
     # with autodiff) past the dense size: the Newton-Krylov path's form check names it
     with pytest.raises(ValueError, match="zoo_advection_diffusion.*first or mixed derivatives"):

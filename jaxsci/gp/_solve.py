@@ -31,6 +31,7 @@ import numpy as np
 
 from .._checks import check_bool
 from .._results import RESULTS, raise_if_failed
+from ..pde._conditions import Normalisation, Observations
 from ..pde._problem import Problem
 from ..train import Loop
 from ._collocation import Coefficients, derivative_faces, face_name, kernel_gram
@@ -78,7 +79,8 @@ def solve(
       Neumann and Robin faces on the linear paths (`Dense`, `Kronecker`) and `GaussNewton`,
       without `train`; on the Kronecker path the last time of an initial-value problem (an
       `InitialValue`, no condition at the end, first order in time) is free, the equation
-      asked there. Any other condition on a face (`Periodic`, `InitialVelocity`) is refused.
+      asked there. Any other condition on a face (`Periodic`, `InitialVelocity`) is refused,
+      and so are data inside the domain (`Observations`, `Normalisation`) and systems.
     - `kernel`: a 1D kernel (used in every dimension), one per dimension, a `Product`, or a
       `DefaultKernel` (spectral mixtures from the source's spectrum); `None` is
       `DefaultKernel()`.
@@ -189,6 +191,15 @@ def _check_arguments(problem, solver, train, loop, throw) -> None:
         raise ValueError(
             f"solve: the GP solves scalar problems; problem {problem.name!r} has "
             f"{problem.n_outputs} outputs (a system): use pinn.solve"
+        )
+    ignored = [
+        type(c).__name__ for c in problem.conditions if isinstance(c, Observations | Normalisation)
+    ]
+    if ignored:
+        raise ValueError(
+            f"solve: the GP collocation takes conditions on the faces of the box; problem "
+            f"{problem.name!r} has {', '.join(ignored)} (data inside the domain: an inverse "
+            "problem or a normalisation), which it would ignore: use pinn.solve (`learn=`)"
         )
     if train is not None and train.mode == "exact" and problem.operator is None:
         raise ValueError(
