@@ -20,7 +20,9 @@ seconds) beside the solve's time in that file. Writes `experiments/results/gp/ke
 `experiments/results/gp/kernel_rule_solve[_<variant>].json` after every row.
 
 `--solve --rows K-ZDD2 K-ZMS2 K-ZNL2 K-ZP3`: the Kronecker table's rows (200 per dimension,
-100^3) whose kernel the rule changes.
+100^3) whose kernel the rule changes; `K-N2 K-R2`: Neumann and Robin faces at 60^2.
+`--gauss-newton-steps N`: the solves with `gp.GaussNewton(steps=N)` (zoo_nonlinear_2d at 24^2
+meets Gauss-Newton's step limit, 20, with the wide kernel).
 
 `--sweep`: problems nobody tuned the rule on, across the border it draws: `-u'' = f` on
 `[0, 1]` with `u` a Gaussian bump of width 0.2 ... 0.03 at x = 0.6 (100 points), and
@@ -164,14 +166,19 @@ LARGE = [
     ("K-ZMS2", "zoo_multiscale_2d", 200),
     ("K-ZNL2", "zoo_nonlinear_2d", 200),
     ("K-ZP3", "zoo_poisson_3d", 100),
+    # Neumann / Robin faces past the dense size (the Kronecker path's faces)
+    ("K-N2", "gp_neumann_2d", 60),
+    ("K-R2", "gp_robin_2d", 60),
 ]
 
 
-def solve_row(rid, name, n, spread):
+def solve_row(rid, name, n, spread, steps=None):
     prob = name() if callable(name) else pde.get_problem(name)
     name = prob.name
+    solver = None if steps is None else gp.GaussNewton(steps=steps)
     t = time.perf_counter()
-    sol = gp.solve(prob, gp.DefaultKernel(spread=KERNELS[spread]), grid=n, throw=False)
+    kernel = gp.DefaultKernel(spread=KERNELS[spread])
+    sol = gp.solve(prob, kernel, grid=n, solver=solver, throw=False)
     err = float(sol.error())
     total = time.perf_counter() - t
     row = dict(
@@ -202,6 +209,7 @@ def main():
     ap.add_argument("--sweep", action="store_true", help="1D bumps and layers, three kernels")
     ap.add_argument("--spread", nargs="+", choices=sorted(KERNELS), default=["auto"])
     ap.add_argument("--variant", default="", help="suffix of the result file")
+    ap.add_argument("--gauss-newton-steps", type=int, help="--solve with gp.GaussNewton(steps)")
     args = ap.parse_args()
     rows = [r for r in ROWS if not args.rows or r[0] in args.rows]
     out = []
@@ -216,7 +224,7 @@ def main():
         rows += [r for r in LARGE if args.rows and r[0] in args.rows]
         for rid, problem, n in rows:
             for spread in args.spread:
-                out.append(solve_row(rid, problem, n, spread))
+                out.append(solve_row(rid, problem, n, spread, args.gauss_newton_steps))
                 write_result(name, dict(args=vars(args), rows=out), variant=args.variant)
         return
     measured = json.loads(MEASURED.read_text())["rows"]
