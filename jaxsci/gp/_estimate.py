@@ -234,7 +234,7 @@ def solve_to_tolerance(
     - `growth`: the refinement factor per dimension (> 1).
     - `max_points`: the budget, in grid points of one solve (all dimensions together): no
       grid past it is solved. `None`: 3000 in 1D (the dense solve, `O(n^3)`, is then a few
-      seconds), 600^2 in 2D (the Kronecker path), 16^3 in 3D (dense) and above.
+      seconds), 600^2 in 2D and 100^3 in 3D (the Kronecker paths), 16^3 above.
     - `throw`: raise `jaxsci.SolveFailed` (its `.solution` holds the solution) when the
       result is not `RESULTS.successful`.
 
@@ -257,7 +257,7 @@ def solve_to_tolerance(
     if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not growth > 1:
         raise ValueError(f"solve_to_tolerance: `growth` must be a number > 1, got {growth!r}")
     if max_points is None:
-        max_points = {1: 3000, 2: 360_000}.get(problem.dim, 4096)
+        max_points = {1: 3000, 2: 360_000, 3: 1_000_000}.get(problem.dim, 4096)
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
         raise ValueError(
             f"solve_to_tolerance: `max_points` must be a positive int, got {max_points!r}"
