@@ -39,7 +39,11 @@ def test_estimate_and_tolerance():
 
     sol = solve_to_tolerance(problem, 1e-3, grid=60)
     assert sol.result is RESULTS.successful
-    assert sol.stats["estimate"] <= 1e-3
+    assert sol.stats["estimate"] <= 1e-3 / 3  # the default safety: a third of `tol`
+    # safety 1 stops at the first estimate below `tol`: a prefix of the same grids
+    loose = solve_to_tolerance(problem, 1e-3, grid=60, safety=1.0)
+    assert loose.stats["estimate"] <= 1e-3 and len(loose.stats["grids"]) <= len(sol.stats["grids"])
+    assert sol.stats["grids"][: len(loose.stats["grids"])] == loose.stats["grids"]
     # the returned solution is the one the last estimate is about: the second finest
     assert sol.stats["grids"][0] == (60,) and sol.shape == sol.stats["grids"][-2]
     assert len(sol.stats["estimates"]) == len(sol.stats["grids"]) - 1
@@ -93,3 +97,5 @@ def test_bad_input():
         solve_to_tolerance(problem, 1e-3, growth=1.0)
     with pytest.raises(ValueError, match="max_points"):
         solve_to_tolerance(problem, 1e-3, max_points=0)
+    with pytest.raises(ValueError, match="safety"):
+        solve_to_tolerance(problem, 1e-3, safety=0.5)

@@ -97,13 +97,17 @@ def tol_row(problem, tol):
     )
 
 
-def run(name, tol):
+def run(name, tol, defaults=None):
     problem = pde.get_problem(name)
     row = dict(problem=name, dim=problem.dim)
+    if defaults is not None:  # the defaults column copied from an earlier result file
+        row["defaults"] = defaults
     for key, fn in (
         ("defaults", lambda: defaults_row(problem)),
         ("tol", lambda: tol_row(problem, tol)),
     ):
+        if key in row:
+            continue
         try:
             row[key] = fn()
         except Exception as err:  # a refusal is a result: record what the user would read
@@ -166,14 +170,21 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-6)
     ap.add_argument("--variant", default="")
     ap.add_argument("--table", help="print the markdown table of this result file and exit")
+    ap.add_argument(
+        "--defaults-from",
+        help="copy the defaults column from this result file (rerun the `tol` column only)",
+    )
     args = ap.parse_args()
     if args.table:
         data = json.load(open(args.table))
         print(markdown(data["rows"], data["args"]["tol"]))
         return
     rows = []
+    earlier = {}
+    if args.defaults_from:
+        earlier = {r["problem"]: r["defaults"] for r in json.load(open(args.defaults_from))["rows"]}
     for name in args.problems:
-        rows.append(run(name, args.tol))
+        rows.append(run(name, args.tol, earlier.get(name)))
         write_result("gp/zoo", dict(args=vars(args), rows=rows), variant=args.variant)
     print(markdown(rows, args.tol))
 

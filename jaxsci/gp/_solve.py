@@ -93,8 +93,8 @@ def solve(
       `None` to keep the kernel.
     - `tol`: a target relative L2 error. `None` solves once on `grid`; a number refines the
       grid (by 1.5 per dimension, up to a budget) until the a-posteriori error estimate is at
-      or below it, `gp.solve_to_tolerance`, whose result is `RESULTS.tolerance_not_met` where
-      the budget came first. Not with `train`.
+      or below a third of it (the estimate's safety factor), `gp.solve_to_tolerance`, whose
+      result is `RESULTS.tolerance_not_met` where the budget came first. Not with `train`.
     - `loop`: how kernel training runs its Adam steps (`train.Loop`: chunk size, a checkpoint
       file to write after every chunk and to `resume` from, progress); `None` is
       `Loop(chunk_size=min(steps, 500))`. Only with `train`.
