@@ -207,6 +207,7 @@ def test_pinn_run_killed_and_stopped_resumes_to_the_bit(pinn_reference, env, tmp
     assert rc == 0 and "nothing to resume" in log
 
 
+@pytest.mark.slow  # 28 s: the PINN run killed and stopped covers the shared resume path by default
 def test_ssm_run_killed_resumes_to_the_bit(env, tmp_path):
     reference, run = tmp_path / "reference", tmp_path / "run"
     rc, log = _finish(_start(_command(SSM, reference, SSM_SMALL), env))

@@ -200,6 +200,7 @@ def test_hard_initial_value_from_config(tmp_path):
         runs.run(bad, str(tmp_path / "bad"), progress=False)
 
 
+@pytest.mark.slow  # 24 s; PIG training runs by default in test_pig*.py and the PIG notebook
 def test_pig_run_from_config(tmp_path):
     out = tmp_path / "pig"
     small = [

@@ -38,6 +38,7 @@ def test_copying_batch_layout():
         ssm.copying_batch(jr.key(0), "4", 30)
 
 
+@pytest.mark.slow  # 23 s of training; the copying config runs in test_runs by default
 def test_copying_small_is_learned():
     # gap 60 (length 80): chance is 0.125, an LTI delay kernel solves it exactly
     cfg = _config(
