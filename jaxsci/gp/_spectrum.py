@@ -467,9 +467,12 @@ def default_kernel(
         and np.max(np.abs(f)) > 1e-10 * max(1.0, float(np.max(np.abs(g))))
     ):
         operator = _operator_terms(problem)
-        found = spectral_frequencies(f, np_axes, components, operator)
-        if spread == "auto":
-            spectra = [_axis_spectrum(f, np_axes, i, operator)[1:3] for i in range(len(axes))]
+        # `spectral_frequencies`, each dimension's spectrum computed once for the peaks and
+        # the smoothness rule
+        values, float_axes = np.asarray(f, dtype=float), [np.asarray(a, float) for a in np_axes]
+        per_axis = [_axis_spectrum(values, float_axes, i, operator) for i in range(len(axes))]
+        found = [_peaks(*spectrum, components) for spectrum in per_axis]
+        spectra = [spectrum[1:3] for spectrum in per_axis]
     else:
         # a homogeneous equation (advection): the solution's frequencies are those of its
         # boundary data; per dimension, the data on the faces along which that dimension varies
@@ -484,13 +487,14 @@ def default_kernel(
                 continue
             rows = rows if len(rows) > 1 else np.concatenate([rows, rows])
             which = np.arange(len(rows), dtype=float)  # the lines: only their count matters
-            spectra[i] = _axis_spectrum(rows, [which, np_axes[i]], 1, None)[1:3]
+            spectrum = _axis_spectrum(rows, [which, np_axes[i]], 1, None)
+            spectra[i] = spectrum[1:3]
             if problem.source is not None:
                 count = _HOMOGENEOUS_COMPONENTS if components == "auto" else int(components)
                 found.append(_strongest_maxima(rows, np_axes[i], count))
             else:
                 # a source-free problem's data: its distinct peaks, as for a source
-                found.append(_axis_frequencies(rows, [which, np_axes[i]], 1, components, None))
+                found.append(_peaks(*spectrum, components))
     lengths = [float(ax[-1] - ax[0]) for ax in axes]
     spread = None if spread == "none" else spread
     if spread == "auto":
