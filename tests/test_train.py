@@ -165,7 +165,9 @@ def test_ensemble_every_n_update_runs_when_due(getkey):
             extra={"target": jnp.ones(3)},
             update_extra=update,
         )
-        np.testing.assert_allclose(batched.params["w"][i], single.params["w"], rtol=1e-6)
+        np.testing.assert_allclose(
+            batched.params["w"][i], single.params["w"], rtol=1e-5, atol=1e-6
+        )  # as test_ensemble_equals_separate_runs: vmap may reorder float32 sums
     step = train.make_step(loss, opt, update)
     params = eqx.filter_vmap(make)(keys)
     state = TrainState(
