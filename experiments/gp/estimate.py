@@ -52,9 +52,9 @@ from jaxsci.gp._estimate import (  # noqa: E402
     difference,
     error_estimate,
     evaluation_points,
-    solve_to_tolerance,
 )
 from jaxsci.gp._grid import collocation_axes, mesh  # noqa: E402
+from jaxsci.gp._tolerance import solve_to_tolerance  # noqa: E402
 from jaxsci.pde._problem import relative_l2  # noqa: E402
 
 # problem, grids (points per dimension)

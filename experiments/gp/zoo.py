@@ -5,6 +5,8 @@ tolerance (`gp.solve(problem, tol=1e-6)`), beside the true error of what came ba
     python -m experiments.gp.zoo                         # every row, writes results/gp/zoo.json
     python -m experiments.gp.zoo --problems gp_two_tone zoo_bump_2d --variant try
     python -m experiments.gp.zoo --table experiments/results/gp/zoo.json
+    python -m experiments.gp.zoo --tol-from experiments/results/gp/zoo.json --variant floor
+                                                         # the defaults column only
 
 Rows: the zoo of user problems (`pde.ZOO`, issue 27), the GP's own multi-scale problems
 (`gp_two_tone`, `gp_two_scale_2d`), its Neumann / Robin / variable-coefficient problems
@@ -97,11 +99,13 @@ def tol_row(problem, tol):
     )
 
 
-def run(name, tol, defaults=None):
+def run(name, tol, defaults=None, tol_column=None):
     problem = pde.get_problem(name)
     row = dict(problem=name, dim=problem.dim)
     if defaults is not None:  # the defaults column copied from an earlier result file
         row["defaults"] = defaults
+    if tol_column is not None:  # the `tol` column copied from an earlier result file
+        row["tol"] = tol_column
     for key, fn in (
         ("defaults", lambda: defaults_row(problem)),
         ("tol", lambda: tol_row(problem, tol)),
@@ -174,17 +178,24 @@ def main():
         "--defaults-from",
         help="copy the defaults column from this result file (rerun the `tol` column only)",
     )
+    ap.add_argument(
+        "--tol-from",
+        help="copy the `tol` column from this result file (rerun the defaults column only)",
+    )
     args = ap.parse_args()
     if args.table:
         data = json.load(open(args.table))
         print(markdown(data["rows"], data["args"]["tol"]))
         return
     rows = []
-    earlier = {}
-    if args.defaults_from:
-        earlier = {r["problem"]: r["defaults"] for r in json.load(open(args.defaults_from))["rows"]}
+
+    def column(path, key):
+        return {r["problem"]: r[key] for r in json.load(open(path))["rows"]} if path else {}
+
+    earlier = column(args.defaults_from, "defaults")
+    earlier_tol = column(args.tol_from, "tol")
     for name in args.problems:
-        rows.append(run(name, args.tol, earlier.get(name)))
+        rows.append(run(name, args.tol, earlier.get(name), earlier_tol.get(name)))
         write_result("gp/zoo", dict(args=vars(args), rows=rows), variant=args.variant)
     print(markdown(rows, args.tol))
 

@@ -2,7 +2,6 @@
 `solve` and its option objects (solver paths, the default kernel, kernel training)."""
 
 from ._estimate import error_estimate as error_estimate
-from ._estimate import solve_to_tolerance as solve_to_tolerance
 from ._grid import grid_axes as grid_axes
 from ._kernels import AbstractKernel as AbstractKernel
 from ._kernels import Matern32 as Matern32
@@ -31,3 +30,4 @@ from ._solvers.kronecker import Kronecker as Kronecker
 from ._solvers.newton_krylov import NewtonKrylov as NewtonKrylov
 from ._spectrum import default_kernel as default_kernel
 from ._spectrum import spectral_frequencies as spectral_frequencies
+from ._tolerance import solve_to_tolerance as solve_to_tolerance

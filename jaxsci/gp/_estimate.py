@@ -1,4 +1,5 @@
-"""The a-posteriori error estimate of a GP solve, and the solve to a tolerance.
+"""The a-posteriori error estimate of a GP solve (the solve to a tolerance, `_tolerance.py`,
+refines on the same differences).
 
 A user's problem has no exact solution, so the relative L2 error of a `GPSolution` is estimated
 from the solver alone: the problem is solved again on a grid `growth` times finer per dimension
@@ -21,14 +22,25 @@ from the coarse one's and the difference under-estimates the error (ratio 0.24 a
 other candidates, the residual of the collocation equations at the midpoints of the grid and
 the GP posterior variance, were measured there too; neither is calibrated (BENCHMARKS.md).
 
-What two grids cannot see: an error common to both (a floor of the solver path, such as the
-Kronecker path's on `zoo_dirichlet_data_2d`, 8.7e-6 at 275^2 while the 275^2 and 413^2
-solutions differed by 1.5e-6). So below 1e-2 `error_estimate` also solves `growth` times
-coarser and takes the tail bound (`_tail_bound`) of the two differences, as
-`solve_to_tolerance` does over its whole sequence of grids: about the first difference under
-spectral convergence, larger where the differences stop shrinking, `inf` where they do not
-shrink (then the estimate says it cannot tell, rather than claim an error below the floor).
-The coarser solve costs `growth^-3` of the solve in 1D.
+What two grids cannot see: an error common to both, a floor set by the solver's settings
+rather than by the grid. Two settings set floors here, and the estimate probes each with one
+solve on the solution's own grid, the setting moved by a small factor (`floor_differences`):
+the Tikhonov filter of the solve (x3: gp_neumann_1d's error 2.4e-7 at every grid from 200
+points, heat_1d_linear's 2.9e-6 at 200^2, where the grid differences said 7e-8 and 9e-7), and
+the kernel's spectral reach (every component's spectral scale x1.2, its envelope 1.2x
+narrower: zoo_interior_layer_2d's front needs frequencies past the default envelope's reach,
+1.22e-4 at 100^2, 150^2 and 200^2 with grid differences of 2e-5). A solve limited by a
+setting moves by about its error when the setting moves; one limited by the grid does not
+move, and the grids' bound stands. Below 1e-2 the estimate is the larger of the grids' bound
+and the two probes. Where the grids' differences do not shrink (the tail bound is `inf`: the
+solve is at a floor) the estimate is the largest of the two differences and the probes,
+rather than `inf`. Measured on the GP zoo (BENCHMARKS.md "The GP zoo"). A floor set by
+something neither probe moves (a solver path's nugget, a Newton stopping rule) stays unseen.
+So below 1e-2 `error_estimate` also solves `growth` times coarser and takes the tail bound
+(`_tail_bound`) of the two differences, as `solve_to_tolerance` does over its whole sequence
+of grids: about the first difference under spectral convergence, larger where the
+differences stop shrinking. The coarser solve costs `growth^-3` of the solve in 1D, each
+probe about one solve.
 
 The cost of the estimate is one solve at the finer grid: in 1D (a dense `O(n^3)` solve)
 about `growth^3 = 3.4` times the solve, in 2D more on the dense path and about
@@ -38,20 +50,27 @@ the solves it makes to refine are the same solves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
 from collections.abc import Sequence
-from typing import Any
 
+import equinox as eqx
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import ArrayLike
 
-from .._results import RESULTS, raise_if_failed
-from ..pde._problem import Problem, relative_l2
-from ._kernels import AbstractKernel
+from .._results import RESULTS
+from ..pde._problem import relative_l2
+from ._kernels import (
+    AbstractKernel,
+    Matern32,
+    Matern52,
+    Product,
+    SquaredExponential,
+    _AbstractMixture,
+)
 from ._solution import GPSolution
 from ._solve import solve
+from ._solvers.auto import AutoSolver
 
 # relative L2 differences above this are not trusted alone: the finer grid may not resolve the
 # solution either (measured: BENCHMARKS.md "GP error estimate")
@@ -86,6 +105,80 @@ def _finer_solve(solution: GPSolution, growth: float, kernel) -> GPSolution:
     return solve(solution.problem, kernel, grid=finer_grid(solution.shape, growth), throw=False)
 
 
+# the probes of a floor common to every grid (module docstring): the Tikhonov filter x3, the
+# kernel's spectral scales x1.2 (measured on the GP zoo; x10 and x1.4 over-estimate more)
+FILTER_FACTOR = 3.0
+SCALE_FACTOR = 1.2
+
+_PROBES = {
+    "filter": f"Tikhonov filter (x{FILTER_FACTOR:g})",
+    "kernel": f"kernel's spectral scales (x{SCALE_FACTOR:g})",
+}
+
+
+def _filter_scaled(factor: float) -> AutoSolver:
+    """`AutoSolver()` with the Tikhonov filter of every path multiplied by `factor`."""
+    auto = AutoSolver()
+    paths = ("dense", "gauss_newton", "kronecker", "newton_krylov")
+    return AutoSolver(
+        max_points=auto.max_points,
+        **{path: _with_filter(getattr(auto, path), factor) for path in paths},
+    )
+
+
+def _with_filter(solver, factor):
+    return dataclasses.replace(solver, regularisation=solver.regularisation * factor)
+
+
+def narrowed(kernel: AbstractKernel, factor: float) -> AbstractKernel | None:
+    """`kernel` with every spectral scale multiplied by `factor` (every length scale divided
+    by it): a mixture's components reach `factor` times further in frequency, their spatial
+    envelopes are `factor` times narrower. `None` for a kernel with no scale this knows."""
+    if isinstance(kernel, Product):
+        parts = [narrowed(k, factor) for k in kernel.kernels]
+        return None if any(k is None for k in parts) else Product(parts)
+    if isinstance(kernel, _AbstractMixture):
+        return eqx.tree_at(lambda k: k.log_scales, kernel, kernel.log_scales + math.log(factor))
+    if isinstance(kernel, (SquaredExponential, Matern32, Matern52)):
+        return eqx.tree_at(
+            lambda k: k.log_lengthscale, kernel, kernel.log_lengthscale - math.log(factor)
+        )
+    return None
+
+
+def floor_differences(
+    solution: GPSolution,
+    points: ArrayLike | None = None,
+    *,
+    filter_factor: float = FILTER_FACTOR,
+    scale_factor: float = SCALE_FACTOR,
+) -> dict[str, float]:
+    """The relative L2 differences of `solution` from two solves on its own grid, each with one
+    setting moved: `"filter"`, the Tikhonov filter of every solver path times `filter_factor`;
+    `"kernel"`, the solution's kernel `narrowed` by `scale_factor` (by `1 / scale_factor`
+    where `gp.solve` refuses that one). A solve whose error is set by that setting, not by
+    the grid, moves by about its error (module docstring). `inf` where a probe's solve fails;
+    a probe is absent where the kernel has no scale `narrowed` knows or `gp.solve` refuses
+    every try."""
+    problem, grid = solution.problem, solution.shape
+    out = {}
+    probes = {"filter": [(solution.kernel, _filter_scaled(filter_factor))]}
+    # the kernel the other way where `gp.solve` refuses the narrower one (an ill-conditioned
+    # Kronecker solve: zoo_poisson_3d at 200^3)
+    kernels = [narrowed(solution.kernel, f) for f in (scale_factor, 1.0 / scale_factor)]
+    if kernels[0] is not None:
+        probes["kernel"] = [(k, None) for k in kernels]
+    for name, tries in probes.items():
+        for kernel, solver in tries:
+            try:
+                probe = solve(problem, kernel, grid=grid, solver=solver, throw=False)
+            except ValueError:  # a probe the solver refuses: the next try, else none
+                continue
+            out[name] = difference(solution, probe, points) if probe.result.ok else math.inf
+            break
+    return out
+
+
 def error_estimate(
     solution: GPSolution,
     *,
@@ -93,6 +186,7 @@ def error_estimate(
     kernel: AbstractKernel | str | None = "same",
     unresolved: float = UNRESOLVED,
     tail: bool = True,
+    floor: bool = True,
     points: ArrayLike | None = None,
 ) -> float:
     """An estimate of `solution.error()` (its relative L2 error) that needs no exact solution.
@@ -108,8 +202,12 @@ def error_estimate(
     `d_1 / (1 - d_1 / d_0)` of the two differences (`d_0` between the coarser solve and this
     one, `d_1` between this one and the finer), the bound `solve_to_tolerance` uses: about
     `d_1` under spectral convergence, larger where the differences stop shrinking (an error
-    floor common to the grids, which `d_1` alone cannot see), `inf` where they do not shrink.
-    It never calls `problem.exact`.
+    floor common to the grids, which `d_1` alone cannot see). Where it is at most
+    `unresolved` and `floor` is set, the two probes of a floor set by the solver's settings
+    (`floor_differences`: the Tikhonov filter x3, the kernel's spectral scales x1.2, each one
+    solve on this grid) bound it from below too, and where the grids' differences do not
+    shrink (the tail bound is `inf`) the estimate is the largest of `d_0`, `d_1` and the
+    probes. It never calls `problem.exact`.
 
     **Arguments:**
 
@@ -121,6 +219,9 @@ def error_estimate(
     - `unresolved`: the difference above which the third solve is made (relative L2).
     - `tail`: bound the tail with a coarser solve (below `unresolved`); `False`: the first
       difference alone.
+    - `floor`: probe the floors of the filter and the kernel (below `unresolved`; two more
+      solves at this grid); `False`: the grids alone (`inf` where their differences do not
+      shrink).
     - `points`: where the means are compared; default the uniform grid of
       `GPSolution.error` (300 points per dimension, 125 in 3D).
 
@@ -162,13 +263,22 @@ def error_estimate(
         if finer.result is RESULTS.nonfinite:
             return math.inf
         estimate = max(estimate, difference(solution, finer, points))
-    elif tail:
+        return estimate
+    differences = [estimate]
+    if tail:
         try:
             coarse = _coarser_solve(solution, growth, kernel)
         except ValueError:  # a coarser grid `gp.solve` refuses: the first difference alone
-            return estimate
-        if coarse.result.ok:
-            estimate = _tail_bound([difference(coarse, solution, points), estimate])
+            coarse = None
+        if coarse is not None and coarse.result.ok:
+            differences.insert(0, difference(coarse, solution, points))
+            estimate = _tail_bound(differences)
+    if floor:
+        probes = floor_differences(solution, points).values()
+        if math.isinf(estimate):  # the grids' differences do not shrink: a floor
+            estimate = max(*differences, *probes)
+        else:
+            estimate = max(estimate, *probes)
     return estimate
 
 
@@ -196,140 +306,3 @@ def _tail_bound(differences: list[float]) -> float:
         return d if d <= UNRESOLVED else math.inf
     q = d / differences[-2] if differences[-2] > 0 else math.inf
     return d / (1.0 - q) if q < 1.0 else math.inf
-
-
-def solve_to_tolerance(
-    problem: Problem,
-    tol: float,
-    *,
-    kernel: AbstractKernel | Sequence[AbstractKernel] | None = None,
-    grid: int | Sequence[int] | None = None,
-    solver: Any = None,
-    growth: float = 1.5,
-    max_points: int | None = None,
-    safety: float = 3.0,
-    throw: bool = True,
-) -> GPSolution:
-    """Solve `problem` with `gp.solve` on finer and finer grids until the error estimate is
-    below `tol / safety`, or the budget is reached.
-
-    Grid `n_0 = grid`, then `n_{k+1} = ceil(growth * n_k)` per dimension. After each solve
-    past the first, `d_k = ||u_k - u_{k+1}|| / ||u_{k+1}||` (`error_estimate`'s first
-    difference, with the default kernel re-derived at every grid), and the estimate of the
-    error of `u_k` is `d_k / (1 - d_k / d_{k-1})`, the tail of the differences if they keep
-    shrinking at their last rate (`inf` where they do not shrink; `d_0` itself where it is at
-    most 1e-2). The loop stops at the first estimate `<= tol / safety` and returns `u_k`,
-    the solution that estimate is about. Not the finer `u_{k+1}`: where the error has reached
-    its floor it need not be smaller (`zoo_dirichlet_data_2d`: 1.5e-6 between 275^2 and
-    413^2, the error at 413^2 9.3e-6).
-
-    **Arguments:**
-
-    - `problem`: as for `gp.solve`.
-    - `tol`: the requested relative L2 error (> 0).
-    - `kernel`: as for `gp.solve`; `None` (the default kernel) is re-derived at every grid.
-    - `grid`: the first grid (an int or one per dimension); default 32 points per dimension
-      in 1D, 16 in 2D and 8 in 3D.
-    - `solver`: as for `gp.solve` (`None`: `AutoSolver()`, which takes the dense path on the
-      small grids and the Kronecker paths past its `max_points`).
-    - `growth`: the refinement factor per dimension (> 1).
-    - `safety`: the estimate must be at most `tol / safety`. The estimate was measured within
-      0.3x to 1.6x of the true error on the catalogue and the zoo (BENCHMARKS.md, "GP error
-      estimate"; its goal is never below a third), so at 3 the true error is at most `tol`
-      wherever the estimate holds its goal; at 1 `tol` was missed by up to 1.2x (and more
-      on an error floor common to every grid, which no estimate from grids sees). Costs
-      about one more grid.
-    - `max_points`: the budget, in grid points of one solve (all dimensions together): no
-      grid past it is solved. `None`: 3000 in 1D (the dense solve, `O(n^3)`, is then a few
-      seconds), 600^2 in 2D and 100^3 in 3D (the Kronecker paths), 16^3 above.
-    - `throw`: raise `jaxsci.SolveFailed` (its `.solution` holds the solution) when the
-      result is not `RESULTS.successful`.
-
-    **Returns:** the `GPSolution` the last estimate is about (the first grid's where there is
-    none), with `result` `RESULTS.successful` (estimate at or below `tol / safety`),
-    `RESULTS.tolerance_not_met` (the budget was reached first, `gp.solve` refused a finer grid
-    or a finer solve failed) or the failing result of the first solve (`not_converged`,
-    `nonfinite`). Its `stats` gain `estimate` (the last estimate; `inf` when only one grid
-    was solved), `tol`, `grids` (the grids solved, in order), `differences` (`d_0, d_1,
-    ...`), `estimates` (one per difference),
-    `tolerance_wall_s` (all the solves and comparisons) and, when a finer grid was refused,
-    `stopped` (why).
-    """
-    if not isinstance(problem, Problem):
-        raise TypeError(
-            f"solve_to_tolerance: `problem` must be a Problem, got {type(problem).__name__}"
-        )
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
-        raise ValueError(f"solve_to_tolerance: `tol` must be a number > 0, got {tol!r}")
-    if isinstance(growth, bool) or not isinstance(growth, (int, float)) or not growth > 1:
-        raise ValueError(f"solve_to_tolerance: `growth` must be a number > 1, got {growth!r}")
-    if isinstance(safety, bool) or not isinstance(safety, (int, float)) or not safety >= 1:
-        raise ValueError(f"solve_to_tolerance: `safety` must be a number >= 1, got {safety!r}")
-    if max_points is None:
-        max_points = {1: 3000, 2: 360_000, 3: 1_000_000}.get(problem.dim, 4096)
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
-        raise ValueError(
-            f"solve_to_tolerance: `max_points` must be a positive int, got {max_points!r}"
-        )
-    if grid is None:
-        grid = {1: 32, 2: 16}.get(problem.dim, 8)
-    t0 = time.perf_counter()
-    current = solve(problem, kernel, grid=grid, solver=solver, throw=False)
-    grids: list[tuple[int, ...]] = [current.shape]
-    differences: list[float] = []
-    estimates: list[float] = []
-    estimated = current  # the solution the last estimate is about
-    result, detail, stopped = RESULTS.tolerance_not_met, "", None
-    if not current.result.ok:
-        result, detail = current.result, f"the solve at grid {current.shape} failed"
-    while current.result.ok:
-        shape = finer_grid(current.shape, growth)
-        if int(np.prod(shape)) > max_points:
-            detail = f"the next grid {shape} has more than `max_points`={max_points} points"
-            break
-        try:
-            fine = solve(problem, kernel, grid=shape, solver=solver, throw=False)
-        except ValueError as err:  # a grid no path of `gp.solve` takes
-            stopped = str(err)
-            detail = f"gp.solve refused the next grid {shape}: {err}"
-            break
-        grids.append(shape)
-        if not fine.result.ok:
-            detail = f"the solve at grid {shape} ended {fine.result.name}"
-            break
-        differences.append(difference(current, fine))
-        estimated = current
-        estimates.append(_tail_bound(differences))
-        if estimates[-1] <= tol / safety:
-            result = RESULTS.successful
-            break
-        current = fine
-    if result is RESULTS.tolerance_not_met:
-        if not detail:
-            detail = f"the estimate did not fall below `tol / safety` ({tol / safety:.2e})"
-        shown = f"{estimates[-1]:.2e}" if estimates else "none (one grid solved)"
-        detail = f"{detail}; last estimate {shown} against tol {tol:.2e}"
-    current = estimated
-    stats: dict[str, Any] = dict(current.stats)
-    stats.update(
-        estimate=estimates[-1] if estimates else math.inf,
-        differences=differences,
-        tol=float(tol),
-        grids=grids,
-        estimates=estimates,
-        tolerance_wall_s=time.perf_counter() - t0,
-    )
-    if stopped is not None:
-        stats["stopped"] = stopped
-    out = GPSolution(
-        current.kernel,
-        current.coefficients,
-        current.points,
-        current.shape,
-        current.problem,
-        current.params,
-        current.history,
-        stats,
-        result,
-    )
-    return raise_if_failed("gp.solve_to_tolerance", result, detail, out, throw)

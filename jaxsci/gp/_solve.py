@@ -115,7 +115,7 @@ def solve(
     if tol is not None:
         if train is not None:
             raise ValueError("solve: `tol` refines the grid with a fixed kernel: pass `train=None`")
-        from ._estimate import solve_to_tolerance  # it calls `solve`
+        from ._tolerance import solve_to_tolerance  # it calls `solve`
 
         return solve_to_tolerance(
             problem, tol, kernel=kernel, grid=grid, solver=solver, throw=throw
