@@ -82,7 +82,7 @@ def test_spectral_frequencies_bad_input():
 def test_component_scales_closed_form():
     # exp(-rho^2 d^2) cos(2 pi mu d) has a Gaussian spectral density around mu of standard
     # deviation rho / (pi sqrt 2): measured here by quadrature of its Fourier transform
-    from jaxsci.gp._spectrum import component_scales
+    from jaxsci.gp._envelopes import component_scales
 
     def spectral_std(rho):
         d = np.linspace(-40.0, 40.0, 1 << 16)
@@ -172,7 +172,8 @@ def _laplacian_terms(dim):
 
 
 def _smoothness_1d(f, x):
-    from jaxsci.gp._spectrum import _axis_spectrum, _smoothness
+    from jaxsci.gp._envelopes import _smoothness
+    from jaxsci.gp._spectrum import _axis_spectrum
 
     op = _laplacian_terms(1)
     spectrum = _axis_spectrum(f, [x], 0, op)[1:3]
@@ -185,7 +186,7 @@ def test_smooth_solution_gaussian_bump_closed_form():
     # Gaussian of standard deviation 1 / (2 sqrt 2 pi w) (cycles per unit), so the fraction
     # of its energy past the reach is erfc(reach / (sqrt 2 std)); the Hann window convolves
     # the spectrum with its own, which only widens it
-    from jaxsci.gp._spectrum import _ENERGY_LEFT
+    from jaxsci.gp._envelopes import _ENERGY_LEFT
 
     x = np.linspace(0.0, 1.0, 100)
     for width in (0.05, 0.03):
@@ -206,7 +207,7 @@ def test_smooth_solution_gaussian_bump_closed_form():
 def test_smooth_solution_low_frequency_closed_forms():
     # solutions of a period or two plus a polynomial: their energy sits in the window's main
     # lobe (2 cycles) and their peaks' lobes, far below the reach (6.75 cycles)
-    from jaxsci.gp._spectrum import _ENERGY_LEFT
+    from jaxsci.gp._envelopes import _ENERGY_LEFT
 
     x = np.linspace(0.0, 1.0, 64)
     w = 3 * math.pi
@@ -218,7 +219,7 @@ def test_smooth_solution_low_frequency_closed_forms():
 def test_layer_rates_closed_form():
     # exp(lambda x) solves L u = 0 along x where lambda is a root of the symbol along x:
     # -eps u'' + u' has roots 0 and 1 / eps; Lap - I has +-1 along each axis; Lap only 0
-    from jaxsci.gp._spectrum import _layer_rates
+    from jaxsci.gp._envelopes import _layer_rates
 
     for eps in (1e-2, 0.5):
         rates = _layer_rates(([(2,), (1,)], [-eps, 1.0]), 1)
@@ -234,7 +235,7 @@ def test_smooth_solution_boundary_layer_from_the_operator():
     # -eps u'' + u' = 1: the constant source shows nothing (no spectrum); the layer's rate
     # 1 / eps against the wide zero component's rho, pi sqrt 2 (2 / L) / 3 = 2.96 without a
     # peak, decides: a layer (eps = 1e-2, zoo_boundary_layer; 0.3) or a gentle exponential
-    from jaxsci.gp._spectrum import _smoothness, smooth_solution
+    from jaxsci.gp._envelopes import _smoothness, smooth_solution
 
     rho = math.pi * math.sqrt(2) * 2 / 3
     for eps, smooth in ((1e-2, False), (0.3, False), (0.5, True)):

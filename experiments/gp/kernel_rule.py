@@ -8,7 +8,7 @@
 
 The decision (no solve): for every row of `experiments.gp.spectrum.ROWS` the kernel that
 `spread="auto"` builds, whether it is the wide one (`spread=3`) or the narrow one
-(`spread=None`), the two quantities the rule bounds (`_spectrum._smoothness`, rows with a
+(`spread=None`), the two quantities the rule bounds (`_envelopes._smoothness`, rows with a
 source: per dimension the fraction of the solution spectrum estimate's energy past the reach
 `3 * 10 / (pi sqrt 2 L)`, at most 1e-4 for smooth; the operator's layer half width over the
 wide zero component's band, at most 1), the errors `spectrum_spread.json` measured with the
@@ -46,13 +46,9 @@ import numpy as np  # noqa: E402
 from experiments._harness import write_result  # noqa: E402
 from experiments.gp.spectrum import ROWS  # noqa: E402
 from jaxsci import gp, pde  # noqa: E402
+from jaxsci.gp._envelopes import _AUTO_SPREAD, _smoothness  # noqa: E402
 from jaxsci.gp._grid import grid_axes, mesh  # noqa: E402
-from jaxsci.gp._spectrum import (  # noqa: E402
-    _AUTO_SPREAD,
-    _axis_spectrum,
-    _operator_terms,
-    _smoothness,
-)
+from jaxsci.gp._spectrum import _axis_spectrum, _operator_terms  # noqa: E402
 
 KERNELS = {"none": None, "3": 3.0, "auto": "auto"}
 MEASURED = Path(__file__).resolve().parents[1] / "results" / "gp" / "spectrum_spread.json"

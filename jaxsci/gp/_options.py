@@ -34,14 +34,14 @@ class DefaultKernel(eqx.Module):
     - `envelope`: the largest `rho * length` of a component, its Gaussian envelope in units
       of the domain length; 10 resolves the paper's high-frequency rows.
     - `spread`: each component's spectral Gaussian is kept this many standard deviations
-      inside its band (`_spectrum.component_scales`): a peak's away from zero frequency, the
+      inside its band (`_envelopes.component_scales`): a peak's away from zero frequency, the
       zero component's within the highest frequency the spectrum shows, so a smooth solution
       (no peak past the window's main lobe) gets a wide kernel; `None` (stored as `"none"`):
       every component at `envelope`. 3 takes the low-frequency rows with Neumann/Robin faces
       from 1e-2..0.4 to 4e-7..4e-5 but breaks localised solutions whose spectrum has no peak
       (zoo_bump_2d 1.9e-5 -> 7.0e-2, zoo_boundary_layer 2.5e-3 -> 0.87). `"auto"` (the
       default): 3 where the solution is smooth, `None` elsewhere, by a rule that needs no
-      solve (`_spectrum.smooth_solution`): the solution's spectrum estimate holds all but
+      solve (`_envelopes.smooth_solution`): the solution's spectrum estimate holds all but
       1e-4 of its energy below the frequency past which `envelope` caps the components (a
       bump's, a front's or a high tone's does not), and the operator has no boundary layer
       (a real root of its symbol along a dimension) faster than the wide zero component's
