@@ -22,30 +22,32 @@ from the coarse one's and the difference under-estimates the error (ratio 0.24 a
 other candidates, the residual of the collocation equations at the midpoints of the grid and
 the GP posterior variance, were measured there too; neither is calibrated (BENCHMARKS.md).
 
-What two grids cannot see: an error common to both, a floor set by the solver's settings
-rather than by the grid. Two settings set floors here, and the estimate probes each with one
-solve on the solution's own grid, the setting moved by a small factor (`floor_differences`):
-the Tikhonov filter of the solve (x3: gp_neumann_1d's error 2.4e-7 at every grid from 200
-points, heat_1d_linear's 2.9e-6 at 200^2, where the grid differences said 7e-8 and 9e-7), and
-the kernel's spectral reach (every component's spectral scale x1.2, its envelope 1.2x
-narrower: zoo_interior_layer_2d's front needs frequencies past the default envelope's reach,
-1.22e-4 at 100^2, 150^2 and 200^2 with grid differences of 2e-5). A solve limited by a
-setting moves by about its error when the setting moves; one limited by the grid does not
-move, and the grids' bound stands. Below 1e-2 the estimate is the larger of the grids' bound
-and the two probes. Where the grids' differences do not shrink (the tail bound is `inf`: the
-solve is at a floor) the estimate is the largest of the two differences and the probes,
-rather than `inf`. Measured on the GP zoo (BENCHMARKS.md "The GP zoo"). A floor set by
-something neither probe moves (a solver path's nugget, a Newton stopping rule) stays unseen.
-So below 1e-2 `error_estimate` also solves `growth` times coarser and takes the tail bound
-(`_tail_bound`) of the two differences, as `solve_to_tolerance` does over its whole sequence
-of grids: about the first difference under spectral convergence, larger where the
-differences stop shrinking. The coarser solve costs `growth^-3` of the solve in 1D, each
-probe about one solve.
+What two grids cannot see: an error common to both. Below 1e-2 `error_estimate` also solves
+`growth` times coarser and takes the tail bound (`_tail_bound`) of the two differences, as
+`solve_to_tolerance` does over its whole sequence of grids: about the first difference under
+spectral convergence, larger where the differences stop shrinking. A floor set by the
+solver's settings rather than by the grid is not seen that way either, and two settings set
+floors here. The estimate probes each with one solve on the solution's own grid, the setting
+moved by a small factor (`floor_differences`): the Tikhonov filter of the solve (x3:
+gp_neumann_1d's error 2.4e-7 at 200 points, heat_1d_linear's 2.9e-6 at 200^2, where the
+grids' bound said 7e-8 and 9e-7), and the kernel's spectral reach (every component's spectral
+scale x1.2, its envelope 1.2x narrower: zoo_interior_layer_2d's front needs frequencies past
+the default envelope's reach, 1.22e-4 at 100^2, 150^2 and 200^2 with grid differences of
+2e-5). A solve limited by a setting moves by about its error when the setting moves; one
+limited by the grid does not move, and the grids' bound stands. Below 1e-2 the estimate is
+the larger of the grids' bound and the two probes; where the grids' differences do not shrink
+(the tail bound is `inf`: the solve is at a floor) it is the largest of the two differences
+and the probes, rather than `inf`. Measured on the GP zoo and the catalogue table
+(BENCHMARKS.md, "The estimate's floor probes"). A floor set by something neither probe moves
+(a solver path's nugget, a Newton stopping rule) stays unseen. The coarser solve costs
+`growth^-3` of the solve in 1D, each probe about one solve (and its compilation: the probes'
+settings are static).
 
-The cost of the estimate is one solve at the finer grid: in 1D (a dense `O(n^3)` solve)
-about `growth^3 = 3.4` times the solve, in 2D more on the dense path and about
-`growth^2`-`growth^3` on the Kronecker one. `solve_to_tolerance` gets its estimates for free:
-the solves it makes to refine are the same solves.
+The cost of the estimate is mostly one solve at the finer grid: in 1D (a dense `O(n^3)`
+solve) about `growth^3 = 3.4` times the solve, in 2D more on the dense path and about
+`growth^2`-`growth^3` on the Kronecker one; then the coarser solve and the two probes.
+`solve_to_tolerance` gets the grids' estimates for free (the solves it makes to refine are the
+same solves) and probes at a grid where it would stop.
 """
 
 from __future__ import annotations
@@ -159,7 +161,9 @@ def floor_differences(
     where `gp.solve` refuses that one). A solve whose error is set by that setting, not by
     the grid, moves by about its error (module docstring). `inf` where a probe's solve fails;
     a probe is absent where the kernel has no scale `narrowed` knows or `gp.solve` refuses
-    every try."""
+    every try. The probes take the solver paths' default settings (filter x `filter_factor`),
+    as the estimate's finer and coarser solves do: a solution solved with a filter of its own
+    is compared with the default's."""
     problem, grid = solution.problem, solution.shape
     out = {}
     probes = {"filter": [(solution.kernel, _filter_scaled(filter_factor))]}

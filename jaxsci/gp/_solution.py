@@ -74,8 +74,9 @@ class GPSolution(eqx.Module):
         """An estimate of `error()` that needs no exact solution: the relative L2 difference
         from a second solve on a grid 1.5x finer per dimension (and a third where that is
         above 1e-2), below 1e-2 bounded by the tail of the differences with a solve 1.5x
-        coarser. `kwargs` go to `error_estimate` (`jaxsci/gp/_estimate.py`), which says what
-        it costs and how well it was measured to work."""
+        coarser and by two probes of the floors the filter and the kernel set. `kwargs` go
+        to `error_estimate` (`jaxsci/gp/_estimate.py`), which says what it costs and how well
+        it was measured to work."""
         from ._estimate import error_estimate  # _estimate imports solve, which imports this
 
         return error_estimate(self, **kwargs)
