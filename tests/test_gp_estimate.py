@@ -109,6 +109,7 @@ def test_estimate_sees_a_floor_common_to_every_grid():
 
 
 @pytest.mark.x64
+@pytest.mark.slow
 def test_tolerance_stops_at_a_floor_common_to_every_grid():
     problem = pde.get_problem("zoo_interior_layer_2d")  # above: a floor of 1.2e-4
     # to a tolerance just under that floor: the grids' bound falls below tol / 3 from 81^2 on
