@@ -31,6 +31,11 @@ class DSRSystemConfig:
         library_default(dynamics.chaotic_trajectories, "pts_per_period"), "positive"
     )
     transient: int = setting(1000, "non-negative")  # points dropped from the start
+    # the user's own data instead of a simulated trajectory: `.npy` files of shape
+    # (time, observed), used as they are (standardise them first); `name` then only names
+    # the system (its Lyapunov exponent scales the forecast's VPT)
+    train_file: str = ""
+    test_file: str = ""
 
 
 @dataclass
@@ -125,9 +130,32 @@ def _system(cfg: DSRRunConfig):
     )
 
 
+def _load_file(path: str, name: str):
+    if not os.path.isfile(path):
+        raise ValueError(f"system.{name}: no such file {path!r} (a .npy of shape (time, observed))")
+    xs = np.load(path)
+    if xs.ndim != 2 or not np.all(np.isfinite(xs)):
+        raise ValueError(
+            f"system.{name}: {path!r} must hold a finite array of shape (time, observed), got "
+            f"shape {xs.shape}"
+        )
+    return jnp.asarray(xs, jnp.float32)
+
+
 def data(cfg: DSRRunConfig):
-    """`(train, test)`: one standardised trajectory split in two, float32."""
+    """`(train, test)`: one standardised trajectory split in two, float32; or the user's
+    `system.train_file` and `system.test_file`."""
     sc = cfg.system
+    if sc.train_file or sc.test_file:
+        if not (sc.train_file and sc.test_file):
+            raise ValueError("system.train_file, system.test_file: give both or neither")
+        train, test = _load_file(sc.train_file, "train_file"), _load_file(sc.test_file, "test_file")
+        if train.shape[1] != test.shape[1]:
+            raise ValueError(
+                f"system.test_file: {test.shape[1]} observed variables, system.train_file has "
+                f"{train.shape[1]}"
+            )
+        return train, test
     xs = dynamics.chaotic_trajectories(
         _system(cfg),
         sc.transient + sc.n_train + sc.n_test,
@@ -147,6 +175,8 @@ def _model(cfg: DSRRunConfig, n_observed: int, key):
 
 def _lyapunov_time_per_step(cfg: DSRRunConfig) -> float | None:
     """Lyapunov times per sample (`data`'s grid: dysts' `linspace(0, period n / pts, n)`)."""
+    if cfg.system.train_file:  # the user's data: their time step is unknown here
+        return None
     system, sc = _system(cfg), cfg.system
     if system.maximum_lyapunov is None:
         return None
@@ -295,7 +325,10 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
 
 def load(cfg: DSRRunConfig, run_dir: str, seed: int):
     """The trained model of `seed`."""
-    n_observed = _system(cfg).dim
+    sc = cfg.system
+    n_observed = (
+        np.load(sc.train_file, mmap_mode="r").shape[1] if sc.train_file else _system(cfg).dim
+    )
     like = _model(cfg, n_observed, jr.split(jr.key(seed))[0])
     return _rundir.load_model(_rundir.model_path(run_dir, seed), like)
 
