@@ -149,6 +149,10 @@ def test_bad_input():
     problem = pde.get_problem("poisson_1d")
     with pytest.raises(TypeError, match="solution"):
         error_estimate(problem)
+    solution = gp.solve(problem, grid=(12,))
+    for name in ("tail", "floor"):  # 0 / "no" would read as a setting; named instead
+        with pytest.raises(TypeError, match=f"error_estimate: `{name}` must be True or False"):
+            error_estimate(solution, **{name: "no"})
     with pytest.raises(TypeError, match="problem"):
         solve_to_tolerance("poisson_1d", 1e-3)
     with pytest.raises(ValueError, match="tol"):

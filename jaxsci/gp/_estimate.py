@@ -60,6 +60,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import ArrayLike
 
+from .._checks import check_bool
 from .._results import RESULTS
 from ..pde._problem import relative_l2
 from ._kernels import (
@@ -245,6 +246,10 @@ def error_estimate(
         raise ValueError(
             f"error_estimate: `kernel` must be 'same', None or a kernel, got {kernel!r}"
         )
+    tail, floor = (
+        check_bool(tail, "tail", "error_estimate"),
+        check_bool(floor, "floor", "error_estimate"),
+    )
     try:
         fine = _finer_solve(solution, growth, kernel)
     except ValueError:
