@@ -33,7 +33,9 @@ class DSRSystemConfig:
     transient: int = setting(1000, "non-negative")  # points dropped from the start
     # the user's own data instead of a simulated trajectory: `.npy` files of shape
     # (time, observed), used as they are (standardise them first); `name` then only names
-    # the system (its Lyapunov exponent scales the forecast's VPT)
+    # the system. `eval.forecast_horizon` scores a forecast from the end of the training data
+    # against the start of the test data: meaningful only where the test file continues the
+    # training file (VPT then in steps: the files' time step is not known here)
     train_file: str = ""
     test_file: str = ""
 
