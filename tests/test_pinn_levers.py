@@ -12,14 +12,14 @@ import pytest
 from jaxsci import pde, pinn, train
 
 
-def _problem(source=3.0, boundary=0.5):
+def _problem(source=3.0, boundary=0.5, observations=()):
     """`-u'' = source` on [0, 1], `u = boundary` at both ends: a constant source and constant
     data, so the loss terms at the zero field are `source^2` and `boundary^2` exactly."""
     return pde.Problem(
         pde.Interval(0.0, 1.0),
         operator=-pde.LinearOperator.laplacian(1),
         source=lambda x, p: jnp.asarray(source, x.dtype),
-        conditions=[pde.Dirichlet(boundary)],
+        conditions=[pde.Dirichlet(boundary), *observations],
         exact=lambda x, p: boundary + 0.5 * source * x[0] * (1 - x[0]),
         name="constant_source",
     )
@@ -33,14 +33,23 @@ _FIXED = pinn.Sampling(n_interior=16, n_boundary=16, method="hammersley")
 _NO_LBFGS = pinn.LBFGSPhase(steps=0)
 
 
+def _observations(n=8, offset=0.25):
+    """Data of an inverse problem: the exact solution at `n` points, shifted by `offset`."""
+    xs = jnp.linspace(0.1, 0.9, n)[:, None]
+    return pde.Observations(xs, _problem().exact_values(xs) + offset)
+
+
 @pytest.mark.slow  # ~20 s on 2 quiet cores: a solve and a diagnosis, each compiled
-def test_ntk_weights_equal_diagnose():
+@pytest.mark.parametrize("observations", [(), (_observations(),)], ids=["forward", "inverse"])
+def test_ntk_weights_equal_diagnose(observations):
     """One step with `NTKWeighting(every=1)` on all points: the weights the step leaves are
     `sum_s tr(K_s) / tr(K_t)` that `pinn.diagnose` computes from the full kernels (`J J^T`,
-    eigen-decomposed) at the same parameters and (Hammersley, deterministic) points."""
+    eigen-decomposed) at the same parameters and (Hammersley, deterministic) points, each trace
+    per residual entry; with an inverse problem's 8 `Observations` too (it raised before: no
+    residual per point)."""
     weighting = pinn.Weighting(balancing=pinn.NTKWeighting(every=1, n_points=16))
     sol = pinn.solve(
-        _problem(),
+        _problem(observations=observations),
         _field(jr.key(0)),
         key=jr.key(1),
         steps=1,
@@ -50,8 +59,14 @@ def test_ntk_weights_equal_diagnose():
         hard_dirichlet=False,
     )
     diagnosis = pinn.diagnose(sol, n_interior=16, n_condition=16, per_axis=11)
-    assert diagnosis.points == {"residual": 16, "dirichlet0": 16}
-    expected = [diagnosis.ntk_weights["residual"], diagnosis.ntk_weights["dirichlet0"]]
+    names = ["residual", "dirichlet0"] + [
+        f"observations{i}" for i in range(1, 1 + len(observations))
+    ]
+    assert diagnosis.points == dict(zip(names, [16, 16, 8][: len(names)], strict=True))
+    per_entry = {n: diagnosis.trace[n] / diagnosis.points[n] for n in names}
+    expected = [sum(per_entry.values()) / per_entry[n] for n in names]
+    if not observations:  # equal point counts: diagnose's own weights
+        np.testing.assert_allclose(expected, [diagnosis.ntk_weights[n] for n in names])
     np.testing.assert_allclose(sol.stats["weights"], expected, rtol=1e-4)
     assert abs(np.log(expected[1] / expected[0])) > np.log(2)  # the terms' traces differ
 
@@ -160,6 +175,18 @@ def test_ntk_weights_leave_a_normalisation_its_base_weight():
     i = 1 + kinds.index("Normalisation")
     assert weights[i] == problem.conditions[i - 1].weight
     assert not np.allclose(np.delete(weights, i), 1.0)  # the point terms were weighted
+
+
+def test_observations_misfit_per_point():
+    """`Observations.residual` at its own points is `u(x_i) - y_i` (the closed form), and the
+    loss is its mean square: the pointwise form the NTK weights and `diagnose` differentiate."""
+    obs = _observations()
+    field = _field(jr.key(0))
+    misfit = jax.vmap(lambda x: obs.residual(field, x, {}))(obs.points)
+    expected = jax.vmap(field)(obs.points).reshape(-1) - obs.values
+    np.testing.assert_allclose(misfit, expected, rtol=1e-6, atol=1e-7)
+    loss = obs.loss(field, obs.points, {})
+    np.testing.assert_allclose(loss, jnp.mean(expected**2), rtol=1e-6)
 
 
 def test_bad_lever_arguments():

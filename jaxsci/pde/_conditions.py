@@ -290,8 +290,13 @@ class Observations(AbstractPointCondition):
         pred = jax.vmap(lambda x: u(x) if self.component is None else u(x)[self.component])(points)
         return jnp.mean((jnp.reshape(pred, self.values.shape) - self.values) ** 2)
 
-    def residual(self, u, x, params):  # pragma: no cover - loss is evaluated directly
-        raise TypeError("Observations has no pointwise residual; use loss")
+    def residual(self, u, x, params):
+        """The misfit `u(x) - values[i]` at the observation point `x = points[i]` (the datum of
+        the nearest observation point, for any other `x`): what the NTK weights and `diagnose`
+        differentiate. The loss is evaluated on all the points at once (`loss`)."""
+        i = jnp.argmin(jnp.sum((self.points - x) ** 2, axis=-1))
+        pred = u(x) if self.component is None else u(x)[self.component]
+        return jnp.reshape(pred, self.values.shape[1:]) - self.values[i]
 
 
 class Normalisation(AbstractCondition):
