@@ -255,6 +255,36 @@ def test_staircase_learning_rate_is_exponential_lr():
     np.testing.assert_allclose(float(smooth(1)), lr * (end / lr) ** (1 / 200), rtol=1e-6)
 
 
+def test_penalty_is_the_authors_l2(getkey):
+    """`penalty()`: `||1 - A||^2` plus the squared weights and biases (GTF-shPLRNN's
+    `regularize` for the shallow PLRNN; `latent_init` is not penalised)."""
+    m = dsr.ShallowPLRNN(3, 5, 7, clipped=True, key=getkey())
+    m = eqx.tree_at(lambda t: t.bias_out, m, jr.normal(getkey(), (5,)))
+    sq = lambda v: float(np.sum(np.asarray(v, np.float64) ** 2))  # noqa: E731
+    expected = sq(1 - m.decay) + sq(m.w_out) + sq(m.w_in) + sq(m.bias_out) + sq(m.bias_in)
+    np.testing.assert_allclose(float(m.penalty()), expected, rtol=1e-5)
+    a = dsr.ALRNN(3, 6, 2, key=getkey())
+    np.testing.assert_allclose(
+        float(a.penalty()), sq(1 - a.decay) + sq(a.weights) + sq(a.bias), rtol=1e-5
+    )
+
+
+def test_regularization_adds_lambda_penalty_to_the_loss(lorenz_data, getkey):
+    """The first step's loss (at the initial model, on the same windows) with `regularization`
+    lambda is the loss without it plus `lambda model.penalty()`."""
+    m = dsr.ShallowPLRNN(3, 3, 10, key=getkey())
+    key = getkey()
+    run = lambda lam: dsr.reconstruct(  # noqa: E731
+        m, lorenz_data, steps=1, key=key, sequence_length=20, regularization=lam
+    )
+    plain, penalised = run(0.0), run(0.5)
+    np.testing.assert_allclose(
+        penalised.history["loss"][0],
+        plain.history["loss"][0] + 0.5 * float(m.penalty()),
+        rtol=1e-5,
+    )
+
+
 def test_gtf_training_one_compilation(lorenz_data, monkeypatch):
     from jaxsci.dsr import _training
 
@@ -344,6 +374,8 @@ def test_training_bad_input(lorenz_data, getkey):
         dsr.reconstruct(m, lorenz_data, steps=1, key=getkey(), sequence_length=5000)
     with pytest.raises(ValueError, match="reconstruct: `decay_interval` must be a positive"):
         dsr.reconstruct(m, lorenz_data, steps=1, key=getkey(), decay_interval=0)
+    with pytest.raises(ValueError, match="reconstruct: `regularization` must be a non-negative"):
+        dsr.reconstruct(m, lorenz_data, steps=1, key=getkey(), regularization=-1e-5)
     with pytest.raises(ValueError, match=r"GeneralizedTeacherForcing: `alpha` must be in \[0, 1\]"):
         dsr.GeneralizedTeacherForcing(alpha=1.5)
     with pytest.raises(ValueError, match="SparseTeacherForcing: `interval` must be a positive"):

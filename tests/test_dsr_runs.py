@@ -50,6 +50,31 @@ def test_dsr_config_runs_and_loads(tmp_path):
     assert metrics["runs"][0]["forecast_vpt"] == again["vpt"] == metrics["forecast_vpt"]
 
 
+def test_dsr_config_passes_the_papers_settings(monkeypatch, tmp_path):
+    """`train.decay_interval` and `train.regularization` (the GTF paper's per-epoch rate decay
+    and L2 penalty) reach `dsr.reconstruct`; unset, they are its defaults."""
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(model, data, **kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(dsr, "reconstruct", fake)
+    given = ["train.decay_interval=50", "train.regularization=1e-5"]
+    with pytest.raises(Stop):
+        runs.run(
+            runs.load_config("experiments/configs/dsr_lorenz63.toml", SMALL + given), str(tmp_path)
+        )
+    assert seen["decay_interval"] == 50 and seen["regularization"] == 1e-5
+    cfg = runs.load_config("experiments/configs/dsr_lorenz63.toml", SMALL)
+    assert cfg.train.decay_interval is None and cfg.train.regularization == 0.0
+    with pytest.raises(ValueError, match="regularization"):
+        runs.load_config("experiments/configs/dsr_lorenz63.toml", ["train.regularization=-1"])
+
+
 def _still(model):
     # A = I, W = 0, h = 0: the forecast repeats the last observation (the naive baseline)
     m = model.latent_size

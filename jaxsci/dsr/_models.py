@@ -61,6 +61,12 @@ class AbstractDSRModel(eqx.Module):
         """An upper bound on the spectral norm of the Jacobian at every state (from the
         parameters alone)."""
 
+    @abc.abstractmethod
+    def penalty(self) -> Array:
+        """The L2 penalty of the latent map the authors' training adds to the loss (times
+        `reconstruct`'s `regularization`): `||1 - A||^2` (the diagonal pulled towards the
+        identity) plus the squared weights and biases; `latent_init` is not penalised."""
+
     @property
     def latent_size(self) -> int:
         return self.observed_size + self.latent_init.shape[0]
@@ -130,6 +136,10 @@ class ShallowPLRNN(AbstractDSRModel):
             act = act - jax.nn.relu(pre)
         return self.decay * z + self.w_out @ act + self.bias_out
 
+    def penalty(self):
+        weights = (self.w_out, self.w_in, self.bias_out, self.bias_in)
+        return jnp.sum((1 - self.decay) ** 2) + sum(jnp.sum(w**2) for w in weights)
+
     def jacobian_norm_bound(self):
         # ||diag(A) + W1 D W2|| <= max|A| + ||W1|| ||W2|| for any 0/1 (or -1/0/1) diagonal D
         return jnp.max(jnp.abs(self.decay)) + jnp.linalg.norm(self.w_out, 2) * jnp.linalg.norm(
@@ -178,6 +188,9 @@ class ALRNN(AbstractDSRModel):
 
     def step(self, z):
         return self.decay * z + self.weights @ self._activation(z) + self.bias
+
+    def penalty(self):
+        return jnp.sum((1 - self.decay) ** 2) + jnp.sum(self.weights**2) + jnp.sum(self.bias**2)
 
     def jacobian_norm_bound(self):
         return jnp.max(jnp.abs(self.decay)) + jnp.linalg.norm(self.weights, 2)

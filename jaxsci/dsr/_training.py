@@ -136,12 +136,15 @@ class _Windows(eqx.Module):
 class _Loss(eqx.Module):
     forcing: AbstractForcing
     windows: _Windows
+    regularization: float = eqx.field(static=True)
 
     def __call__(self, model, extra, key):
         windows, inputs = self.windows(extra["data"], key)
         alpha = extra["alpha"]
         preds = jax.vmap(lambda w: forced_predictions(model, w, self.forcing, alpha))(inputs)
         loss = jnp.mean((preds - windows[:, 1:]) ** 2)
+        if self.regularization > 0:
+            loss = loss + self.regularization * model.penalty()
         return loss, {"alpha": alpha}
 
 
@@ -209,6 +212,7 @@ def reconstruct(
     final_learning_rate: float = 1e-5,
     decay_interval: int | None = None,
     noise: float = 0.0,
+    regularization: float = 0.0,
     loop: Loop = Loop(),
     throw: bool = True,
 ) -> Reconstruction:
@@ -231,6 +235,9 @@ def reconstruct(
       `learning_rate (final/learning_rate)^(k floor(s / k) / steps)`, `final_learning_rate`
       being reached just after the last step, as with PyTorch's `ExponentialLR`.
     - `noise`: standard deviation of Gaussian noise added to the forcing signal.
+    - `regularization`: `lambda` of the L2 penalty `lambda model.penalty()` added to the loss
+      (the GTF paper's `lat_model_regularization`, 1e-5 in its Lorenz-63 settings; the
+      history's `loss` includes it).
     - `loop`: `train.Loop` (chunks, checkpoint, resume, progress).
     - `throw`: raise `jaxsci.SolveFailed` on a non-finite step (else see `result`).
 
@@ -266,6 +273,7 @@ def reconstruct(
     lr = check_float(learning_rate, "learning_rate", where, positive=True)
     lr_end = check_float(final_learning_rate, "final_learning_rate", where, positive=True)
     noise = check_float(noise, "noise", where, non_negative=True)
+    regularization = check_float(regularization, "regularization", where, non_negative=True)
     if decay_interval is not None:
         decay_interval = check_int(decay_interval, "decay_interval", where)
     optimizer = _radam(lr, lr_end, steps, decay_interval)
@@ -277,7 +285,7 @@ def reconstruct(
         alpha0 = 1.0
     extra = {"data": data, "alpha": jnp.asarray(alpha0, data.dtype)}
     result = fit(
-        _Loss(forcing, windows),
+        _Loss(forcing, windows, regularization),
         model,
         optimizer,
         steps=steps,

@@ -70,7 +70,9 @@ class DSRTrainConfig:
     batch_size: int = setting(_reconstruct("batch_size"), "positive")
     learning_rate: float = setting(_reconstruct("learning_rate"), "positive")
     final_learning_rate: float = setting(_reconstruct("final_learning_rate"), "positive")
+    decay_interval: int | None = setting(_reconstruct("decay_interval"), "positive")
     noise: float = setting(_reconstruct("noise"), "non-negative")
+    regularization: float = setting(_reconstruct("regularization"), "non-negative")
     chunk_size: int = setting(library_default(Loop, "chunk_size"), "positive")
     seeds: list[int] = setting([0], "non-empty")
 
@@ -252,7 +254,9 @@ def run(cfg: DSRRunConfig, out_dir: str, progress: bool) -> Outcome:
                 batch_size=tc.batch_size,
                 learning_rate=tc.learning_rate,
                 final_learning_rate=tc.final_learning_rate,
+                decay_interval=tc.decay_interval,
                 noise=tc.noise,
+                regularization=tc.regularization,
                 loop=Loop(
                     chunk_size=tc.chunk_size,
                     progress=progress,
