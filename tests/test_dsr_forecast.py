@@ -124,3 +124,24 @@ def test_forecast_row_every_model(tmp_path):
     assert set(rows) == set(fc.MODELS)
     for name in fc.TRAINED:
         assert len(rows[name]["vpt_seeds"]) == 2 and len(rows[name]["free_run"]) == 2
+
+
+def test_merge_takes_each_model_from_the_last_file_that_has_it(tmp_path, monkeypatch):
+    """`--merge`: the committed 1000-step table with the RNNs of the 20,000-step run; a file
+    whose settings differ in more than the steps is refused."""
+    merged = fc.merge(["prefix_vpt", "rnn_steps20000"])
+    rows = {(r["system"], r["model"]): r for r in merged["rows"]}
+    for variant, models in (("prefix_vpt", ("kedmd", "s4d")), ("rnn_steps20000", ("shplrnn",))):
+        with open(fc.result_path(fc.NAME, variant)) as f:
+            for r in json.load(f)["rows"]:
+                if r["model"] in models:
+                    assert rows[(r["system"], r["model"])] == r
+    assert len(rows) == len(merged["rows"]) == 20 * 7
+    assert merged["source"]["shplrnn"] == "rnn_steps20000 (20000 steps)"
+    settings = {"steps": 10, "horizon": 50, "free_run": 0}
+    for name, horizon in (("a", 50), ("b", 40)):
+        data = {"settings": {**settings, "horizon": horizon}, "rows": []}
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    monkeypatch.setattr(fc, "result_path", lambda _, v: tmp_path / f"{v}.json")
+    with pytest.raises(SystemExit, match=r"b differs from the first file in \['horizon'\]"):
+        fc.merge(["a", "b"])

@@ -2,6 +2,8 @@
 
     python -m experiments.dsr.forecast                 # the benchmark (writes as it goes)
     python -m experiments.dsr.forecast --table         # the markdown tables from the JSON
+    python -m experiments.dsr.forecast --merge prefix_vpt s4d_steps5000 rnn_steps20000
+        # one table of several result files: a later file's model replaces an earlier one's
 
 Protocol (Gilpin 2021, dysts, the "fine" granularity): per system one trajectory from dysts'
 initial condition, sampled at 100 points per dominant period (`chaotic_trajectories`) and
@@ -501,9 +503,30 @@ def table(data: dict) -> str:
     return "\n".join(out)
 
 
+def merge(variants: list[str]) -> dict:
+    """The rows of several result files (`--variant`s) as one: each model from the last file
+    that has it; the files must agree on every setting but the training steps."""
+    merged, first, source, systems = {}, None, {}, {}
+    for v in variants:
+        with open(result_path(NAME, v)) as f:
+            data = json.load(f)
+        st = {k: x for k, x in data["settings"].items() if k not in ("steps", "free_run")}
+        if first is not None and st != first:
+            diff = sorted(k for k in set(st) | set(first) if st.get(k) != first.get(k))
+            raise SystemExit(f"--merge: {v} differs from the first file in {diff}")
+        first = st
+        for r in data["rows"]:
+            merged[(r["system"], r["model"])] = r
+            systems.setdefault(r["system"], len(systems))
+            source[r["model"]] = f"{v} ({data['settings']['steps']} steps)"
+    rows = sorted(merged.values(), key=lambda r: (systems[r["system"]], MODELS.index(r["model"])))
+    return {"rows": rows, "source": source}
+
+
 def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--table", action="store_true", help="print the tables of the JSON and stop")
+    p.add_argument("--merge", nargs="+", default=None, help="print one table of these variants")
     p.add_argument(
         "--floor", action="store_true", help="D_stsp/D_H of the truth against itself, and stop"
     )
@@ -546,6 +569,11 @@ def main(argv=None):
     args = parse(argv)
     jax.config.update("jax_enable_x64", True)  # the Koopman fits; trained models are float32
     path = args.out or result_path(NAME, args.variant)
+    if args.merge:
+        data = merge(args.merge)
+        print("Models from: " + ", ".join(f"{m}: {v}" for m, v in data["source"].items()))
+        print(table(data))
+        return None
     if args.table:
         with open(path) as f:
             print(table(json.load(f)))
