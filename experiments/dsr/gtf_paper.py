@@ -4,6 +4,8 @@ own floor (issue 26).
     D=<GTF-shPLRNN>/ICML2023_datasets/Lorenz63
     jaxsci run experiments/configs/dsr_lorenz63.toml --out RUN \\
         --set train.steps=250000 --set train.final_learning_rate=1e-6 \\
+        --set train.decay_interval=50 --set train.regularization=1e-5 \\
+        --set "train.seeds=[0,1,2]" \\
         --set system.train_file=$D/lorenz63_on0.05_train.npy \\
         --set system.test_file=$D/lorenz63_test.npy --set eval.forecast_horizon=50
     python -m experiments.dsr.gtf_paper RUN      # writes experiments/results/dsr/gtf_paper.json
@@ -13,9 +15,10 @@ standardised Lorenz-63 points with 5% observation noise to train on, 100,000 cle
 score the free run against. The settings are the authors' `settings/defaults.json`, whose data
 path is this Lorenz-63 set: clipped shPLRNN, M = 3, H = 100, sequence length 200, batch 16,
 adaptive GTF (product upper bound, `alpha` updated every 5 steps, decay 0.999), RAdam
-1e-3 -> 1e-6, 5000 epochs x 50 batches = 250,000 steps. Differences left: the authors add an
-L2 penalty of 1e-5 on the latent model's parameters (`lat_model_regularization`), which
-`dsr.reconstruct` does not have, and decay the rate once per epoch (here at every step).
+1e-3 -> 1e-6 decayed once per epoch (`decay_interval=50`), 5000 epochs x 50 batches =
+250,000 steps, an L2 penalty of 1e-5 on the latent model's parameters
+(`lat_model_regularization`: `regularization=1e-5`, `ShallowPLRNN.penalty`). Left different:
+the authors sample windows per epoch from their own loader, and the random streams differ.
 
 The floor: no model can score below what the true system scores against itself, so the
 script adds D_stsp and D_H (the run's `n_bins` and `smoothing`) of the clean test data against
