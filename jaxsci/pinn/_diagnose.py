@@ -35,7 +35,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._checks import check_int
-from ..pde import Observations
 from ..pde._conditions import AbstractPointCondition
 
 
@@ -106,13 +105,11 @@ def _term_points(problem, n_interior, n_condition, dtype):
     skipped = []
     for i, c in enumerate(problem.conditions):
         name = f"{c.name}{i}"
-        if isinstance(c, Observations):
-            pts = c.points.astype(dtype)
-        elif isinstance(c, AbstractPointCondition):
-            pts = sample(lambda k, c=c: c.sample(k, domain, n_condition, method="hammersley"))
-        else:
+        if not isinstance(c, AbstractPointCondition):
             skipped.append(name)
             continue
+        # an `Observations` condition samples its own points, whatever `n_condition`
+        pts = sample(lambda k, c=c: c.sample(k, domain, n_condition, method="hammersley"))
         terms.append((name, c.residual, pts))
     return terms, tuple(skipped)
 
