@@ -81,6 +81,9 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none"):
         "rel_l2": errors.tolist(),
         "estimate": estimates.tolist(),
         "unexplained": [d["unexplained"] for d in details],
+        # the estimate's own convergence in the Chebyshev degree (`refine`, on by default)
+        "estimate_degree": [d["degree"] for d in details],
+        "resolved": [d.get("resolved") for d in details],
         "ratio": (estimates / errors).tolist(),
         "wall_s": wall,
         "estimate_s_per_seed": estimate_s,

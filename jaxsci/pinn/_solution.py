@@ -121,7 +121,7 @@ class PINNSolution(eqx.Module):
         return float(solution_error(pred, true, self.problem))
 
     def error_estimate(
-        self, degree: int | None = None, details: bool = False
+        self, degree: int | None = None, details: bool = False, refine: bool = True
     ) -> float | np.ndarray | dict:
         """An estimate of `error()` that needs no exact solution: the relative L2 size of the
         defect correction `d` that removes the residual of the linearised problem on a
@@ -130,15 +130,20 @@ class PINNSolution(eqx.Module):
         On the zoo (BENCHMARKS.md, "The zoo"), it tracks the true error of trained fields from
         1e-4 to failed fits above 1. `details=True` returns the dict of `_estimate.correction`
         (`estimate`, `unexplained`: the share of the residual the basis could not remove, near
-        1 meaning the estimate is a lower bound; `degree`, `basis`, `points`). `degree`: the
-        Chebyshev degree per axis (default 128 in 1D, 24 in 2D, 8 in 3D). `nan` for an
+        1 meaning the estimate is a lower bound; `degree`, `resolved`, `estimates`, `basis`,
+        `points`). `degree`: the Chebyshev degree per axis (default 128 in 1D, 24 in 2D, 8 in
+        3D). `refine`: raise the degree (up to twice) until the estimate at two successive
+        degrees agrees to 20% (`resolved`), so an error the basis does not hold is not
+        under-read. `nan` for an
         eigenproblem. An ensemble gives one estimate per member (a NumPy array; a list of dicts
         with `details`). A host-side computation (not for `jax.jit`), seconds to tens of
         seconds on a CPU."""
         if self.members is not None:
-            out = [self.member(i).error_estimate(degree, details) for i in range(self.members)]
+            out = [
+                self.member(i).error_estimate(degree, details, refine) for i in range(self.members)
+            ]
             return out if details else np.asarray(out)
-        info = correction(self.problem, self.field, self.params, degree=degree)
+        info = correction(self.problem, self.field, self.params, degree=degree, refine=refine)
         return info if details else info["estimate"]
 
     def rayleigh_quotient(self, per_axis: int = 20000) -> float:
