@@ -6,6 +6,7 @@ exact solution), and the wall time.
     python -m experiments.pinn.zoo --steps 1000 --variant steps1000
     python -m experiments.pinn.zoo --solvers mlp,pig --problems zoo_bump_2d,zoo_boundary_layer
     python -m experiments.pinn.zoo --lever ntk --variant ntk   # the defaults plus one lever
+    python -m experiments.pinn.zoo --table experiments/results/pinn/zoo_full_defaults*.json
 
 The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
 key=ks, steps=steps)` (`out_size=2` for the two-species system, `learn=` for the inverse
@@ -94,6 +95,43 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none"):
     return row
 
 
+def table(paths, target=1e-2):
+    """The markdown table of the rows in `paths` (result files of this script), one row per
+    problem and solver (a later file's row replaces an earlier one's), and the summary the
+    issue asks for: fits at or below `target`, and how the estimate tracks the truth."""
+    rows = {}
+    for path in paths:
+        for r in json.loads(open(path).read())["rows"]:
+            rows[(r["problem"], r["solver"])] = r | {"file": path.split("/")[-1]}
+    lines = [
+        "| problem | solver | rel. L2 per seed | seeds <= 1e-2 | estimate / true "
+        "| wall s (3 seeds) | file |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    fits = ok = within10 = under3_failed = failed = 0
+    for (name, solver), r in sorted(rows.items()):
+        err, est = np.asarray(r["rel_l2"]), np.asarray(r["estimate"])
+        ratio = est / err
+        fits += len(err)
+        ok += int(np.sum(err <= target))
+        within10 += int(np.sum((ratio >= 0.1) & (ratio <= 10)))
+        failed += int(np.sum(err > target))
+        under3_failed += int(np.sum((err > target) & (ratio < 1 / 3)))
+        lines.append(
+            f"| {name} | {solver} | {' / '.join(f'{e:.2e}' for e in err)} "
+            f"| {int(np.sum(err <= target))}/{len(err)} | {ratio.min():.2f}-{ratio.max():.2f} "
+            f"| {r['wall_s']:.0f} | {r['file']} |"
+        )
+    lines.append("")
+    lines.append(
+        f"{len(rows)} rows, {fits} fits: {ok} at or below {target:g}; rows with every seed "
+        f"there: {sum(all(np.asarray(r['rel_l2']) <= target) for r in rows.values())}; the "
+        f"estimate within 10x of the truth on {within10}/{fits}, below a third of it on "
+        f"{under3_failed} of the {failed} fits above {target:g}."
+    )
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2")
@@ -108,7 +146,11 @@ def main():
         action="store_true",
         help="keep the rows already in the result file (same variant) and run the others",
     )
+    ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
     args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     path = result_path("pinn/zoo", args.variant)
