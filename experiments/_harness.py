@@ -78,6 +78,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_simd() -> list[str]:
+    """The vector instruction sets the CPU reports (`avx2`, `avx512f`, `fma`, ...; Linux):
+    XLA's CPU code, and so the rounding of a long training run, depends on them (a training run
+    on the edge of failing reproduced bitwise on one machine and not on another with the same
+    versions and model name; BENCHMARKS.md, "The estimate checks its own degree")."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
+                    return sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))
+    except OSError:
+        pass
+    return []
+
+
 def package_version(name: str) -> str | None:
     try:
         return metadata.version(name)
@@ -103,6 +119,7 @@ def environment(packages=()) -> dict:
     env.update({name: package_version(name) for name in packages})
     env.update(
         cpu=cpu_model(),
+        cpu_simd=cpu_simd(),
         cpu_count=os.cpu_count(),
         load_average=os.getloadavg(),
         platform=platform.platform(),
