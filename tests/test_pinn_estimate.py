@@ -117,6 +117,8 @@ def test_estimate_bad_input_and_eigenproblem():
         correction(problem, field, degree=0)
     with pytest.raises(TypeError, match="degree"):
         correction(problem, field, degree=2.5)
+    with pytest.raises(TypeError, match="refine"):
+        correction(problem, field, refine="yes")
     well = pde.infinite_well()
     info = correction(well, _field(well, lambda x: 0.0 * x[0]))
     assert np.isnan(info["estimate"]) and info["reason"] == "eigenproblem"

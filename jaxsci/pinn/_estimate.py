@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_bool, check_int
 from ..pde import Observations, Problem
 from ..pde._conditions import AbstractPointCondition
 
@@ -208,6 +208,7 @@ def correction(
     degree = DEFAULT_DEGREE.get(dim, 6) if degree is None else degree
     check_int(degree, "degree", "error_estimate", minimum=1)
     check_int(chunk, "chunk", "error_estimate", minimum=1)
+    check_bool(refine, "refine", "error_estimate")
     params = problem.params if params is None else params
     nan = {"estimate": math.nan, "unexplained": math.nan, "degree": degree, "basis": 0}
     if problem.eigenvalue is not None:
