@@ -40,9 +40,7 @@ import numpy as np
 from experiments._harness import result_path, write_result
 from experiments.peers.deepxde_accuracy import set_deepxde_lbfgs_iterations
 from jaxsci import pde
-from jaxsci.pinn._solution import evaluation_points
-
-jax.config.update("jax_enable_x64", True)
+from jaxsci.pinn import evaluation_points
 
 
 def _np(fn):
@@ -233,6 +231,9 @@ def run(name, seed, args):
 
 
 def main():
+    # the zoo's source and data in float64 before DeepXDE rounds them to its float32 (set here,
+    # not at import: importing this module from a test must not switch x64 on for the process)
+    jax.config.update("jax_enable_x64", True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--problems", default=",".join(sorted(pde.ZOO)))
     ap.add_argument("--seeds", default="0,1,2")
