@@ -410,6 +410,7 @@ def test_repeated_solves_do_not_recompile(getkey):
 
     p = pde.Problem(base.domain, residual, base.conditions, exact=base.exact)
     opt = optax.adam(1e-3)
+    after_first = None
     for _ in range(3):
         f = pinn.MLP(1, width=8, depth=2, key=getkey())
         pinn.solve(
@@ -421,7 +422,10 @@ def test_repeated_solves_do_not_recompile(getkey):
             sampling=pinn.Sampling(n_interior=32),
             loop=train.Loop(chunk_size=10),
         )
-    assert len(traces) == 1
+        after_first = len(traces) if after_first is None else after_first
+    # the first solve traces the residual in its step (the loss, and the NTK weights' update
+    # where they are on); later solves reuse that compilation and trace nothing
+    assert after_first >= 1 and len(traces) == after_first
 
 
 def test_lbfgs_chunks_share_one_compilation(getkey):
@@ -453,15 +457,16 @@ def test_lbfgs_chunks_share_one_compilation(getkey):
 
 
 @pytest.mark.parametrize(
-    "optimizer, resample_every, lbfgs_steps, expected",
+    "optimizer, resample_every, lbfgs_steps, balancing, expected",
     [
-        ("adam", 0, 3, [False, True]),  # Adam, then the L-BFGS phase on fixed points
-        ("lbfgs", 0, 0, [True]),  # a user L-BFGS on fixed points
-        ("lbfgs", 2, 0, [False]),  # points redrawn: a stored value would be stale
+        ("adam", 0, 3, "default", [False, True]),  # Adam, then the L-BFGS phase, fixed points
+        ("lbfgs", 0, 0, None, [True]),  # a user L-BFGS on fixed points and weights
+        ("lbfgs", 2, 0, None, [False]),  # points redrawn: a stored value would be stale
+        ("lbfgs", 0, 0, "default", [False]),  # NTK weights move: a stored value would be too
     ],
 )
 def test_solve_reuses_line_search_values_where_valid(
-    monkeypatch, optimizer, resample_every, lbfgs_steps, expected
+    monkeypatch, optimizer, resample_every, lbfgs_steps, balancing, expected
 ):
     """Each phase asks `train.fit` to reuse the line search's value and gradient exactly when
     that is valid (a line-search optimiser on fixed points); `fit` itself is tested to follow
@@ -485,6 +490,7 @@ def test_solve_reuses_line_search_values_where_valid(
         steps=4,
         lbfgs=pinn.LBFGSPhase(steps=lbfgs_steps),
         sampling=pinn.Sampling(resample_every=resample_every, n_interior=32),
+        weighting=pinn.Weighting() if balancing == "default" else pinn.Weighting(balancing=None),
     )
     assert seen == expected
     assert np.all(np.isfinite(sol.history["loss"]))

@@ -54,30 +54,51 @@ def test_shipped_configs_round_trip_through_toml(path, tmp_path):
 
 def test_union_options_are_chosen_by_kind(tmp_path):
     """A setting typed as a union of option classes (`Weighting.balancing`:
-    `GradientBalancing | NTKWeighting | None`) takes a `kind` (the class's snake-case name,
-    the first class the default) and writes it back."""
+    `GradientBalancing | NTKWeighting | None`) takes a `kind` (the class's snake-case name;
+    without one, the class of the library's default) and writes it back."""
     from jaxsci import pinn
 
-    cfg = runs.load_config({}, ['weighting.balancing.kind="ntk_weighting"'])
-    assert cfg.weighting.balancing == pinn.NTKWeighting()
+    assert runs.load_config({}).weighting.balancing == pinn.Weighting().balancing
+    cfg = runs.load_config({}, ['weighting.balancing.kind="gradient_balancing"'])
+    assert cfg.weighting.balancing == pinn.GradientBalancing()
     cfg = runs.load_config(
-        {}, ["weighting.balancing.kind=ntk_weighting", "weighting.balancing.every=7"]
+        {}, ["weighting.balancing.kind=gradient_balancing", "weighting.balancing.every=7"]
     )
-    assert cfg.weighting.balancing == pinn.NTKWeighting(every=7)
+    assert cfg.weighting.balancing == pinn.GradientBalancing(every=7)
     again = tmp_path / "config.toml"
     again.write_text(runs.to_toml(cfg))
-    assert 'kind = "ntk_weighting"' in again.read_text()
+    assert 'kind = "gradient_balancing"' in again.read_text()
     assert runs.load_config(str(again)) == cfg
-    # no kind: the first class of the union, as before; its TOML has no kind
+    # no kind: the default's class (NTKWeighting); its TOML has no kind
     cfg = runs.load_config({}, ["weighting.balancing.every=50"])
-    assert cfg.weighting.balancing == pinn.GradientBalancing(every=50)
-    assert "gradient_balancing" not in runs.to_toml(cfg)
+    assert cfg.weighting.balancing == pinn.NTKWeighting(every=50)
+    assert "ntk_weighting" not in runs.to_toml(cfg)
+    # where the default is None, the union's first class (`sampling.adaptive`)
+    cfg = runs.load_config({}, ["sampling.adaptive.every=50"])
+    assert type(cfg.sampling.adaptive) is pinn.AdaptiveResampling
     cfg = runs.load_config({}, ["sampling.adaptive.kind=residual_density_resampling"])
     assert isinstance(cfg.sampling.adaptive, pinn.ResidualDensityResampling)
     with pytest.raises(
         ValueError, match=r"weighting\.balancing\.kind: unknown kind 'ntk'.*'ntk_weighting'"
     ):
         runs.load_config({}, ["weighting.balancing.kind=ntk"])
+
+
+def test_optional_sections_switch_off_by_kind_none(tmp_path):
+    """`kind = "none"` turns an optional section off, whatever the library's default, and a
+    config with it off reads back off from its own TOML."""
+    for name in ("weighting.balancing", "weighting.causal", "sampling.adaptive"):
+        cfg = runs.load_config({}, [f"{name}.kind=none"])
+        section, attr = name.split(".")
+        assert getattr(getattr(cfg, section), attr) is None
+        again = tmp_path / "config.toml"
+        again.write_text(runs.to_toml(cfg))
+        assert runs.load_config(str(again)) == cfg
+    # balancing's default is not None: off is written out, not left absent
+    cfg = runs.load_config({}, ["weighting.balancing.kind=none"])
+    assert 'balancing = { kind = "none" }' in runs.to_toml(cfg)
+    with pytest.raises(ValueError, match=r'weighting\.balancing: kind "none" takes no other'):
+        runs.load_config({}, ["weighting.balancing.kind=none", "weighting.balancing.every=5"])
 
 
 @pytest.mark.slow  # 13 s; the default suite runs the Koopman config in test_runs_families

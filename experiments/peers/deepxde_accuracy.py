@@ -183,6 +183,8 @@ def jaxsci_run(
                 steps=recipe.lbfgs_steps * (1 if budget_s is None else extend), memory=100
             ),
             hard_dirichlet=hard,
+            # the recipe as the table was measured: no balancing (DeepXDE's recipe has none)
+            weighting=pinn.Weighting(balancing=None),
             loop=train.Loop(
                 chunk_size=chunk,
                 callback=track,

@@ -5,9 +5,11 @@ against the defaults on the same problems, budget, points and seeds.
 
 Variants (each is the defaults plus one option of `pinn.solve`):
 
-- `baseline`: the defaults.
-- `magnitude`: `Weighting(magnitude=MagnitudeWeighting())`: each term divided by its loss at
-  the zero field (the size of its data) when above 1.
+- `baseline`: the defaults as they were when these levers were measured, before NTK weights
+  became `pinn.solve`'s default: `Weighting(balancing=None)`. Every other variant is this
+  baseline plus its option(s), as recorded.
+- `magnitude`: `Weighting(balancing=None, magnitude=MagnitudeWeighting())`: each term divided
+  by its loss at the zero field (the size of its data) when above 1.
 - `ntk`: `Weighting(balancing=NTKWeighting(every=ntk_every))`: Wang, Yu & Perdikaris trace
   weights, recomputed every `ntk_every` steps on 64 points per term.
 - `rad`: `Sampling(adaptive=ResidualDensityResampling(every=rad_every))`: Wu et al.'s RAD, the
@@ -43,11 +45,14 @@ PROBLEMS = (
 def options(variant, args):
     ntk = pinn.NTKWeighting(every=args.ntk_every, n_points=args.ntk_points)
     rad = pinn.ResidualDensityResampling(every=args.rad_every)
+    off = pinn.Weighting(balancing=None)
     return {
-        "baseline": {},
-        "magnitude": {"weighting": pinn.Weighting(magnitude=pinn.MagnitudeWeighting())},
+        "baseline": {"weighting": off},
+        "magnitude": {
+            "weighting": pinn.Weighting(balancing=None, magnitude=pinn.MagnitudeWeighting())
+        },
         "ntk": {"weighting": pinn.Weighting(balancing=ntk)},
-        "rad": {"sampling": pinn.Sampling(adaptive=rad)},
+        "rad": {"weighting": off, "sampling": pinn.Sampling(adaptive=rad)},
         "ntk_rad": {
             "weighting": pinn.Weighting(balancing=ntk),
             "sampling": pinn.Sampling(adaptive=rad),

@@ -81,15 +81,25 @@ class Weighting(eqx.Module):
     """How the loss terms are weighted.
 
     - `residual`: weight of the residual term (each condition carries its own `weight`).
-    - `balancing`: `GradientBalancing()` to adapt the term weights by gradient norms, or
-      `NTKWeighting()` by the traces of the terms' neural tangent kernels.
+    - `balancing`: `NTKWeighting()` (the default) to adapt the term weights by the traces of
+      the terms' neural tangent kernels, `GradientBalancing()` by gradient norms, or `None`
+      (each term keeps its weight). With one loss term (every Dirichlet face exact, no other
+      condition) the NTK weight is 1 and training is the same, bit for bit, as with `None`.
+      Why the default: on the zoo of user problems at the full default budget (BENCHMARKS.md,
+      "NTK weights become the default") they took the interior layer from 4e-3-1.6e-2 to
+      2e-4-3e-4 and the localised bump from 3.8e-2-6.7e-2 to 2.5e-3-3.7e-3, non-zero Dirichlet
+      data and mixed faces 4-8x lower, and no row rose by more than 1.3x on the mean
+      (advection-diffusion at 2e-4, inverse heat at 3e-5). The L-BFGS phase keeps the weights
+      the first phase ended with; a line-search optimiser of your own as the first phase
+      (`optax.lbfgs()`) sees them move every `every` steps, so pass `balancing=None` there
+      for L-BFGS on one fixed loss.
     - `magnitude`: `MagnitudeWeighting()` to divide each term, once, by the size of its data
       (its loss at the zero field); a `balancing` then starts from and multiplies these.
     - `causal`: `CausalWeighting()` for evolution problems.
     """
 
     residual: float = eqx.field(static=True, default=1.0)
-    balancing: GradientBalancing | NTKWeighting | None = None
+    balancing: GradientBalancing | NTKWeighting | None = NTKWeighting()
     causal: CausalWeighting | None = None
     magnitude: MagnitudeWeighting | None = None
 

@@ -179,9 +179,10 @@ def solve(
     - `steps`: training steps of `optimizer`.
     - `sampling`: a `Sampling`: point counts, sampler, resampling, adaptive refinement
       (`AdaptiveResampling`, `ResidualDensityResampling`).
-    - `weighting`: a `Weighting`: the residual's weight, balancing (`GradientBalancing`,
-      `NTKWeighting`), weights from the data's magnitude, causal weighting. With a
-      balancing or magnitude, `stats["weights"]` holds the term weights training ended with.
+    - `weighting`: a `Weighting`: the residual's weight, balancing (`NTKWeighting`, the
+      default, `GradientBalancing` or `None`), weights from the data's magnitude, causal
+      weighting. With a balancing or magnitude, `stats["weights"]` holds the term weights
+      training ended with.
     - `lbfgs`: an `LBFGSPhase`: its steps (`"auto"`: `steps // 4` after `Adam`, none after
       an optax transformation of your own) and history.
     - `hard_dirichlet`: `"auto"` (default), `True` or `False`: impose a zero Dirichlet
@@ -199,7 +200,8 @@ def solve(
 
     Why these defaults: measured in BENCHMARKS.md, "What a bare `pinn.solve` gives" (Poisson 2D
     from 6.4e-2 to 1e-5 with the exact Dirichlet condition, Halton points and the L-BFGS
-    phase together), and in the docstrings of `Sampling`, `LBFGSPhase` and `constrained`.
+    phase together), "NTK weights become the default" (the zoo of user problems), and in the
+    docstrings of `Sampling`, `Weighting`, `LBFGSPhase` and `constrained`.
 
     **Returns:** a `PINNSolution` (`stats["phases"]` holds each phase's own stats).
     """

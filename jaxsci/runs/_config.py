@@ -7,7 +7,10 @@ every key is checked against it: unknown keys, wrong types and out-of-range valu
 empty`), and a section that belongs to another solver says so. A section whose settings
 depend on a `kind` (the PINN's `[field]`: `"mlp"` or `"pig"`) picks its dataclass by that key;
 so does a setting typed as a union of option classes, by the class's snake-case name
-(`[weighting.balancing] kind = "ntk_weighting"`; without `kind`, the union's first class).
+(`[weighting.balancing] kind = "gradient_balancing"`; without `kind`, the class of the
+library's default, or the union's first where the default is None).
+An optional section is switched off by `kind = "none"` (`[weighting.balancing] kind =
+"none"`): the way to say "none" where the library's default is not.
 `--set key=value` overrides go through the same validation.
 
 `to_toml` writes a config back: the resolved config of a run directory reproduces the run.
@@ -59,18 +62,26 @@ def _dataclass_in(tp):
     return None
 
 
+def _optional(tp) -> bool:
+    """Whether a hint admits None (`C | None`)."""
+    return isinstance(tp, types.UnionType) and type(None) in get_args(tp)
+
+
 def _snake(name: str) -> str:
     """`NTKWeighting` -> `ntk_weighting`, `GradientBalancing` -> `gradient_balancing`."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
-def _kinds_of(tp) -> dict | None:
+def _kinds_of(tp, default: Any = None) -> dict | None:
     """The classes a section of hint `tp` chooses between by its `kind` key: a config class's
     own `KINDS`, or for a union of option classes (`GradientBalancing | NTKWeighting | None`)
-    each class under its snake-case name, the first the default; None for a single class."""
+    each class under its snake-case name; the first is the one a table without `kind` gets:
+    the class of the setting's `default` where it is one of them, else the union's first.
+    None for a single class."""
     if isinstance(tp, types.UnionType):
         found = [a for a in get_args(tp) if dataclasses.is_dataclass(a)]
         if len(found) > 1:
+            found.sort(key=lambda c: type(default) is not c)  # stable: the default's first
             return {_snake(c.__name__): c for c in found}
     return getattr(_dataclass_in(tp), "KINDS", None)
 
@@ -135,8 +146,17 @@ def _build(cls, data, prefix: str, kinds: dict | None = None):
             raise ValueError(f"{where}: unknown key{hint}; expected one of {list(fields)}")
         tp = hints[key]
         nested = _dataclass_in(tp)
+        if nested is not None and _optional(tp) and isinstance(value, dict):
+            if value.get("kind") == "none":  # the section switched off
+                if len(value) > 1:
+                    raise ValueError(
+                        f'{where}: kind "none" takes no other keys, got {sorted(value)}'
+                    )
+                kwargs[key] = None
+                continue
         if nested is not None:
-            kwargs[key] = _build(nested, value, f"{where}.", _kinds_of(tp))
+            kinds = _kinds_of(tp, _default_of(fields[key]))
+            kwargs[key] = _build(nested, value, f"{where}.", kinds)
             continue
         kwargs[key] = _check_type(value, tp, where)
         check = fields[key].metadata.get("check")
@@ -245,17 +265,28 @@ def to_dict(cfg) -> dict:
     out = {}
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
-        if v is None:  # an absent optional table (`[sampling.adaptive]` not given)
+        if v is None:  # an absent optional table (`[sampling.adaptive]` not given) ...
+            if _default_of(f) is not None:  # ... unless absent reads back as the default
+                out[f.name] = {"kind": "none"}
             continue
         out[f.name] = _section_dict(cfg, f.name, v) if dataclasses.is_dataclass(v) else v
     return out
+
+
+def _default_of(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
 
 
 def _section_dict(owner, name: str, value) -> dict:
     """`to_dict(value)`; for a section chosen by `kind` whose class (a library option object)
     has no `kind` field, with the `kind` that reads it back, unless it is the default one."""
     out = to_dict(value)
-    kinds = _kinds_of(get_type_hints(type(owner))[name])
+    own = next(f for f in dataclasses.fields(owner) if f.name == name)
+    kinds = _kinds_of(get_type_hints(type(owner))[name], _default_of(own))
     if kinds is not None and "kind" not in out:
         kind = next(k for k, c in kinds.items() if type(value) is c)
         if kind != next(iter(kinds)):
