@@ -5,7 +5,8 @@ exact solution), and the wall time.
     python -m experiments.pinn.zoo                       # MLP, 3 seeds, every zoo problem
     python -m experiments.pinn.zoo --steps 1000 --variant steps1000
     python -m experiments.pinn.zoo --solvers mlp,pig --problems zoo_bump_2d,zoo_boundary_layer
-    python -m experiments.pinn.zoo --lever ntk --variant ntk   # the defaults plus one lever
+    python -m experiments.pinn.zoo --lever rad --variant rad   # one lever (see LEVERS)
+    python -m experiments.pinn.zoo --lever no_balancing --variant off   # before NTK weights
     python -m experiments.pinn.zoo --table experiments/results/pinn/zoo_full_defaults*.json
 
 The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
