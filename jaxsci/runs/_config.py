@@ -266,7 +266,9 @@ def to_dict(cfg) -> dict:
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
         if v is None:  # an absent optional table (`[sampling.adaptive]` not given) ...
-            if _default_of(f) is not None:  # ... unless absent reads back as the default
+            default = _default_of(f)
+            if default is not None and default is not dataclasses.MISSING:
+                # ... unless absent would read back as a default that is not None
                 out[f.name] = {"kind": "none"}
             continue
         out[f.name] = _section_dict(cfg, f.name, v) if dataclasses.is_dataclass(v) else v
