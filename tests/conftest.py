@@ -3,6 +3,13 @@
 Tests run in float32 by default, like user code. A test that needs float64 (GP solves, Koopman
 eigenproblems, HiPPO identities, reference solvers) is marked ``@pytest.mark.x64`` or takes the
 ``x64`` fixture; either enables ``jax_enable_x64`` for that test only.
+
+Matrix products run at full precision in every test (``jax_default_matmul_precision =
+"highest"``): the tests compare float32 results against references computed in the test itself,
+and on a GPU JAX's default is TF32 for float32 products (~1e-3 relative), which the references
+would not share (25 tests failed so on an H200 before this line: BENCHMARKS.md, "GPU rows"). On
+a CPU the setting changes no result. The library's own entry points take the same precision
+when the caller chose none (`jaxsci/_precision.py`, tested in `tests/test_precision.py`).
 """
 
 import itertools
@@ -14,6 +21,7 @@ import pytest
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "x64: run this test with jax_enable_x64")
+    jax.config.update("jax_default_matmul_precision", "highest")
 
 
 @pytest.fixture(autouse=True)

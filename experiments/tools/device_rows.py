@@ -14,8 +14,8 @@ on CPU so that those minutes go to measuring. Rows (times are medians after comp
 - `ssm`: S4D and S4 kernels and the S5 layer (parallel scan) at H = 256, N = 64, L = 1K, 4K, 16K,
   forward and forward + backward (`experiments.ssm.kernels.ssm_rows`).
 - `pseudospectrum`: a G x G grid of the Krylov pseudospectrum at N = 501 (G = 64).
-- `pinn`: steps per second of the README's main job (Helmholtz, 2-[64]x4-1 tanh, 4096 points,
-  Adam), float32.
+- `pinn`: Adam steps per second of the README's main job (Helmholtz, 2-[64]x4-1 tanh, 4096
+  points, no L-BFGS phase), float32.
 - `pig`: each published-size PIG config (`pig_*_paper.toml`) for 400 steps: steps per second,
   the projected time of the full recipe, the error so far.
 
@@ -149,6 +149,7 @@ def pinn_rows(quick, repeats):
         key=jax.random.key(1),
         steps=steps,
         sampling=pinn.Sampling(n_interior=n_points),
+        lbfgs=pinn.LBFGSPhase(steps=0),  # the Adam step alone (the default adds L-BFGS steps)
         loop=train.Loop(chunk_size=chunk),
     )
     return [

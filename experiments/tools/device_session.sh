@@ -68,7 +68,7 @@ timeout -k 20 "$t_rows" python3 -m experiments.tools.device_rows $rows \
 echo "== 3. GP solver paths" | tee -a "$log"
 timeout -k 10 100 python3 -m experiments.gp.kronecker --paths $gp --variant device 2>&1 \
   | tee -a "$log"
-cp experiments/results/gp/kronecker_paths_device.json "$out/gp_paths.json" 2>/dev/null
+cp experiments/results/gp/kronecker_paths_device*.json "$out/gp_paths.json" 2>/dev/null
 
 echo "== 4. the README's main job" | tee -a "$log"
 sets=()

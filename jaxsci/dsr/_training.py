@@ -34,6 +34,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import check_float, check_int
+from .._precision import full_precision
 from .._results import RESULTS, raise_if_failed
 from ..train import Loop, fit
 from ._models import AbstractDSRModel
@@ -79,6 +80,7 @@ def _product_bound_alpha(model: AbstractDSRModel, windows):
     return jnp.maximum(0.0, 1 - 1 / g)
 
 
+@full_precision
 def forced_forecast(model: AbstractDSRModel, warmup, n_steps: int):
     """`n_steps` forecast after the observations `warmup`: identity teacher forcing along
     `warmup` (the observed units set to the data after every step, which fills the unobserved
@@ -92,6 +94,7 @@ def forced_forecast(model: AbstractDSRModel, warmup, n_steps: int):
     return model.rollout(z, n_steps)[:, :k]
 
 
+@full_precision
 def forced_predictions(
     model: AbstractDSRModel, window: Float[Array, "time observed"], forcing: AbstractForcing, alpha
 ) -> Float[Array, "time-1 observed"]:
@@ -199,6 +202,7 @@ class Reconstruction(eqx.Module):
     result: RESULTS = eqx.field(static=True, default=RESULTS.successful)
 
 
+@full_precision
 def reconstruct(
     model: AbstractDSRModel,
     data: Float[Array, "... time observed"],

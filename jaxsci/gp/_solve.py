@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_bool
+from .._precision import full_precision
 from .._results import RESULTS, raise_if_failed
 from ..pde._conditions import Normalisation, Observations
 from ..pde._problem import Problem
@@ -59,6 +60,7 @@ def warn_if_single(x, name):
         )
 
 
+@full_precision
 def solve(
     problem: Problem,
     kernel: AbstractKernel | Sequence[AbstractKernel] | DefaultKernel | None = None,

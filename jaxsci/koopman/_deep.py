@@ -26,6 +26,7 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import check_int
+from .._precision import full_precision
 from ._eig import eig
 from ._information import info_nce, von_neumann_entropy
 
@@ -164,6 +165,7 @@ def _sample_windows(trajectories, batch_size, length, key):
     return trajectories[traj[:, None], idx]
 
 
+@full_precision
 def fit_deep_koopman(
     model: DeepKoopman,
     trajectories: Float[Array, "batch time dim"],

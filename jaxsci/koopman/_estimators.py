@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import check_bool, check_choice, check_int, check_optional_int
+from .._precision import full_precision
 from ._dictionaries import AbstractDictionary, Identity, features
 from ._eig import eig, eigh, warn_if_single
 from ._gram import gram_products
@@ -269,6 +270,7 @@ def validate_pairs(x, y, weights=None, *, names=("x", "y"), finite=True):
     return x, y, weights
 
 
+@full_precision
 def fit(
     estimator: AbstractEstimator,
     x: Float[Array, "m dim"],

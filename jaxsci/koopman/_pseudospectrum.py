@@ -37,6 +37,7 @@ from jax.sharding import Mesh, PartitionSpec
 from jaxtyping import Array, Complex, Float
 
 from .._checks import check_choice, check_int
+from .._precision import full_precision
 from ._resdmd import ResidualData
 
 
@@ -136,6 +137,7 @@ def _map(one, flat, chunk_size, mesh):
     return local(padded)[: flat.shape[0]]
 
 
+@full_precision
 def pseudospectrum(
     data: ResidualData,
     z: Complex[Array, "*grid"],

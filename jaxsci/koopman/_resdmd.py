@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float, Inexact
 
+from .._precision import full_precision
 from ._dictionaries import AbstractDictionary, features
 from ._estimators import validate_pairs
 from ._model import AbstractKoopmanModel
@@ -36,6 +37,7 @@ class ResidualData(eqx.Module):
         return g, a, ell
 
 
+@full_precision
 def residual_data(
     dictionary: AbstractDictionary,
     x: Float[Array, "m dim"],
@@ -68,6 +70,7 @@ def residual_data(
     return ResidualData(r[:n, :n], r[:n, n:], r[n:, n:])
 
 
+@full_precision
 def residuals(model: AbstractKoopmanModel, data: ResidualData) -> Float[Array, " r"]:
     """ResDMD residual of every eigenpair of `model`, measured on held-out `data`.
 
@@ -118,6 +121,7 @@ def spectrum_estimates(
     return z[mask][order], t[mask][order]
 
 
+@full_precision
 def verified_eigenpairs(
     model: AbstractKoopmanModel, data: ResidualData, *, epsilon: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

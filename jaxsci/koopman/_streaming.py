@@ -25,6 +25,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Inexact
 
 from .._checks import check_int
+from .._precision import full_precision
 from ._dictionaries import AbstractDictionary, features
 from ._estimators import gram_model
 from ._gram import gram_products
@@ -67,6 +68,7 @@ def _sharded_block_sums(dictionary, x, y, w, mesh):
     )
 
 
+@full_precision
 def gram_matrices(
     dictionary: AbstractDictionary,
     blocks: Iterable[tuple] | Callable[[int], tuple],
@@ -124,6 +126,7 @@ def gram_matrices(
     return GramMatrices(g / total, a / total, ax / total, total)
 
 
+@full_precision
 def fit_gram(
     dictionary: AbstractDictionary,
     grams: GramMatrices,

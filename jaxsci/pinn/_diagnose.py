@@ -35,6 +35,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._checks import check_int
+from .._precision import full_precision
 from ..pde._conditions import AbstractPointCondition
 
 
@@ -145,6 +146,7 @@ def _pde_residual(problem, field, params, points):
     )
 
 
+@full_precision
 def diagnose(
     solution,
     *,

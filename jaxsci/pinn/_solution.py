@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, PyTree
 
+from .._precision import full_precision
 from .._results import RESULTS
 from ..pde import Problem, relative_l2
 from ._estimate import correction
@@ -63,6 +64,7 @@ class PINNSolution(eqx.Module):
     members: int | None = eqx.field(static=True, default=None)
     result: RESULTS = eqx.field(static=True, default=RESULTS.successful)
 
+    @full_precision
     def __call__(self, points: ArrayLike) -> Array:
         """The field at `points`, shape `(n, dim)` (any array-like): shape `(n, ...)`, or
         `(members, n, ...)` for an ensemble."""
@@ -109,6 +111,7 @@ class PINNSolution(eqx.Module):
     def evaluation_points(self, per_axis: int | None = None) -> Array:
         return evaluation_points(self.problem, per_axis)
 
+    @full_precision
     def error(self, points: ArrayLike | None = None) -> float | np.ndarray:
         """Relative L2 error of the field against the problem's exact (or reference) solution on
         `points` (default: a uniform grid). For an eigenproblem, up to the sign of `u`. An
@@ -120,6 +123,7 @@ class PINNSolution(eqx.Module):
         true = self.problem.exact_values(points, self.params).reshape(pred.shape)
         return float(solution_error(pred, true, self.problem))
 
+    @full_precision
     def error_estimate(
         self, degree: int | None = None, details: bool = False, refine: bool = True
     ) -> float | np.ndarray | dict:

@@ -15,6 +15,7 @@ import numpy as np
 import optax
 
 from .._checks import check_bool, check_int
+from .._precision import full_precision
 from .._results import raise_if_failed
 from ..pde import Dirichlet, Problem
 from ..train import Loop, fit
@@ -145,6 +146,7 @@ def _check(problem, field, key, ensemble, sampling, weighting, lbfgs, loop) -> N
         )
 
 
+@full_precision
 def solve(
     problem: Problem,
     field: AbstractField,

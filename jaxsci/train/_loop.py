@@ -30,6 +30,7 @@ import optax
 from jaxtyping import PyTree
 
 from .._checks import check_int
+from .._precision import full_precision
 from .._results import RESULTS, raise_if_failed
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
@@ -70,6 +71,7 @@ class TrainResult(eqx.Module):
         return self.state.params
 
 
+@full_precision
 def fit(
     loss_fn: LossFn,
     params: PyTree,
