@@ -102,15 +102,3 @@ def test_zoo_closed_forms(getkey):
 def test_zoo_bad_arguments():
     with pytest.raises(ValueError, match="takes no argument"):
         pde.get_problem("zoo_heat", kappa=1.0)
-
-
-def test_equal_time_steps_fill_the_peer_time():
-    """`zoo.py --equal-time`: the Adam steps whose solve (compilation, then Adam and a quarter
-    as many L-BFGS steps at the calibration's steady rate) takes the peer's time."""
-    from experiments.pinn.zoo import equal_time_steps
-
-    cal = {"steps": 250, "wall_s": 35.0, "compile_s": 10.0}  # 10 steps/s after 10 s compiling
-    # 300 s: 10 s compiling, 2900 steps = 1.25 x 2320 Adam steps, in hundreds
-    assert equal_time_steps(cal, 300.0) == 2300
-    assert equal_time_steps(cal, 1e6) == 5000  # never past the default budget
-    assert equal_time_steps(cal, 5.0) == 100  # at least one hundred

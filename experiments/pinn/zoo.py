@@ -8,8 +8,6 @@ exact solution), and the wall time.
     python -m experiments.pinn.zoo --lever rad --variant rad   # one lever (see LEVERS)
     python -m experiments.pinn.zoo --lever no_balancing --variant off   # before NTK weights
     python -m experiments.pinn.zoo --table experiments/results/pinn/zoo_full_defaults*.json
-    python -m experiments.pinn.zoo --equal-time experiments/results/peers/deepxde_zoo_full*.json \
-        --variant equal_time        # the defaults cut to DeepXDE's wall time per seed
 
 The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
 key=ks, steps=steps)` (`out_size=2` for the two-species system, `learn=` for the inverse
@@ -18,13 +16,6 @@ one vmapped ensemble (`ensemble=True`: the same per-member computation as separa
 compilation), so `wall_s` is the time of all seeds together, compilation included. Writes
 `experiments/results/pinn/zoo[_<variant>].json`, one row per problem and solver, and prints
 each row as it finishes.
-
-`--equal-time FILES` (DeepXDE's rows, `experiments.peers.deepxde_zoo`): each problem that has a
-DeepXDE row is solved with the defaults' recipe cut to DeepXDE's mean wall time per seed, times
-the number of seeds (the ensemble runs them together): a calibration solve of 200 + 50 steps
-gives the steady rate and the compilation time, and the Adam steps are chosen so that
-compilation plus the steps (with L-BFGS's quarter) fill that time, in hundreds, at most the
-default 5000. The row records DeepXDE's seconds, the calibration and the steps chosen.
 """
 
 from __future__ import annotations
@@ -68,7 +59,7 @@ LEVERS = {
 }
 
 
-def run(name, solver, seeds, steps, n_gaussians, lever="none", estimate=True):
+def run(name, solver, seeds, steps, n_gaussians, lever="none"):
     problem = pde.get_problem(name)
     keys = jax.numpy.stack([jax.random.key(s) for s in seeds])
     kf = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
@@ -89,8 +80,6 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none", estimate=True):
     jax.block_until_ready(sol.field)
     wall = time.perf_counter() - t
     errors = np.asarray(sol.error(), float)
-    if not estimate:  # a calibration run: the time and the steps
-        return {"wall_s": wall, "compile_s": sol.stats["compile_s"], "steps": sol.stats["steps"]}
     t = time.perf_counter()
     details = sol.error_estimate(details=True)
     estimate_s = (time.perf_counter() - t) / len(seeds)
@@ -114,40 +103,6 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none", estimate=True):
     for n in pde.ZOO_LEARN.get(name, ()):
         row[n] = np.asarray(sol.params[n]).tolist()
     return row
-
-
-CALIBRATION_STEPS = 200
-DEFAULT_STEPS = 5000
-
-
-def peer_seconds(paths):
-    """DeepXDE's mean wall seconds per seed, per problem, from `deepxde_zoo` result files."""
-    out = {}
-    for path in paths:
-        for r in json.loads(open(path).read())["rows"]:
-            out[r["problem"]] = float(np.mean(r["wall_s"]))
-    return out
-
-
-def equal_time_steps(calibration, seconds):
-    """The Adam steps (in hundreds, at most the default) whose solve, compilation included,
-    takes `seconds` at the calibration run's steady rate (L-BFGS adds a quarter as many)."""
-    rate = calibration["steps"] / max(calibration["wall_s"] - calibration["compile_s"], 1e-9)
-    total = max(seconds - calibration["compile_s"], 0.0) * rate  # Adam + L-BFGS steps
-    return int(min(max(100 * round(total / 1.25 / 100), 100), DEFAULT_STEPS))
-
-
-def equal_time_row(name, solver, seeds, n_gaussians, lever, seconds_per_seed):
-    budget = seconds_per_seed * len(seeds)
-    cal = run(name, solver, seeds, CALIBRATION_STEPS, n_gaussians, lever, estimate=False)
-    steps = equal_time_steps(cal, budget)
-    row = run(name, solver, seeds, steps, n_gaussians, lever)
-    return row | {
-        "peer_s_per_seed": seconds_per_seed,
-        "calibration": cal,
-        "adam_steps": steps,
-        "s_per_seed": row["wall_s"] / len(seeds),
-    }
 
 
 def table(paths, target=1e-2):
@@ -202,12 +157,6 @@ def main():
         help="keep the rows already in the result file (same variant) and run the others",
     )
     ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
-    ap.add_argument(
-        "--equal-time",
-        nargs="+",
-        metavar="FILE",
-        help="DeepXDE result files: cut each solve to DeepXDE's wall time per seed",
-    )
     args = ap.parse_args()
     if args.table:
         print(table(args.table))
@@ -218,17 +167,11 @@ def main():
     if args.resume and path.exists():
         rows = json.loads(path.read_text())["rows"]
     done = {(r["problem"], r["solver"]) for r in rows}
-    peers = peer_seconds(args.equal_time) if args.equal_time else None
     for name in args.problems.split(","):
         for solver in args.solvers.split(","):
             if solver == "pig" and pde.get_problem(name).n_outputs or (name, solver) in done:
                 continue
-            if peers is not None:
-                if name not in peers:
-                    continue
-                row = equal_time_row(name, solver, seeds, args.n_gaussians, args.lever, peers[name])
-            else:
-                row = run(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
+            row = run(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_result("pinn/zoo", {"args": vars(args), "rows": rows}, variant=args.variant)
