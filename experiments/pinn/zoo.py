@@ -16,6 +16,11 @@ one vmapped ensemble (`ensemble=True`: the same per-member computation as separa
 compilation), so `wall_s` is the time of all seeds together, compilation included. Writes
 `experiments/results/pinn/zoo[_<variant>].json`, one row per problem and solver, and prints
 each row as it finishes.
+
+`--sequential` solves the seeds one after another instead (each a one-member ensemble, in the
+same process), as DeepXDE's harness runs them, and records each seed's wall time
+(`wall_s_per_seed`): a vmapped ensemble's L-BFGS phase runs its line search until the slowest
+member is done, so a problem where one member searches long costs every member that time.
 """
 
 from __future__ import annotations
@@ -105,6 +110,21 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none"):
     return row
 
 
+def run_sequential(name, solver, seeds, steps, n_gaussians, lever="none"):
+    """`run` seed by seed: the rows' per-seed lists joined, the wall times kept per seed."""
+    rows = [run(name, solver, [s], steps, n_gaussians, lever) for s in seeds]
+    out = dict(rows[0], seeds=list(seeds))
+    for k in ("rel_l2", "estimate", "unexplained", "estimate_degree", "resolved", "ratio"):
+        out[k] = [v for r in rows for v in r[k]]
+    out["wall_s_per_seed"] = [r["wall_s"] for r in rows]
+    out["wall_s"] = sum(out["wall_s_per_seed"])
+    out["estimate_s_per_seed"] = float(np.mean([r["estimate_s_per_seed"] for r in rows]))
+    out["result"] = ",".join(r["result"] for r in rows)
+    for n in pde.ZOO_LEARN.get(name, ()):
+        out[n] = [v for r in rows for v in r[n]]
+    return out
+
+
 def table(paths, target=1e-2):
     """The markdown table of the rows in `paths` (result files of this script), one row per
     problem and solver (a later file's row replaces an earlier one's), and the summary the
@@ -157,6 +177,7 @@ def main():
         help="keep the rows already in the result file (same variant) and run the others",
     )
     ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
+    ap.add_argument("--sequential", action="store_true", help="seeds one after another")
     args = ap.parse_args()
     if args.table:
         print(table(args.table))
@@ -171,7 +192,8 @@ def main():
         for solver in args.solvers.split(","):
             if solver == "pig" and pde.get_problem(name).n_outputs or (name, solver) in done:
                 continue
-            row = run(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
+            solve = run_sequential if args.sequential else run
+            row = solve(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_result("pinn/zoo", {"args": vars(args), "rows": rows}, variant=args.variant)
