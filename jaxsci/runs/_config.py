@@ -271,7 +271,7 @@ def to_dict(cfg) -> dict:
                 # ... unless absent would read back as a default that is not None
                 out[f.name] = {"kind": "none"}
             continue
-        out[f.name] = _section_dict(cfg, f.name, v) if dataclasses.is_dataclass(v) else v
+        out[f.name] = _section_dict(cfg, f, v) if dataclasses.is_dataclass(v) else v
     return out
 
 
@@ -283,12 +283,12 @@ def _default_of(f: dataclasses.Field):
     return dataclasses.MISSING
 
 
-def _section_dict(owner, name: str, value) -> dict:
-    """`to_dict(value)`; for a section chosen by `kind` whose class (a library option object)
-    has no `kind` field, with the `kind` that reads it back, unless it is the default one."""
+def _section_dict(owner, field: dataclasses.Field, value) -> dict:
+    """`to_dict(value)` of `owner`'s section `field`; for a section chosen by `kind` whose class
+    (a library option object) has no `kind` field, with the `kind` that reads it back, unless it
+    is the default one."""
     out = to_dict(value)
-    own = next(f for f in dataclasses.fields(owner) if f.name == name)
-    kinds = _kinds_of(get_type_hints(type(owner))[name], _default_of(own))
+    kinds = _kinds_of(get_type_hints(type(owner))[field.name], _default_of(field))
     if kinds is not None and "kind" not in out:
         kind = next(k for k, c in kinds.items() if type(value) is c)
         if kind != next(iter(kinds)):
