@@ -92,8 +92,7 @@ def _ensemble_step(step: Step, split_members: bool = False):
     done and every `cond` in it becomes a `select` evaluating both branches, so each member
     paid for every branch and every member's evaluations. The default L-BFGS phase of a
     3-member ensemble (the zoo's bump, MLP 32 x 4, one core) took 263 ms a step vmapped
-    against 68 ms for three separate calls (BENCHMARKS.md, "Ensembles, the line search and a
-    32-wide MLP").
+    against 68 ms for three separate calls (BENCHMARKS.md, "Ensembles and the line search").
     With the members split across devices (`split_members`, a `Loop.mesh` of several) they
     stay vmapped: a loop over the split axis would gather it on every device."""
 
