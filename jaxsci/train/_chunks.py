@@ -35,7 +35,7 @@ from ._checkpoint import save_checkpoint
 from ._interrupt import _Deferring, stop_requested
 from ._options import Loop
 from ._sharding import to_local
-from ._step import Step, TrainState, _prime, holds_linesearch_values
+from ._step import Step, TrainState, _prime
 
 STOP_CHECK_ENV = "JAXSCI_STOP_CHECK_S"
 MAX_PIECE = 4096  # steps: the metrics buffers' length (16 kB a float32 metric)
@@ -77,33 +77,15 @@ def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
 
 
 def _ensemble_step(step: Step):
-    """`step` over an ensemble's members, with the step count its `update_extra` sees taken
-    outside the members (the live members' common count; a member stopped at a non-finite
-    step keeps its state whatever the update does), so that an every-N-steps update
-    (resampling, NTK weights) is a `lax.cond` that runs when due, not a `select` of both
-    branches at every step. Each member's keys still come from its own state.
-
-    The members are vmapped, except with a line-search optimiser (its state holds the line
-    search's `value`: `optax.lbfgs`), whose members run one after another inside the step
-    (`lax.map`): under `vmap` the line search's `while_loop` runs until its slowest member is
-    done and every `cond` in it becomes a `select` evaluating both branches, so each member
-    paid for every branch and every member's evaluations. The default L-BFGS phase of a
-    3-member ensemble (the zoo's bump, MLP 32 x 4, one core) took 263 ms a step vmapped
-    against 68 ms for three separate calls (BENCHMARKS.md, "Ensembles and the line search")."""
+    """`step` vmapped over an ensemble's members, with the step count its `update_extra` sees
+    taken outside the `vmap` (the live members' common count; a member stopped at a
+    non-finite step keeps its state whatever the update does), so that an every-N-steps
+    update (resampling, NTK weights) is a `lax.cond` that runs when due, not a `select` of both
+    branches at every step. Each member's keys still come from its own state."""
 
     def fn(state: TrainState):
         count = jnp.max(state.step)
-        member = lambda s: step(s, count)  # noqa: E731
-        if holds_linesearch_values(state.opt_state):
-            dyn, stat = eqx.partition(state, eqx.is_array)
-
-            def one(d):  # as `_run_steps`: the state's static part is the step's invariant
-                new, metrics = member(eqx.combine(d, stat))
-                return eqx.partition(new, eqx.is_array)[0], metrics
-
-            dyn, metrics = jax.lax.map(one, dyn)
-            return eqx.combine(dyn, stat), metrics
-        return eqx.filter_vmap(member)(state)
+        return eqx.filter_vmap(lambda member: step(member, count))(state)
 
     return fn
 
