@@ -261,6 +261,31 @@ def rosenbrock(params, extra, key):
     return loss, {"x0": x[0]}
 
 
+def test_ensemble_line_search_keeps_its_conds(getkey):
+    """An ensemble under a line-search optimiser runs its members one after another inside the
+    step: under `vmap` every `cond` of the line search became a `select` of both branches
+    (and its while loop ran to the slowest member), 3.9x the time of separate runs on the
+    zoo's bump; the members' iterates are each their own run's (the tests above)."""
+    from jaxsci.train._chunks import _ensemble_step
+    from jaxsci.train._step import init_state
+
+    opt = optax.lbfgs(memory_size=5)
+    step = train.make_step(rosenbrock, opt)
+    keys = jr.split(getkey(), 2)
+    state = eqx.filter_vmap(lambda p, k: init_state(p, opt, key=k))({"x": jnp.zeros((2, 4))}, keys)
+    jaxpr = str(jax.make_jaxpr(_ensemble_step(step))(state))
+    assert " cond[" in jaxpr
+    # vmapped, the same step has none left
+    count = jnp.asarray(0, jnp.int32)
+    assert " cond[" not in str(jax.make_jaxpr(eqx.filter_vmap(lambda s: step(s, count)))(state))
+    # a first-order optimiser keeps the vmap (one batched step)
+    adam = train.make_step(rosenbrock, optax.adam(1e-2))
+    state = eqx.filter_vmap(lambda p, k: init_state(p, optax.adam(1e-2), key=k))(
+        {"x": jnp.zeros((2, 4))}, keys
+    )
+    assert " scan[" not in str(jax.make_jaxpr(_ensemble_step(adam))(state))
+
+
 @pytest.mark.x64
 @pytest.mark.parametrize("ensemble", [False, True])
 def test_reuse_linesearch_follows_the_same_iterates(getkey, ensemble):

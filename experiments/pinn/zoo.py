@@ -37,10 +37,12 @@ from experiments._harness import result_path, write_result
 from jaxsci import pde, pinn
 
 
-def make_field(solver, problem, key, n_gaussians):
+def make_field(solver, problem, key, n_gaussians, mlp=None):
+    """The solver's field at its defaults; `mlp` (`{"width": .., "depth": ..}`) overrides the
+    MLP's size, to measure a candidate default."""
     out = problem.n_outputs or "scalar"
     if solver == "mlp":
-        return pinn.MLP(problem.dim, out_size=out, key=key)
+        return pinn.MLP(problem.dim, out_size=out, key=key, **(mlp or {}))
     if solver == "pig":
         return pinn.PIG(problem.domain, n_gaussians, out_size=out, key=key)
     raise ValueError(f"unknown solver {solver!r}")
@@ -64,19 +66,26 @@ LEVERS = {
 }
 
 
-def run(name, solver, seeds, steps, n_gaussians, lever="none"):
+def run(name, solver, seeds, steps, n_gaussians, lever="none", mlp=None, ensemble=True):
+    """The seeds as one vmapped ensemble, or (`ensemble=False`, one seed) the plain call a
+    user makes: a one-member ensemble costs more than the plain call (a batch axis of 1 on
+    every array; 1.4x a step on the bump's Adam phase, MLP 32 x 4, one core)."""
+    if not ensemble and len(seeds) != 1:
+        raise ValueError("run: `ensemble=False` solves one seed")
     problem = pde.get_problem(name)
     keys = jax.numpy.stack([jax.random.key(s) for s in seeds])
     kf = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
     ks = jax.vmap(lambda k: jax.random.split(k)[1])(keys)
     t = time.perf_counter()
-    fields = eqx.filter_vmap(lambda k: make_field(solver, problem, k, n_gaussians))(kf)
+    fields = eqx.filter_vmap(lambda k: make_field(solver, problem, k, n_gaussians, mlp))(kf)
+    if not ensemble:
+        fields, ks = jax.tree_util.tree_map(lambda a: a[0], (fields, ks))
     kwargs = {} if steps is None else {"steps": steps}
     sol = pinn.solve(
         problem,
         fields,
         key=ks,
-        ensemble=True,
+        ensemble=ensemble,
         learn=pde.ZOO_LEARN.get(name, ()),
         throw=False,
         **kwargs,
@@ -84,9 +93,10 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none"):
     )
     jax.block_until_ready(sol.field)
     wall = time.perf_counter() - t
-    errors = np.asarray(sol.error(), float)
+    errors = np.atleast_1d(np.asarray(sol.error(), float))
     t = time.perf_counter()
     details = sol.error_estimate(details=True)
+    details = details if ensemble else [details]
     estimate_s = (time.perf_counter() - t) / len(seeds)
     estimates = np.asarray([d["estimate"] for d in details], float)
     row = {
@@ -104,19 +114,27 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none"):
         "wall_s": wall,
         "estimate_s_per_seed": estimate_s,
         "steps": sol.stats["steps"],
+        # each phase's training time and compilation (Adam, then L-BFGS)
+        "phase_s": {
+            k: {"wall_s": v["wall_s"], "compile_s": v["compile_s"]}
+            for k, v in sol.stats["phases"].items()
+            if isinstance(v, dict)
+        },
     }
     for n in pde.ZOO_LEARN.get(name, ()):
-        row[n] = np.asarray(sol.params[n]).tolist()
+        value = np.asarray(sol.params[n])
+        row[n] = (value if ensemble else value[None]).tolist()
     return row
 
 
-def run_sequential(name, solver, seeds, steps, n_gaussians, lever="none"):
+def run_sequential(name, solver, seeds, steps, n_gaussians, lever="none", mlp=None):
     """`run` seed by seed: the rows' per-seed lists joined, the wall times kept per seed."""
-    rows = [run(name, solver, [s], steps, n_gaussians, lever) for s in seeds]
+    rows = [run(name, solver, [s], steps, n_gaussians, lever, mlp, ensemble=False) for s in seeds]
     out = dict(rows[0], seeds=list(seeds))
     for k in ("rel_l2", "estimate", "unexplained", "estimate_degree", "resolved", "ratio"):
         out[k] = [v for r in rows for v in r[k]]
     out["wall_s_per_seed"] = [r["wall_s"] for r in rows]
+    out["phase_s"] = [r["phase_s"] for r in rows]
     out["wall_s"] = sum(out["wall_s_per_seed"])
     out["estimate_s_per_seed"] = float(np.mean([r["estimate_s_per_seed"] for r in rows]))
     out["result"] = ",".join(r["result"] for r in rows)
@@ -178,6 +196,8 @@ def main():
     )
     ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
     ap.add_argument("--sequential", action="store_true", help="seeds one after another")
+    ap.add_argument("--mlp-width", type=int, default=None, help="MLP width (default: MLP's)")
+    ap.add_argument("--mlp-depth", type=int, default=None, help="MLP depth (default: MLP's)")
     args = ap.parse_args()
     if args.table:
         print(table(args.table))
@@ -193,7 +213,14 @@ def main():
             if solver == "pig" and pde.get_problem(name).n_outputs or (name, solver) in done:
                 continue
             solve = run_sequential if args.sequential else run
-            row = solve(name, solver, seeds, args.steps, args.n_gaussians, args.lever)
+            mlp = {
+                k: v
+                for k, v in (("width", args.mlp_width), ("depth", args.mlp_depth))
+                if v is not None
+            }
+            row = solve(name, solver, seeds, args.steps, args.n_gaussians, args.lever, mlp)
+            if solver == "mlp":
+                row["mlp"] = mlp
             rows.append(row)
             print(json.dumps(row), flush=True)
             write_result("pinn/zoo", {"args": vars(args), "rows": rows}, variant=args.variant)

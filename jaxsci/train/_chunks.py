@@ -35,17 +35,20 @@ from ._checkpoint import save_checkpoint
 from ._interrupt import _Deferring, stop_requested
 from ._options import Loop
 from ._sharding import to_local
-from ._step import Step, TrainState, _prime
+from ._step import Step, TrainState, _prime, holds_linesearch_values
 
 STOP_CHECK_ENV = "JAXSCI_STOP_CHECK_S"
 MAX_PIECE = 4096  # steps: the metrics buffers' length (16 kB a float32 metric)
 
 
 @eqx.filter_jit
-def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
+def _run_steps(
+    step: Step, state: TrainState, count, prime, ensemble: bool, split_members: bool = False
+):
     """`count` (at most `MAX_PIECE`) steps from `state`; the metrics of step `i` at index `i`
     of buffers of `MAX_PIECE` entries. With `step.reuse_linesearch`, `prime` (a chunk's first piece)
-    stores the loss and gradient at the parameters first."""
+    stores the loss and gradient at the parameters first. `split_members`: an ensemble's members
+    are split across devices (`_ensemble_step`)."""
     dyn, stat = eqx.partition(state, eqx.is_array)
     if step.reuse_linesearch:
         # one evaluation per chunk, inside the program: a separate jitted priming call cost a
@@ -53,7 +56,7 @@ def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
         # way: its checkpoint holds the line search's values, which an unbroken run uses there
         primed = lambda d: eqx.partition(_prime(step, eqx.combine(d, stat), ensemble), eqx.is_array)
         dyn = jax.lax.cond(prime, lambda d: primed(d)[0], lambda d: d, dyn)
-    fn = _ensemble_step(step) if ensemble else step
+    fn = _ensemble_step(step, split_members) if ensemble else step
 
     def one(d):
         new, metrics = fn(eqx.combine(d, stat))
@@ -76,16 +79,37 @@ def _run_steps(step: Step, state: TrainState, count, prime, ensemble: bool):
     return eqx.combine(dyn, stat), buffers
 
 
-def _ensemble_step(step: Step):
-    """`step` vmapped over an ensemble's members, with the step count its `update_extra` sees
-    taken outside the `vmap` (the live members' common count; a member stopped at a
-    non-finite step keeps its state whatever the update does), so that an every-N-steps
-    update (resampling, NTK weights) is a `lax.cond` that runs when due, not a `select` of both
-    branches at every step. Each member's keys still come from its own state."""
+def _ensemble_step(step: Step, split_members: bool = False):
+    """`step` over an ensemble's members, with the step count its `update_extra` sees taken
+    outside the members (the live members' common count; a member stopped at a non-finite
+    step keeps its state whatever the update does), so that an every-N-steps update
+    (resampling, NTK weights) is a `lax.cond` that runs when due, not a `select` of both
+    branches at every step. Each member's keys still come from its own state.
+
+    The members are vmapped, except with a line-search optimiser (its state holds the line
+    search's `value`: `optax.lbfgs`), whose members run one after another inside the step
+    (`lax.map`): under `vmap` the line search's `while_loop` runs until its slowest member is
+    done and every `cond` in it becomes a `select` evaluating both branches, so each member
+    paid for every branch and every member's evaluations. The default L-BFGS phase of a
+    3-member ensemble (the zoo's bump, MLP 32 x 4, one core) took 263 ms a step vmapped
+    against 68 ms for three separate calls (BENCHMARKS.md, "Ensembles, the line search and a
+    32-wide MLP").
+    With the members split across devices (`split_members`, a `Loop.mesh` of several) they
+    stay vmapped: a loop over the split axis would gather it on every device."""
 
     def fn(state: TrainState):
         count = jnp.max(state.step)
-        return eqx.filter_vmap(lambda member: step(member, count))(state)
+        member = lambda s: step(s, count)  # noqa: E731
+        if holds_linesearch_values(state.opt_state) and not split_members:
+            dyn, stat = eqx.partition(state, eqx.is_array)
+
+            def one(d):  # as `_run_steps`: the state's static part is the step's invariant
+                new, metrics = member(eqx.combine(d, stat))
+                return eqx.partition(new, eqx.is_array)[0], metrics
+
+            dyn, metrics = jax.lax.map(one, dyn)
+            return eqx.combine(dyn, stat), metrics
+        return eqx.filter_vmap(member)(state)
 
     return fn
 
@@ -114,7 +138,9 @@ class _Pace:
         self.next = max(1, min(4 * length, int(fits)))
 
 
-def _run_chunk(step: Step, state, start: int, n: int, size: int, ensemble: bool, pace: _Pace):
+def _run_chunk(
+    step: Step, state, start: int, n: int, size: int, ensemble: bool, pace: _Pace, split: bool
+):
     """Steps `start` to `start + n` (inside one chunk of `size`) as pieces, until they are done
     or a stop is requested. Returns the state, the metrics of the steps taken and their number."""
     taken, pieces = 0, []
@@ -123,7 +149,7 @@ def _run_chunk(step: Step, state, start: int, n: int, size: int, ensemble: bool,
         prime = taken == 0 and start % size == 0
         t0 = time.perf_counter()
         state, metrics = _run_steps(
-            step, state, jnp.asarray(length, jnp.int32), jnp.asarray(prime), ensemble
+            step, state, jnp.asarray(length, jnp.int32), jnp.asarray(prime), ensemble, split
         )  # returns once the piece has run (filter_jit waits for it)
         pieces.append({k: np.asarray(m)[:length] for k, m in to_local(metrics).items()})
         pace.ran(length, time.perf_counter() - t0)
@@ -142,6 +168,7 @@ def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, 
     failed = _failed(state, ensemble)  # a resumed run may have stopped at a non-finite step
     interrupted = None
     pace = _Pace()
+    split = ensemble and loop.mesh is not None and loop.mesh.size > 1  # members over devices
     bar = _progress_bar(done, steps) if loop.progress and done < steps else None
     with _Deferring():
         while done < steps and failed is None and interrupted is None:
@@ -151,7 +178,7 @@ def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, 
             n = min(loop.chunk_size - done % loop.chunk_size, steps - done)
             t0 = time.perf_counter()
             state, metrics, taken = _run_chunk(
-                step, state, done, n, loop.chunk_size, ensemble, pace
+                step, state, done, n, loop.chunk_size, ensemble, pace, split
             )
             dt = time.perf_counter() - t0
             if t_first is None:

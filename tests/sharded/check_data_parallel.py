@@ -73,6 +73,14 @@ sharded = pinn.solve(
     problem, fields, **common, loop=train.Loop(chunk_size=10, mesh=train.data_mesh(4))
 )
 out["ensemble"] = max_diff(plain.field, sharded.field)
+# with an L-BFGS phase: unsharded, the members run one after another inside the step
+# (`lax.map`, a line search per member); split over devices, they stay vmapped
+common["lbfgs"] = pinn.LBFGSPhase(steps=5)
+plain = pinn.solve(problem, fields, **common, loop=train.Loop(chunk_size=10))
+sharded = pinn.solve(
+    problem, fields, **common, loop=train.Loop(chunk_size=10, mesh=train.data_mesh(4))
+)
+out["ensemble_lbfgs"] = max_diff(plain.field, sharded.field)
 
 # one PINN (its default L-BFGS phase included), its collocation points split over 1 and 4 devices
 field = pinn.MLP(1, width=16, depth=2, key=jax.random.key(3))
