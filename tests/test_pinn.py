@@ -139,6 +139,10 @@ def test_solve_defaults_hard_dirichlet_and_lbfgs(getkey):
     assert "dirichlet0" not in sol.history  # no loss term for what holds exactly
     assert list(sol.stats["phases"]) == ["first", "lbfgs"]
     assert sol.stats["steps"] == 40 + 10
+    # each step's line-search evaluations: none in the Adam phase, at least one in L-BFGS's
+    searched = sol.history["linesearch_steps"]
+    assert searched.shape == sol.history["loss"].shape == (50,)
+    assert np.all(searched[:40] == 0) and np.all(searched[40:] >= 1)
     edge = p.domain.sample_boundary(getkey(), 32)
     assert np.max(np.abs(np.asarray(sol(edge)))) < 1e-6
     soft = pinn.solve(

@@ -312,6 +312,46 @@ def test_reuse_linesearch_follows_the_same_iterates(getkey, ensemble):
     assert float(np.max(a.history["loss"][..., -1])) < 1e-8  # it did converge
 
 
+@pytest.mark.x64
+def test_history_counts_the_line_search_evaluations(getkey):
+    """`history["linesearch_steps"]` is optax's own count (`num_linesearch_steps`) of each
+    step, as optax's documented L-BFGS loop reads it; an optimiser without a line search
+    records none."""
+    x0 = jnp.array([-1.2, 1.0, 0.5, -0.3])
+    opt = optax.lbfgs(memory_size=5)
+    res = train.fit(rosenbrock, {"x": x0}, opt, steps=40, key=getkey(), reuse_linesearch=True)
+    value_fn = lambda p: rosenbrock(p, None, None)[0]  # noqa: E731
+    params, state, counts = {"x": x0}, opt.init({"x": x0}), []
+    for _ in range(40):
+        value, grad = optax.value_and_grad_from_state(value_fn)(params, state=state)
+        updates, state = opt.update(grad, state, params, value=value, grad=grad, value_fn=value_fn)
+        params = optax.apply_updates(params, updates)
+        counts.append(int(optax.tree.get(state, "num_linesearch_steps")))
+    np.testing.assert_array_equal(res.history["linesearch_steps"], counts)
+    assert max(counts) > 1  # some step searched (the count is not a constant)
+    adam = train.fit(rosenbrock, {"x": x0}, optax.adam(1e-2), steps=3, key=getkey())
+    assert "linesearch_steps" not in adam.history
+
+
+@pytest.mark.x64
+def test_resuming_a_checkpoint_without_a_metric_keeps_one_entry_per_step(tmp_path, getkey):
+    """A checkpoint written before `linesearch_steps` was recorded (an older jaxsci) resumes
+    with that column 0 over its steps, every column as long as the loss."""
+    key, ckpt = getkey(), tmp_path / "run.eqx"
+    opt, params = optax.lbfgs(memory_size=5), {"x": jnp.array([-1.2, 1.0, 0.5])}
+    run = partial(train.fit, rosenbrock, params, opt, key=key, reuse_linesearch=True)
+    full = run(steps=20, loop=train.Loop(chunk_size=10))
+    run(steps=10, loop=train.Loop(chunk_size=10, checkpoint=ckpt))
+    state, history = train.load_checkpoint(ckpt, train.init_state(params, opt, key=key))
+    del history["linesearch_steps"]
+    train.save_checkpoint(ckpt, state, history)
+    resumed = run(steps=20, loop=train.Loop(chunk_size=10, checkpoint=ckpt, resume=True))
+    searched = resumed.history["linesearch_steps"]
+    assert searched.shape == resumed.history["loss"].shape == (20,)
+    np.testing.assert_array_equal(searched[:10], 0)
+    np.testing.assert_array_equal(searched[10:], full.history["linesearch_steps"][10:])
+
+
 def test_reuse_linesearch_checks_its_preconditions(getkey):
     args = (rosenbrock, {"x": jnp.zeros(3)})
     with pytest.raises(ValueError, match="reuse_linesearch.*line search's `value`"):

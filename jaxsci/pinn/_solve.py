@@ -324,8 +324,25 @@ def _phases(
             **common,
         )
         phases["lbfgs"] = result.stats
-        history = {k: np.concatenate([history[k], v], axis=-1) for k, v in result.history.items()}
+        history = _joined(history, result.history)
     return result, phases, history
+
+
+def _joined(first: dict, second: dict) -> dict:
+    """Two phases' histories end to end (step is the last axis); a metric one phase lacks
+    (`linesearch_steps` in an Adam phase) is 0 over its steps."""
+    if not first or not second:  # a phase of no steps
+        return first or second
+    lengths = [next(iter(h.values())).shape for h in (first, second)]
+
+    def column(h, shape, k):
+        return h[k] if k in h else np.zeros(shape, np.asarray(first.get(k, second.get(k))).dtype)
+
+    keys = list(first) + [k for k in second if k not in first]
+    return {
+        k: np.concatenate([column(first, lengths[0], k), column(second, lengths[1], k)], axis=-1)
+        for k in keys
+    }
 
 
 def _stores_linesearch(optimizer, params) -> bool:

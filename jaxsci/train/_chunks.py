@@ -185,7 +185,12 @@ def _chunks(step: Step, state, history, steps: int, loop: Loop, ensemble: bool, 
                 t_first = dt
             else:
                 steady_steps, steady_time = steady_steps + taken, steady_time + dt
+            earlier = list(history.get("loss", ()))
             for name, values in metrics.items():
+                if name not in history and earlier:
+                    # a metric the checkpoint's chunks lack (written by an older jaxsci): 0
+                    # over their steps, so that every column keeps one entry per step
+                    history[name] = [np.zeros_like(np.concatenate(earlier, -1), int)]
                 history.setdefault(name, []).append(
                     np.moveaxis(values, 0, -1) if ensemble else values
                 )

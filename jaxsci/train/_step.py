@@ -46,7 +46,9 @@ def _finite(tree) -> Array:
 class Step(eqx.Module):
     """The pure step `TrainState -> (TrainState, metrics)` used by `fit` (exposed for users who
     drive their own loop). `optimizer` may need the loss value (L-BFGS): it gets `value`,
-    `grad` and `value_fn` through optax's extra-args protocol.
+    `grad` and `value_fn` through optax's extra-args protocol. With a line search
+    (`optax.lbfgs`) the metrics hold `linesearch_steps`: the loss and gradient evaluations
+    the step's search made.
 
     With `reuse_linesearch=True` the step takes the loss and gradient at the current parameters
     from the optimiser's state, where its line search left them at the point it accepted
@@ -103,7 +105,20 @@ class Step(eqx.Module):
         new_state = TrainState(
             full, opt_state, extra, state.step + ok.astype(state.step.dtype), failed, state.key
         )
+        searched = _linesearch_steps(opt_state)
+        if searched is not None:  # what the step cost: about one evaluation per search step
+            metrics = {**metrics, "linesearch_steps": searched}
         return new_state, {"loss": loss, **metrics}
+
+
+def _linesearch_steps(opt_state) -> Array | None:
+    """The step count of the line search in `opt_state` (optax's `num_linesearch_steps`), or
+    `None` without one (or with several)."""
+    try:
+        steps = optax.tree.get(opt_state, "num_linesearch_steps")
+    except KeyError:  # more than one line search in a chain of the user's
+        return None
+    return None if steps is None else jnp.asarray(steps, jnp.int32)
 
 
 def _step_keys(state: TrainState):
