@@ -216,11 +216,17 @@ def test_bad_lever_arguments():
         )
 
 
-def test_ntk_weights_are_the_default_and_leave_a_one_term_loss_as_it_was():
+def test_ntk_weights_are_the_default_and_leave_a_one_term_loss_as_it_was(monkeypatch):
     """`solve`'s default weighting is NTK trace weights. With one loss term (the zero Dirichlet
     data imposed exactly) the weight is `t / t = 1`, so the iterates are those of no
-    balancing, bit for bit; with a learned condition the weights move."""
+    balancing, bit for bit, and the update is not even traced; with a learned condition the
+    weights move."""
     assert pinn.Weighting().balancing == pinn.NTKWeighting()
+    traces = []
+    update = pinn.NTKWeighting.update
+    monkeypatch.setattr(
+        pinn.NTKWeighting, "update", lambda self, *a: traces.append(1) or update(self, *a)
+    )
     # 120 steps: the weights are updated at step 100 (`NTKWeighting.every`)
     kw = dict(steps=120, sampling=_FIXED, lbfgs=pinn.LBFGSPhase(steps=10))
     p = pde.poisson_1d()  # zero Dirichlet data: imposed exactly, one term left
@@ -235,6 +241,7 @@ def test_ntk_weights_are_the_default_and_leave_a_one_term_loss_as_it_was():
     )
     assert isinstance(default.field, pinn.Constrained)
     np.testing.assert_array_equal(default.stats["weights"], [1.0])
+    assert not traces  # nothing compiled or run for a weight that cannot move
     for a, b in zip(
         jax.tree_util.tree_leaves(eqx.filter(default.field, eqx.is_array)),
         jax.tree_util.tree_leaves(eqx.filter(off.field, eqx.is_array)),
@@ -244,5 +251,5 @@ def test_ntk_weights_are_the_default_and_leave_a_one_term_loss_as_it_was():
     learned = pinn.solve(
         _problem(), _field(jr.key(0)), key=jr.key(1), loop=train.Loop(chunk_size=40), **kw
     )
-    assert learned.stats["weights"].shape == (2,)
+    assert learned.stats["weights"].shape == (2,) and traces
     assert not np.allclose(learned.stats["weights"], 1.0)
