@@ -352,34 +352,6 @@ def test_resuming_a_checkpoint_without_a_metric_keeps_one_entry_per_step(tmp_pat
     np.testing.assert_array_equal(searched[10:], full.history["linesearch_steps"][10:])
 
 
-@pytest.mark.x64
-def test_until_stalled_is_the_optimiser_until_the_loss_stops_falling(getkey):
-    """`until_stalled(lbfgs, patience)` follows L-BFGS (to rounding: the same arithmetic in a
-    `lax.cond`) while the loss falls; Rosenbrock's loss reaches exactly 0, after which no step
-    can lower it: `patience` steps later the updates stop, the parameters stay where they
-    are and no line search runs."""
-    x0 = {"x": jnp.array([-1.2, 1.0, 0.5, -0.3])}
-    opt = optax.lbfgs(memory_size=5)
-    run = partial(train.fit, rosenbrock, x0, steps=150, key=getkey(), reuse_linesearch=True)
-    plain, stalling = run(opt), run(train.until_stalled(opt, 10))
-    np.testing.assert_allclose(
-        stalling.history["loss"][:15], plain.history["loss"][:15], rtol=1e-12
-    )
-    loss = stalling.history["loss"]
-    zero = int(np.argmax(loss == 0))  # the first step at the floor
-    assert loss[zero] == 0 and loss[zero - 1] > 0
-    stalled = int(optax.tree.get(stalling.state.opt_state, "stalled_at"))
-    # the step that reached 0 is the last that lowered the loss; 10 steps later it stops
-    assert stalled == zero + 10
-    searched = stalling.history["linesearch_steps"]
-    assert np.all(searched[stalled:] == 0) and np.all(searched[:stalled] >= 1)
-    np.testing.assert_array_equal(stalling.params["x"], np.ones(4))
-    with pytest.raises(ValueError, match="patience"):
-        train.until_stalled(opt, 0)
-    with pytest.raises(ValueError, match="`optimizer` must keep its line search"):
-        train.fit(rosenbrock, x0, train.until_stalled(optax.adam(1e-3), 5), steps=1, key=getkey())
-
-
 def test_reuse_linesearch_checks_its_preconditions(getkey):
     args = (rosenbrock, {"x": jnp.zeros(3)})
     with pytest.raises(ValueError, match="reuse_linesearch.*line search's `value`"):

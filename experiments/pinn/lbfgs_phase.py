@@ -27,7 +27,7 @@ from jaxsci import pde, pinn, train
 from jaxsci.pinn._solution import evaluation_points, solution_error
 
 
-def probe(name, seed, width, depth, chunk, patience=100):
+def probe(name, seed, width, depth, chunk):
     problem = pde.get_problem(name)
     out = problem.n_outputs or "scalar"
     kf, ks = jax.random.split(jax.random.key(seed))
@@ -47,7 +47,6 @@ def probe(name, seed, width, depth, chunk, patience=100):
         key=ks,
         learn=pde.ZOO_LEARN.get(name, ()),
         loop=train.Loop(chunk_size=chunk, callback=record),
-        lbfgs=pinn.LBFGSPhase(patience=patience or None),
         throw=False,
     )
     jax.block_until_ready(sol.field)
@@ -77,8 +76,6 @@ def probe(name, seed, width, depth, chunk, patience=100):
         "lbfgs_settled_step": settled,
         # per chunk: steps done, seconds since the start, error of the field then
         "marks": [(n, t - t0, e) for n, t, e in marks],
-        "stalled_at": phases.get("lbfgs", {}).get("stalled_at"),
-        "lbfgs_loss": lbfgs_loss.tolist(),
         "linesearch_by_chunk": [
             int(searched[i : i + chunk].sum()) for i in range(0, searched.size, chunk)
         ],
@@ -92,13 +89,12 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=125)
-    ap.add_argument("--patience", type=int, default=100, help="LBFGSPhase(patience); 0: None")
     ap.add_argument("--variant", default="")
     args = ap.parse_args(argv)
     rows = []
     for name in args.problems.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            rows.append(probe(name, seed, args.width, args.depth, args.chunk, args.patience))
+            rows.append(probe(name, seed, args.width, args.depth, args.chunk))
             r = rows[-1]
             print(
                 f"{name} seed {seed}: err {r['rel_l2']:.3g}, {r['wall_s']:.0f} s "
@@ -110,8 +106,7 @@ def main(argv=None):
             write_result(
                 "pinn/lbfgs_phase", {"args": vars(args), "rows": rows}, variant=args.variant
             )
-    short = [{k: v for k, v in r.items() if k not in ("marks", "lbfgs_loss")} for r in rows]
-    print(json.dumps(short, indent=1))
+    print(json.dumps([{k: v for k, v in r.items() if k != "marks"} for r in rows], indent=1))
 
 
 if __name__ == "__main__":

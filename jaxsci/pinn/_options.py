@@ -8,7 +8,6 @@ import equinox as eqx
 import optax
 
 from .._checks import check_choice, check_float, check_int
-from ..train._stall import until_stalled
 from ._strategies import (
     AdaptiveResampling,
     CausalWeighting,
@@ -154,12 +153,6 @@ class LBFGSPhase(eqx.Module):
     - `steps`: its iterations; `"auto"`: a quarter of the first phase's steps after `Adam` (the
       default optimiser), none after an optax transformation of your own.
     - `memory`: pairs `(s, y)` kept (`optax.lbfgs(memory_size=...)`); PyTorch's 100.
-    - `patience`: the phase stops moving after this many steps in a row that lowered the loss
-      by less than 1e-4 relative (`train.until_stalled`; `stats["phases"]["lbfgs"]
-      ["stalled_at"]` says when); `None`: every step runs. Once the line search fails at
-      float precision it spends 20 evaluations a step for nothing: on the zoo's boundary
-      layer (MLP 32 x 4) 270 of 1250 steps ran it to its cap, 3x the phase's time, after the
-      error had stopped falling (BENCHMARKS.md, "Where the L-BFGS phase's time goes").
 
     Why (BENCHMARKS.md, "What a bare `pinn.solve` gives"): after Adam has stalled, L-BFGS with
     PyTorch's history of 100 pairs keeps lowering the loss (optax's default history of 10
@@ -170,14 +163,11 @@ class LBFGSPhase(eqx.Module):
 
     steps: int | str = eqx.field(static=True, default="auto")
     memory: int = eqx.field(static=True, default=100)
-    patience: int | None = eqx.field(static=True, default=100)
 
     def __check_init__(self):
         if self.steps != "auto":
             check_int(self.steps, "steps", "LBFGSPhase (an int or 'auto')", minimum=0)
         check_int(self.memory, "memory", "LBFGSPhase")
-        if self.patience is not None:
-            check_int(self.patience, "patience", "LBFGSPhase (an int or None)")
 
     def steps_after(self, first_steps: int, optimizer) -> int:
         """The phase's steps after a first phase of `first_steps` with `optimizer`."""
@@ -189,15 +179,5 @@ class LBFGSPhase(eqx.Module):
         # one object per memory size, so that repeated `solve` calls share the compiled step
         return _LBFGS.setdefault(self.memory, optax.lbfgs(memory_size=self.memory))
 
-    def phase_transformation(self) -> optax.GradientTransformation:
-        """The phase's optimiser: `transformation()`, stopped when stalled (`patience`)."""
-        if self.patience is None:
-            return self.transformation()
-        key = (self.memory, self.patience)
-        if key not in _STALLING:
-            _STALLING[key] = until_stalled(self.transformation(), self.patience)
-        return _STALLING[key]
-
 
 _LBFGS: dict[int, optax.GradientTransformation] = {}
-_STALLING: dict[tuple, optax.GradientTransformation] = {}

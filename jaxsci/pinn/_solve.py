@@ -317,7 +317,7 @@ def _phases(
         result = fit(
             objective,
             result.params,
-            lbfgs.phase_transformation(),
+            lbfgs.transformation(),
             steps=lbfgs_steps,
             extra=result.state.extra,
             loop=second_loop,
@@ -326,9 +326,6 @@ def _phases(
             **common,
         )
         phases["lbfgs"] = result.stats
-        if lbfgs.patience is not None:  # the phase's step after which it stopped moving
-            stalled = np.asarray(optax.tree.get(result.state.opt_state, "stalled_at"))
-            phases["lbfgs"]["stalled_at"] = stalled.item() if stalled.ndim == 0 else stalled
         history = _joined(history, result.history)
     return result, phases, history
 

@@ -18,5 +18,3 @@ from ._options import Loop as Loop
 from ._sharding import data_mesh as data_mesh
 from ._sharding import shard_state as shard_state
 from ._sharding import to_local as to_local
-from ._stall import StallState as StallState
-from ._stall import until_stalled as until_stalled
