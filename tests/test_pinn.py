@@ -180,6 +180,26 @@ def test_solve_defaults_hard_dirichlet_and_lbfgs(getkey):
         pinn.LBFGSPhase(steps=-1)
 
 
+@pytest.mark.x64
+def test_lbfgs_phase_caps_its_line_search(getkey):
+    """`LBFGSPhase(max_linesearch=n)`: no iteration searches more than `n` steps; the default
+    is optax's own L-BFGS (20), iterate for iterate."""
+
+    def rosenbrock(params, extra, key):
+        x = params["x"]
+        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2), {}
+
+    x0, key = {"x": jnp.array([-1.2, 1.0, 0.5, -0.3])}, getkey()
+    run = lambda opt: train.fit(rosenbrock, x0, opt, steps=40, key=key)  # noqa: E731
+    default, optax_own = run(pinn.LBFGSPhase().transformation()), run(optax.lbfgs(memory_size=100))
+    np.testing.assert_array_equal(default.history["loss"], optax_own.history["loss"])
+    assert default.history["linesearch_steps"].max() > 2  # some iteration searched longer
+    capped = run(pinn.LBFGSPhase(max_linesearch=2).transformation())
+    assert capped.history["linesearch_steps"].max() == 2
+    with pytest.raises(ValueError, match="LBFGSPhase.*`max_linesearch`"):
+        pinn.LBFGSPhase(max_linesearch=0)
+
+
 def test_hard_constraints_and_embeddings(getkey):
     box = pde.Box([0.0, -1.0], [2.0, 1.0])
     f = pinn.Constrained(pinn.MLP(2, key=getkey()), pinn.dirichlet_transform(box))

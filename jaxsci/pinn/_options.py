@@ -153,6 +153,12 @@ class LBFGSPhase(eqx.Module):
     - `steps`: its iterations; `"auto"`: a quarter of the first phase's steps after `Adam` (the
       default optimiser), none after an optax transformation of your own.
     - `memory`: pairs `(s, y)` kept (`optax.lbfgs(memory_size=...)`); PyTorch's 100.
+    - `max_linesearch`: the zoom line search's most steps in one iteration (optax's 20). A
+      search that fails at float precision runs to it: on the zoo's boundary layer and
+      advection-diffusion (MLP 32 x 4) about a quarter of the phase's steps did, 10x the
+      evaluations of a step that succeeds; capped at 10 the phase took 4x-10x less time there
+      and ended lower (one seed; BENCHMARKS.md, "Where the L-BFGS phase's time goes"). The
+      default stays optax's until the zoo says more.
 
     Why (BENCHMARKS.md, "What a bare `pinn.solve` gives"): after Adam has stalled, L-BFGS with
     PyTorch's history of 100 pairs keeps lowering the loss (optax's default history of 10
@@ -163,11 +169,13 @@ class LBFGSPhase(eqx.Module):
 
     steps: int | str = eqx.field(static=True, default="auto")
     memory: int = eqx.field(static=True, default=100)
+    max_linesearch: int = eqx.field(static=True, default=20)
 
     def __check_init__(self):
         if self.steps != "auto":
             check_int(self.steps, "steps", "LBFGSPhase (an int or 'auto')", minimum=0)
         check_int(self.memory, "memory", "LBFGSPhase")
+        check_int(self.max_linesearch, "max_linesearch", "LBFGSPhase")
 
     def steps_after(self, first_steps: int, optimizer) -> int:
         """The phase's steps after a first phase of `first_steps` with `optimizer`."""
@@ -177,7 +185,13 @@ class LBFGSPhase(eqx.Module):
 
     def transformation(self) -> optax.GradientTransformation:
         # one object per memory size, so that repeated `solve` calls share the compiled step
-        return _LBFGS.setdefault(self.memory, optax.lbfgs(memory_size=self.memory))
+        key = (self.memory, self.max_linesearch)
+        if key not in _LBFGS:
+            search = optax.scale_by_zoom_linesearch(
+                max_linesearch_steps=self.max_linesearch, initial_guess_strategy="one"
+            )
+            _LBFGS[key] = optax.lbfgs(memory_size=self.memory, linesearch=search)
+        return _LBFGS[key]
 
 
-_LBFGS: dict[int, optax.GradientTransformation] = {}
+_LBFGS: dict[tuple[int, int], optax.GradientTransformation] = {}
