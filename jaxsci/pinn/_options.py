@@ -154,11 +154,10 @@ class LBFGSPhase(eqx.Module):
       default optimiser), none after an optax transformation of your own.
     - `memory`: pairs `(s, y)` kept (`optax.lbfgs(memory_size=...)`); PyTorch's 100.
     - `max_linesearch`: the zoom line search's most steps in one iteration (optax's 20). A
-      search that fails at float precision runs to it: on the zoo's boundary layer and
-      advection-diffusion (MLP 32 x 4) about a quarter of the phase's steps did, 10x the
-      evaluations of a step that succeeds; capped at 10 the phase took 4x-10x less time there
-      and ended lower (one seed; BENCHMARKS.md, "Where the L-BFGS phase's time goes"). The
-      default stays optax's until the zoo says more.
+      search that fails at float precision runs to it: on three zoo rows (MLP 32 x 4) a fifth
+      to a quarter of the phase's steps did, 10x the evaluations of a step that succeeds;
+      capped at 10 those phases made 2.5-6x fewer evaluations (BENCHMARKS.md, "Where the
+      L-BFGS phase's time goes"). The default stays optax's until three seeds say more.
 
     Why (BENCHMARKS.md, "What a bare `pinn.solve` gives"): after Adam has stalled, L-BFGS with
     PyTorch's history of 100 pairs keeps lowering the loss (optax's default history of 10
