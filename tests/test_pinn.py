@@ -486,7 +486,10 @@ def test_lbfgs_chunks_share_one_compilation(getkey):
         ("adam", 0, 3, "default", [False, True]),  # Adam, then the L-BFGS phase, fixed points
         ("lbfgs", 0, 0, None, [True]),  # a user L-BFGS on fixed points and weights
         ("lbfgs", 2, 0, None, [False]),  # points redrawn: a stored value would be stale
-        ("lbfgs", 0, 0, "default", [False]),  # NTK weights move: a stored value would be too
+        # NTK weights move (the Dirichlet faces are loss terms): a stored value would be too
+        ("lbfgs", 0, 0, "default", [False]),
+        # one term left (the faces imposed exactly): its NTK weight cannot move, so no update
+        ("lbfgs", 0, 0, "one term", [True]),
     ],
 )
 def test_solve_reuses_line_search_values_where_valid(
@@ -514,7 +517,8 @@ def test_solve_reuses_line_search_values_where_valid(
         steps=4,
         lbfgs=pinn.LBFGSPhase(steps=lbfgs_steps),
         sampling=pinn.Sampling(resample_every=resample_every, n_interior=32),
-        weighting=pinn.Weighting() if balancing == "default" else pinn.Weighting(balancing=None),
+        weighting=pinn.Weighting() if balancing else pinn.Weighting(balancing=None),
+        hard_dirichlet=balancing != "default",
     )
     assert seen == expected
     assert np.all(np.isfinite(sol.history["loss"]))

@@ -100,8 +100,12 @@ def _step(path) -> int:
         return -1
 
 
-def _stop_at(proc, path, step, signum, timeout=300):
-    """Send `signum` once the checkpoint at `path` holds `step` or more; the step seen."""
+def _stop_at(proc, path, step, signum, timeout=300, settle=0.0):
+    """Send `signum` `settle` seconds after the checkpoint at `path` holds `step` or more; the
+    step seen. A wait puts the signal inside the next chunk where that chunk is long: sent at
+    once, it can reach the run before it has left the checkpoint and started the chunk (a
+    loaded machine did: the run stopped at the chunk's end, as it should for a signal that
+    arrives there)."""
     t0 = time.monotonic()
     while (seen := _step(path)) < step:
         if proc.poll() is not None:
@@ -109,6 +113,7 @@ def _stop_at(proc, path, step, signum, timeout=300):
             raise AssertionError(f"ended (rc {proc.returncode}) before {path}@{step}: {err}")
         assert time.monotonic() - t0 < timeout
         time.sleep(0.005)
+    time.sleep(settle)
     proc.send_signal(signum)
     return seen
 
@@ -183,7 +188,7 @@ def test_pinn_run_killed_and_stopped_resumes_to_the_bit(pinn_reference, env, tmp
     # 4. SIGINT in seed 1 (seed 0 finished: kept, not trained again), in its second chunk of
     # 1000 Adam steps
     proc = _start(_resume_command(run, "train.chunk_size=1000"), env, **FAST_STOP)
-    seen = _stop_at(proc, ckpt[1], 1000, signal.SIGINT)
+    seen = _stop_at(proc, ckpt[1], 1000, signal.SIGINT, settle=0.05)  # 1000 steps: > 0.5 s
     rc, log = _finish(proc)
     assert rc == 128 + signal.SIGINT, log
     marker = json.loads((run / "INTERRUPTED").read_text())
