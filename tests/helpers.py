@@ -75,3 +75,10 @@ def run_notebook(name, tmp_path, monkeypatch):
     return "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
+
+
+def rosenbrock(params, extra, key):
+    """A deterministic, non-quadratic `train.fit` loss on which L-BFGS needs line searches."""
+    x = params["x"]
+    loss = jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    return loss, {"x0": x[0]}

@@ -7,6 +7,7 @@ import jax.random as jr
 import numpy as np
 import optax
 import pytest
+from helpers import rosenbrock
 
 from jaxsci import pde, pinn, train
 from jaxsci.pde._eigenproblems import infinite_well
@@ -184,10 +185,6 @@ def test_solve_defaults_hard_dirichlet_and_lbfgs(getkey):
 def test_lbfgs_phase_caps_its_line_search(getkey):
     """`LBFGSPhase(max_linesearch=n)`: no iteration searches more than `n` steps; the default
     is optax's own L-BFGS (20), iterate for iterate."""
-
-    def rosenbrock(params, extra, key):
-        x = params["x"]
-        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2), {}
 
     x0, key = {"x": jnp.array([-1.2, 1.0, 0.5, -0.3])}, getkey()
     run = lambda opt: train.fit(rosenbrock, x0, opt, steps=40, key=key)  # noqa: E731

@@ -7,7 +7,7 @@ import jax.random as jr
 import numpy as np
 import optax
 import pytest
-from helpers import tree_allclose
+from helpers import rosenbrock, tree_allclose
 
 from jaxsci import train
 
@@ -252,13 +252,6 @@ def test_bad_input(getkey):
             key=getkey(),
             loop=train.Loop(resume=True),
         )
-
-
-def rosenbrock(params, extra, key):
-    """A deterministic, non-quadratic loss on which L-BFGS needs line searches."""
-    x = params["x"]
-    loss = jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-    return loss, {"x0": x[0]}
 
 
 def test_ensemble_line_search_keeps_its_conds(getkey):

@@ -30,7 +30,6 @@ import numpy as np
 
 from experiments._harness import write_result
 from jaxsci import pde, pinn, train
-from jaxsci.pinn._solution import evaluation_points, solution_error
 
 
 def probe(name, seed, width, depth, chunk, max_linesearch=20):
@@ -38,13 +37,15 @@ def probe(name, seed, width, depth, chunk, max_linesearch=20):
     out = problem.n_outputs or "scalar"
     kf, ks = jax.random.split(jax.random.key(seed))
     field = pinn.MLP(problem.dim, out_size=out, width=width, depth=depth, key=kf)
-    points = evaluation_points(problem)
+    points = pinn.evaluation_points(problem)
     true = problem.exact_values(points)
     marks = []
 
     def record(steps_done, f):
         pred = jax.vmap(f)(points).reshape(true.shape)
-        marks.append((steps_done, time.perf_counter(), float(solution_error(pred, true, problem))))
+        marks.append(
+            (steps_done, time.perf_counter(), float(pinn.solution_error(pred, true, problem)))
+        )
 
     t0 = time.perf_counter()
     sol = pinn.solve(
