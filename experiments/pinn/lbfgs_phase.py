@@ -14,7 +14,20 @@ how much the error moved in each.
 `--max-linesearch N`: `LBFGSPhase(max_linesearch=N)`, the phase's zoom line search capped at N
 steps (default optax's 20). The `w32_cap10*` rows ran before the option existed, with the
 same optimiser built by the script (`optax.lbfgs(memory_size=100,
-linesearch=optax.scale_by_zoom_linesearch(N, initial_guess_strategy="one"))`).
+linesearch=optax.scale_by_zoom_linesearch(N, initial_guess_strategy="one"))`). Several caps,
+`--max-linesearch 10,20`: the first runs the whole solve with a checkpoint; each further cap
+resumes it (the Adam phase is done, so the same Adam iterate to the bit) and runs its own
+L-BFGS phase, and only where the first cap's run had a step at its cap (elsewhere a larger cap
+takes the same path). Its `wall_s` and marks add the first run's seconds to the end of Adam.
+`--steps S --lbfgs-steps L`: the budget (default `solve`'s: 5000 and a quarter of it).
+
+    python -m experiments.pinn.lbfgs_phase --problems zoo_heat --seeds 0,1,2 --width 32 \
+        --steps 2000 --lbfgs-steps 1250 --max-linesearch 10,20 --variant V
+    python -m experiments.pinn.lbfgs_phase --table experiments/results/pinn/lbfgs_phase_V*.json
+
+`--table FILE...` prints one line a problem: each seed's final error, the error at the last
+chunk within 120 s of the solve's start (what a user who stopped there would have), the
+solve's seconds, the error after Adam, the L-BFGS evaluations, and a second cap's final error.
 
 Writes `experiments/results/pinn/lbfgs_phase[_<variant>].json`.
 """
@@ -23,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
 
 import jax
@@ -32,7 +47,19 @@ from experiments._harness import write_result
 from jaxsci import pde, pinn, train
 
 
-def probe(name, seed, width, depth, chunk, max_linesearch=20):
+def probe(
+    name,
+    seed,
+    width,
+    depth,
+    chunk,
+    max_linesearch=20,
+    steps=5000,
+    lbfgs_steps="auto",
+    checkpoint=None,
+):
+    """One solve; with a `checkpoint` path, a first phase already there is resumed (a second
+    cap's L-BFGS phase then starts from the same Adam iterate, to the bit)."""
     problem = pde.get_problem(name)
     out = problem.n_outputs or "scalar"
     kf, ks = jax.random.split(jax.random.key(seed))
@@ -52,9 +79,12 @@ def probe(name, seed, width, depth, chunk, max_linesearch=20):
         problem,
         field,
         key=ks,
+        steps=steps,
         learn=pde.ZOO_LEARN.get(name, ()),
-        loop=train.Loop(chunk_size=chunk, callback=record),
-        lbfgs=pinn.LBFGSPhase(max_linesearch=max_linesearch),
+        loop=train.Loop(
+            chunk_size=chunk, callback=record, checkpoint=checkpoint, resume=checkpoint is not None
+        ),
+        lbfgs=pinn.LBFGSPhase(steps=lbfgs_steps, max_linesearch=max_linesearch),
         throw=False,
     )
     jax.block_until_ready(sol.field)
@@ -70,6 +100,7 @@ def probe(name, seed, width, depth, chunk, max_linesearch=20):
     return {
         "problem": name,
         "seed": seed,
+        "max_linesearch": max_linesearch,
         "size": f"{width}x{depth}",
         "rel_l2": sol.error(),
         "wall_s": wall,
@@ -95,6 +126,63 @@ def probe(name, seed, width, depth, chunk, max_linesearch=20):
     }
 
 
+def _at(marks, *, step=None, seconds=None):
+    """The error at the last mark at or before `step` (or before `seconds` into the run)."""
+    seen = [
+        e for n, t, e in marks if (step is None or n <= step) and (seconds is None or t <= seconds)
+    ]
+    return seen[-1] if seen else None
+
+
+def table(files, seconds=120.0):
+    """One line per problem: each seed's final error at the first cap, the error at the last
+    mark within `seconds` of the solve's start (compilation included), the whole solve's
+    seconds, the error at the end of Adam, the L-BFGS evaluations (steps at the cap) and,
+    where a second cap ran, its final error (evaluations)."""
+    rows = []
+    for f in files:
+        data = json.loads(open(f).read())
+        cap = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
+        rows += [{"max_linesearch": cap, **r} for r in data["rows"]]
+    caps = sorted({r["max_linesearch"] for r in rows})
+
+    def fmt(e):
+        return "-" if e is None else f"{e:.2e}"
+
+    def cells(r):
+        return (
+            fmt(r["rel_l2"]),
+            fmt(_at(r["marks"], seconds=seconds)),
+            f"{r['wall_s']:.0f}",
+            fmt(_at(r["marks"], step=r["adam_steps"])),
+            f"{r['linesearch_evals']} ({r['at_cap']})",
+        )
+
+    print(
+        f"| problem | rel. L2 per seed, cap {caps[0]} | at {seconds:.0f} s | s a seed | "
+        f"after Adam | evaluations (at the cap) | cap {caps[-1]}, where cap {caps[0]} was hit |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name in sorted({r["problem"] for r in rows}):
+        mine = [r for r in rows if r["problem"] == name]
+        first = sorted((r for r in mine if r["max_linesearch"] == caps[0]), key=lambda r: r["seed"])
+        other = {r["seed"]: r for r in mine if r["max_linesearch"] != caps[0]}
+        columns = zip(*(cells(r) for r in first), strict=True)
+        second = (
+            f"{fmt(other[r['seed']]['rel_l2'])} ({other[r['seed']]['linesearch_evals']})"
+            if r["seed"] in other
+            else "same"
+            for r in first
+        )
+        print(
+            f"| {name} | "
+            + " | ".join(" / ".join(c) for c in columns)
+            + " | "
+            + " / ".join(second)
+            + " |"
+        )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", default="zoo_bump_2d")
@@ -102,29 +190,66 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--chunk", type=int, default=125)
+    ap.add_argument("--steps", type=int, default=5000, help="Adam steps (solve's default)")
+    ap.add_argument(
+        "--lbfgs-steps", default="auto", help="LBFGSPhase(steps): an int or auto (steps // 4)"
+    )
     ap.add_argument(
         "--max-linesearch",
-        type=int,
-        default=20,
-        help="LBFGSPhase(max_linesearch): the zoom line search's most steps (optax's 20)",
+        default="20",
+        help="LBFGSPhase(max_linesearch): the zoom line search's most steps (optax's 20); "
+        "several, comma-separated: each after the first runs its L-BFGS phase from the first "
+        "run's Adam iterate (resumed from its checkpoint), and only where the first run had a "
+        "step at its cap (elsewhere a larger cap takes the same steps)",
     )
     ap.add_argument("--variant", default="")
+    ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
     args = ap.parse_args(argv)
+    if args.table:
+        return table(args.table)
+    caps = [int(c) for c in args.max_linesearch.split(",")]
+    lbfgs_steps = args.lbfgs_steps if args.lbfgs_steps == "auto" else int(args.lbfgs_steps)
     rows = []
     for name in args.problems.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
-            rows.append(probe(name, seed, args.width, args.depth, args.chunk, args.max_linesearch))
-            r = rows[-1]
-            print(
-                f"{name} seed {seed}: err {r['rel_l2']:.3g}, {r['wall_s']:.0f} s "
-                f"{r['phase_s']}, L-BFGS {r['lbfgs_steps']} steps {r['linesearch_evals']} "
-                f"evals, {r['at_cap']} at the cap (first {r['first_at_cap']}), settled at "
-                f"{r['lbfgs_settled_step']}",
-                flush=True,
-            )
-            write_result(
-                "pinn/lbfgs_phase", {"args": vars(args), "rows": rows}, variant=args.variant
-            )
+            with tempfile.TemporaryDirectory() as tmp:
+                ckpt = os.path.join(tmp, "run.eqx")
+                for i, cap in enumerate(caps):
+                    if i and not rows[-i]["at_cap"]:
+                        break  # no step reached the first cap: a larger one takes the same
+                    if i:
+                        os.remove(ckpt.replace(".eqx", "_lbfgs.eqx"))
+                    r = probe(
+                        name,
+                        seed,
+                        args.width,
+                        args.depth,
+                        args.chunk,
+                        cap,
+                        args.steps,
+                        lbfgs_steps,
+                        ckpt if len(caps) > 1 else None,
+                    )
+                    if i:  # Adam was the first run's: its seconds to the Adam iterate added
+                        adam_end = max(t for n, t, _ in rows[-i]["marks"] if n <= args.steps)
+                        r["branched_from_cap"] = caps[0]
+                        r["marks"] = [m for m in rows[-i]["marks"] if m[0] <= args.steps] + [
+                            (n, adam_end + t, e) for n, t, e in r["marks"]
+                        ]
+                        r["wall_s"] += adam_end
+                    rows.append(r)
+                    print(
+                        f"{name} seed {seed} cap {cap}: err {r['rel_l2']:.3g}, "
+                        f"{r['wall_s']:.0f} s {r['phase_s']}, L-BFGS {r['lbfgs_steps']} steps "
+                        f"{r['linesearch_evals']} evals, {r['at_cap']} at the cap (first "
+                        f"{r['first_at_cap']}), settled at {r['lbfgs_settled_step']}",
+                        flush=True,
+                    )
+                    write_result(
+                        "pinn/lbfgs_phase",
+                        {"args": vars(args), "rows": rows},
+                        variant=args.variant,
+                    )
     short = [{k: v for k, v in r.items() if k not in ("marks", "lbfgs_loss")} for r in rows]
     print(json.dumps(short, indent=1))
 
