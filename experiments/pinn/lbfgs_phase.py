@@ -27,7 +27,9 @@ takes the same path). Its `wall_s` and marks add the first run's seconds to the 
 
 `--table FILE...` prints one line a problem: each seed's final error, the error at the last
 chunk within 120 s of the solve's start (what a user who stopped there would have), the
-solve's seconds, the error after Adam, the L-BFGS evaluations, and a second cap's final error.
+solve's seconds, the error after Adam, the L-BFGS evaluations, and a second cap's final error
+("same": the first cap was never reached, so the second takes the same path; "not run": one
+cap given).
 
 Writes `experiments/results/pinn/lbfgs_phase[_<variant>].json`.
 """
@@ -142,8 +144,8 @@ def table(files, seconds=120.0):
     rows = []
     for f in files:
         data = json.loads(open(f).read())
-        cap = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
-        rows += [{"max_linesearch": cap, **r} for r in data["rows"]]
+        ran = str(data["args"].get("max_linesearch", 20)).split(",")
+        rows += [{"max_linesearch": int(ran[0]), "caps_run": len(ran), **r} for r in data["rows"]]
     caps = sorted({r["max_linesearch"] for r in rows})
 
     def fmt(e):
@@ -171,7 +173,7 @@ def table(files, seconds=120.0):
         second = (
             f"{fmt(other[r['seed']]['rel_l2'])} ({other[r['seed']]['linesearch_evals']})"
             if r["seed"] in other
-            else "same"
+            else ("same" if r["caps_run"] > 1 else "not run")
             for r in first
         )
         print(
