@@ -180,7 +180,9 @@ def jaxsci_run(
                 method=sampler,
             ),
             lbfgs=pinn.LBFGSPhase(
-                steps=recipe.lbfgs_steps * (1 if budget_s is None else extend), memory=100
+                steps=recipe.lbfgs_steps * (1 if budget_s is None else extend),
+                memory=100,
+                max_linesearch=20,  # the recipe as the table was measured (optax's own cap)
             ),
             hard_dirichlet=hard,
             # the recipe as the table was measured: no balancing (DeepXDE's recipe has none)

@@ -153,11 +153,12 @@ class LBFGSPhase(eqx.Module):
     - `steps`: its iterations; `"auto"`: a quarter of the first phase's steps after `Adam` (the
       default optimiser), none after an optax transformation of your own.
     - `memory`: pairs `(s, y)` kept (`optax.lbfgs(memory_size=...)`); PyTorch's 100.
-    - `max_linesearch`: the zoom line search's most steps in one iteration (optax's 20). A
-      search that fails at float precision runs to it: on three zoo rows (MLP 32 x 4) a fifth
-      to a quarter of the phase's steps did, 10x the evaluations of a step that succeeds;
-      capped at 10 those phases made 2.5-6x fewer evaluations (BENCHMARKS.md, "Where the
-      L-BFGS phase's time goes"). The default stays optax's until three seeds say more.
+    - `max_linesearch`: the zoom line search's most steps in one iteration (10; optax's own is
+      20). A search that fails at float32 precision runs to its cap, and late in a phase many
+      do: on the zoo (MLP 32 x 4, three seeds) a cap of 20 made up to 11x the evaluations of
+      one a step, and a cap of 10 cut the phase's evaluations 2-6x where the search failed
+      with final errors as low or lower (BENCHMARKS.md, "The line search capped at 10").
+      `max_linesearch=20` is optax's `optax.lbfgs(memory_size=memory)` iterate for iterate.
 
     Why (BENCHMARKS.md, "What a bare `pinn.solve` gives"): after Adam has stalled, L-BFGS with
     PyTorch's history of 100 pairs keeps lowering the loss (optax's default history of 10
@@ -168,7 +169,7 @@ class LBFGSPhase(eqx.Module):
 
     steps: int | str = eqx.field(static=True, default="auto")
     memory: int = eqx.field(static=True, default=100)
-    max_linesearch: int = eqx.field(static=True, default=20)
+    max_linesearch: int = eqx.field(static=True, default=10)
 
     def __check_init__(self):
         if self.steps != "auto":

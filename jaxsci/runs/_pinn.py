@@ -58,7 +58,8 @@ def _optimizer(cfg: PINNRunConfig):
     """The first phase's optimiser: `pinn.Adam` itself, or an `optax.lbfgs`."""
     if isinstance(cfg.optimizer, pinn.Adam):
         return cfg.optimizer
-    return pinn.LBFGSPhase(memory=cfg.optimizer.memory).transformation()
+    opt = cfg.optimizer
+    return pinn.LBFGSPhase(memory=opt.memory, max_linesearch=opt.max_linesearch).transformation()
 
 
 def _solve(cfg: PINNRunConfig, problem, seed: int, out_dir: str, progress, mesh, callback):

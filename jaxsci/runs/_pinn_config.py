@@ -63,6 +63,7 @@ class LBFGSOptimizerConfig:
 
     kind: str = "lbfgs"
     memory: int = setting(library_default(pinn.LBFGSPhase, "memory"), "positive")
+    max_linesearch: int = setting(library_default(pinn.LBFGSPhase, "max_linesearch"), "positive")
 
 
 @dataclass
