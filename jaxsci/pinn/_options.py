@@ -155,9 +155,10 @@ class LBFGSPhase(eqx.Module):
     - `memory`: pairs `(s, y)` kept (`optax.lbfgs(memory_size=...)`); PyTorch's 100.
     - `max_linesearch`: the zoom line search's most steps in one iteration (10; optax's own is
       20). A search that fails at float32 precision runs to its cap, and late in a phase many
-      do: on the zoo (MLP 32 x 4, three seeds) a cap of 20 made up to 11x the evaluations of
-      one a step, and a cap of 10 cut the phase's evaluations 2-6x where the search failed
-      with final errors as low or lower (BENCHMARKS.md, "The line search capped at 10").
+      do: on the zoo (MLP 32 x 4, three seeds) a cap of 20 made 2.7-6.6x the evaluations of a
+      cap of 10 where searches failed, the capped phase took 2-4.5x less time there and ended
+      lower on nine of ten runs (1% higher on one); elsewhere both caps take the same
+      evaluations (BENCHMARKS.md, "The line search capped at 10").
       `max_linesearch=20` is optax's `optax.lbfgs(memory_size=memory)` iterate for iterate.
 
     Why (BENCHMARKS.md, "What a bare `pinn.solve` gives"): after Adam has stalled, L-BFGS with
