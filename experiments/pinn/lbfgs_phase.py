@@ -41,6 +41,7 @@ import json
 import os
 import tempfile
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -143,10 +144,11 @@ def table(files, seconds=120.0):
     where a second cap ran, its final error (evaluations)."""
     rows = []
     for f in files:
-        data = json.loads(open(f).read())
+        data = json.loads(Path(f).read_text())
         ran = str(data["args"].get("max_linesearch", 20)).split(",")
         rows += [{"max_linesearch": int(ran[0]), "caps_run": len(ran), **r} for r in data["rows"]]
     caps = sorted({r["max_linesearch"] for r in rows})
+    second_cap = f"cap {caps[-1]}" if len(caps) > 1 else "a second cap"
 
     def fmt(e):
         return "-" if e is None else f"{e:.2e}"
@@ -162,7 +164,7 @@ def table(files, seconds=120.0):
 
     print(
         f"| problem | rel. L2 per seed, cap {caps[0]} | at {seconds:.0f} s | s a seed | "
-        f"after Adam | evaluations (at the cap) | cap {caps[-1]}, where cap {caps[0]} was hit |"
+        f"after Adam | evaluations (at the cap) | {second_cap}, where cap {caps[0]} was hit |"
     )
     print("|---|---|---|---|---|---|---|")
     for name in sorted({r["problem"] for r in rows}):
