@@ -314,11 +314,16 @@ def test_history_counts_the_line_search_evaluations(getkey):
     opt = optax.lbfgs(memory_size=5)
     res = train.fit(rosenbrock, {"x": x0}, opt, steps=40, key=getkey(), reuse_linesearch=True)
     value_fn = lambda p: rosenbrock(p, None, None)[0]  # noqa: E731
-    params, state, counts = {"x": x0}, opt.init({"x": x0}), []
-    for _ in range(40):
+
+    @jax.jit  # compiled once: eagerly, every call compiled its line search's loop again
+    def step(params, state):
         value, grad = optax.value_and_grad_from_state(value_fn)(params, state=state)
         updates, state = opt.update(grad, state, params, value=value, grad=grad, value_fn=value_fn)
-        params = optax.apply_updates(params, updates)
+        return optax.apply_updates(params, updates), state
+
+    params, state, counts = {"x": x0}, opt.init({"x": x0}), []
+    for _ in range(40):
+        params, state = step(params, state)
         counts.append(int(optax.tree.get(state, "num_linesearch_steps")))
     np.testing.assert_array_equal(res.history["linesearch_steps"], counts)
     assert max(counts) > 1  # some step searched (the count is not a constant)
