@@ -32,39 +32,28 @@ def pytest_configure(config):
 
 def _compilation_cache(config):
     """One persistent XLA compilation cache for the whole run, shared by its worker processes
-    (created by the controlling process and handed to each worker) and by the processes tests
-    start (notebook kernels, `jaxsci run`, multi-process runs). The suite is bound by XLA's
-    compilation, and many tests compile the same program (the same solve on the same problem,
-    a notebook's cell and a test's). An entry is used only for the same program, compile
-    options and jaxlib, so what a test computes does not change; the first test to compile a
-    program writes it, the next reads it. Fresh for every run (removed at its end), so no run
-    depends on an earlier one; `JAXSCI_TEST_COMPILATION_CACHE=off` runs without it, and a
-    directory named there is used and kept (a local loop of reruns)."""
+    and by the processes tests start (notebook kernels, `jaxsci run`, multi-process runs), all
+    of which inherit `JAX_COMPILATION_CACHE_DIR` from the process that made it. The suite is
+    bound by XLA's compilation, and many tests compile the same program (the same solve on the
+    same problem, a notebook's cell and a test's). An entry is used only for the same program,
+    compile options and jaxlib, so what a test computes does not change; the first test to
+    compile a program writes it, the next reads it. Fresh for every run (removed at its end),
+    so no run depends on an earlier one; `JAXSCI_TEST_COMPILATION_CACHE=off` runs without it, a
+    directory named there is used and kept (a local loop of reruns), and a cache directory set
+    through JAX itself is left as it is (as `jaxsci.cli.compilation_cache` does)."""
     setting = os.environ.get(CACHE_ENV, "").strip()
-    if setting.lower() in ("0", "off", "false", "no"):
-        return
-    worker = getattr(config, "workerinput", None)
-    if worker is not None:  # an xdist worker: the controller's directory
-        path = worker.get("jaxsci_compilation_cache")
-    elif setting:
+    if setting.lower() in ("0", "off", "false", "no") or jax.config.jax_compilation_cache_dir:
+        return  # off, or set through JAX (by the user, or inherited by an xdist worker)
+    if setting:
         path = setting
         os.makedirs(path, exist_ok=True)
     else:
         path = tempfile.mkdtemp(prefix="jaxsci-test-xla-")
         config._jaxsci_cache_to_remove = path
-    if path:
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        # and for the processes tests start (notebook kernels, `jaxsci run`, multi-process runs)
-        os.environ["JAX_COMPILATION_CACHE_DIR"] = path
-        os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-        config._jaxsci_cache = path
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node):
-    """xdist: every worker uses the controller's cache directory."""
-    node.workerinput["jaxsci_compilation_cache"] = getattr(node.config, "_jaxsci_cache", None)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = path  # for every process started from here on
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 
 
 def pytest_unconfigure(config):
