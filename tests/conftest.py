@@ -21,8 +21,6 @@ import jax
 import jax.random as jr
 import pytest
 
-CACHE_ENV = "JAXSCI_TEST_COMPILATION_CACHE"
-
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "x64: run this test with jax_enable_x64")
@@ -37,23 +35,21 @@ def _compilation_cache(config):
     bound by XLA's compilation, and many tests compile the same program (the same solve on the
     same problem, a notebook's cell and a test's). An entry is used only for the same program,
     compile options and jaxlib, so what a test computes does not change; the first test to
-    compile a program writes it, the next reads it. Fresh for every run (removed at its end),
-    so no run depends on an earlier one; `JAXSCI_TEST_COMPILATION_CACHE=off` runs without it, a
-    directory named there is used and kept (a local loop of reruns), and a cache directory set
-    through JAX itself is left as it is (as `jaxsci.cli.compilation_cache` does)."""
-    setting = os.environ.get(CACHE_ENV, "").strip()
-    if setting.lower() in ("0", "off", "false", "no") or jax.config.jax_compilation_cache_dir:
-        return  # off, or set through JAX (by the user, or inherited by an xdist worker)
-    if setting:
-        path = setting
-        os.makedirs(path, exist_ok=True)
-    else:
-        path = tempfile.mkdtemp(prefix="jaxsci-test-xla-")
-        config._jaxsci_cache_to_remove = path
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = path  # for every process started from here on
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    compile a program writes it, the next reads it. The cache is the command line's
+    (`jaxsci.cli.compilation_cache`), in a fresh directory removed at the end of the run, so no
+    run depends on an earlier one: `JAXSCI_COMPILATION_CACHE=off` runs without it, a directory
+    named there is used and kept (a local loop of reruns), and a cache directory set through
+    JAX itself is left as it is."""
+    from jaxsci.cli import CACHE_ENV, compilation_cache
+
+    if CACHE_ENV not in os.environ and not jax.config.jax_compilation_cache_dir:
+        os.environ[CACHE_ENV] = config._jaxsci_cache_to_remove = tempfile.mkdtemp(
+            prefix="jaxsci-test-xla-"
+        )
+    path = compilation_cache()
+    if path is not None:  # for every process started from here on (an xdist worker: its own)
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = path
+        os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
 
 
 def pytest_unconfigure(config):
