@@ -23,7 +23,6 @@ import pytest
 
 
 def pytest_configure(config):
-    _fast_compilation()  # before anything starts XLA in this process
     config.addinivalue_line("markers", "x64: run this test with jax_enable_x64")
     jax.config.update("jax_default_matmul_precision", "highest")
     _compilation_cache(config)
@@ -51,39 +50,6 @@ def _compilation_cache(config):
     if path is not None:  # for every process started from here on (an xdist worker: its own)
         os.environ["JAX_COMPILATION_CACHE_DIR"] = path
         os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-
-
-def _fast_compilation():
-    """On a CPU-only host the suite's programs are compiled at LLVM's lowest optimisation
-    level (`--xla_backend_optimization_level=0`). The suite is bound by XLA's compilation,
-    not by running what it compiles: on this project's 2-core machine the whole default run
-    took 25 min 24 s with it against 29 min 30 s without (697 passed either way; a small
-    PINN solve's compilations 10 s against 16 s, its Adam steps about 4.7x slower). What a
-    program computes is the same (XLA's graph passes still run; the machine code is less
-    optimised), so no tolerance changed. Not on an accelerator (its backends read the flag
-    too), not where `XLA_FLAGS` already sets the level (`--xla_backend_optimization_level=3`
-    restores XLA's default), and every process the suite starts inherits it."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_backend_optimization_level" in flags or not _cpu_only():
-        return
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0".strip()
-
-
-def _cpu_only() -> bool:
-    """Whether JAX can only run on the CPU here, decided without starting a backend: CPU named
-    in `JAX_PLATFORMS`, or no PJRT plugin installed (CUDA, ROCm and TPU come as plugins)."""
-    import importlib.metadata
-    import importlib.util
-
-    platforms = os.environ.get("JAX_PLATFORMS", "").strip().lower()
-    if platforms:
-        return platforms == "cpu"
-    if importlib.metadata.entry_points(group="jax_plugins"):
-        return False
-    return (
-        importlib.util.find_spec("jax_plugins") is None
-        and importlib.util.find_spec("libtpu") is None
-    )
 
 
 def pytest_unconfigure(config):

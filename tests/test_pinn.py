@@ -29,9 +29,8 @@ def test_solution_is_not_trivially_accurate(getkey):
     assert sol.error() > 0.5
 
 
-# 50 s (90 s compiled at -O0, tests/conftest.py): 4500 steps to the config's accuracy. By
-# default the eigenvalue path is covered by the quickstart notebook's infinite well and by
-# test_rayleigh_quotient_of_exact_state
+# 50 s on 2 cores: 4500 steps to the config's accuracy. By default the eigenvalue path is
+# covered by the quickstart notebook's infinite well and by test_rayleigh_quotient_of_exact_state
 @pytest.mark.slow
 def test_infinite_well_eigenpair(getkey):
     p = infinite_well()
