@@ -16,10 +16,13 @@ import itertools
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import jax
 import jax.random as jr
 import pytest
+
+LONG_TESTS = Path(__file__).with_name("long_tests.txt")
 
 
 def pytest_configure(config):
@@ -50,6 +53,31 @@ def _compilation_cache(config):
     if path is not None:  # for every process started from here on (an xdist worker: its own)
         os.environ["JAX_COMPILATION_CACHE_DIR"] = path
         os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+
+
+def _long_ids() -> set[str]:
+    lines = LONG_TESTS.read_text().splitlines()
+    return {line.split()[0] for line in lines if line.strip() and not line.startswith("#")}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests listed in `long_tests.txt` `long`: the default run skips them (``-m 'not
+    slow and not long'`` in pyproject.toml), ``-m long`` and CI run them. When the whole suite is
+    collected, a listed test that no longer exists is an error (a renamed test would otherwise
+    fall back into the default run unnoticed)."""
+    long_ids = _long_ids()
+    for item in items:
+        if item.nodeid in long_ids:
+            item.add_marker(pytest.mark.long)
+    whole = config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+    if whole:
+        missing = sorted(long_ids - {item.nodeid for item in items})
+        if missing:
+            raise pytest.UsageError(
+                f"{LONG_TESTS.name} lists tests that do not exist: {missing}; "
+                "rename or remove them there"
+            )
 
 
 def pytest_unconfigure(config):
