@@ -70,6 +70,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid in long_ids:
             item.add_marker(pytest.mark.long)
+    # `args_source` (pytest >= 7.4, the test extra's floor): no paths given on the command line
     whole = config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
     if whole:
         missing = sorted(long_ids - {item.nodeid for item in items})
