@@ -79,6 +79,45 @@ def test_ntk_update_formula_and_momentum():
     np.testing.assert_allclose(w, [0.75 + 0.25 * 1.25, 1.5 + 0.25 * 50.0, 3.0], rtol=1e-6)
 
 
+def test_ntk_update_keeps_a_rounding_level_trace_its_weight():
+    """A trace below machine epsilon of the traces' sum is rounding, not a kernel: its term
+    keeps its weight (dividing by it gave weights of 1e15)."""
+    eps = float(jnp.finfo(jnp.float32).eps)
+    traces = jnp.array([4.0, 1.0, 4.0 * eps])
+    w = pinn.NTKWeighting().update(jnp.array([1.0, 2.0, 3.0]), traces, jnp.ones(3))
+    np.testing.assert_allclose(w, [1.25, 5.0, 3.0], rtol=1e-6)
+
+
+def test_ntk_weights_leave_an_exact_periodic_condition_its_base_weight():
+    """With `PeriodicEmbedding` the field is periodic by construction: the `Periodic`
+    condition's residual is rounding (`cos 2 pi` against `cos 0` in float32), so NTK weights
+    must leave it its base weight, not `sum tr / tr` of a rounding error (1.2e15 on
+    `zoo_convection_30` before, and the fit ended at rel. L2 9e4)."""
+    problem = pde.zoo_convection_30()
+    field = pinn.MLP(
+        2,
+        width=8,
+        depth=2,
+        key=jr.key(0),
+        embedding=pinn.PeriodicEmbedding(2, axes=[0], periods=[2 * jnp.pi]),
+    )
+    sol = pinn.solve(
+        problem,
+        field,
+        key=jr.key(1),
+        steps=2,
+        sampling=pinn.Sampling(n_interior=32, n_boundary=16, method="hammersley"),
+        weighting=pinn.Weighting(balancing=pinn.NTKWeighting(every=1, n_points=16)),
+        lbfgs=_NO_LBFGS,
+    )
+    kinds = [type(c).__name__ for c in problem.conditions]
+    weights = np.asarray(sol.stats["weights"])
+    i = 1 + kinds.index("Periodic")
+    assert weights[i] == problem.conditions[i - 1].weight
+    assert np.all(np.isfinite(weights)) and weights.max() < 1e3
+    assert weights[0] != 1.0  # the residual and initial-value terms were weighted
+
+
 def test_magnitude_weights_from_the_data():
     """At the zero field the residual term is `source^2` and the Dirichlet term `boundary^2`:
     the weights are `1 / max(., floor)` of them."""

@@ -82,9 +82,11 @@ class NTKWeighting(eqx.Module):
         base_weights: Float[Array, " terms"],
     ) -> Float[Array, " terms"]:
         """The term weights after one update: `sum_j tr_j / tr_i` (times each term's base
-        weight), smoothed with the current ones by `momentum`. A term whose trace is zero (the
-        field cannot move it) keeps its weight."""
-        positive = traces > 0
+        weight), smoothed with the current ones by `momentum`. A term whose trace is zero or
+        below machine epsilon of the traces' sum (the field cannot move it: a condition the
+        field satisfies by construction, as `PeriodicEmbedding` a `Periodic` one, leaves a
+        residual of rounding, whose trace is ~1e-15 of the others') keeps its weight."""
+        positive = traces > jnp.finfo(traces.dtype).eps * jnp.sum(traces)
         new = jnp.sum(traces) / jnp.where(positive, traces, 1.0) * base_weights
         new = jnp.where(positive, new.astype(weights.dtype), weights)
         return self.momentum * weights + (1 - self.momentum) * new
