@@ -29,7 +29,9 @@ takes the same path). Its `wall_s` and marks add the first run's seconds to the 
 chunk within 120 s of the solve's start (what a user who stopped there would have), the
 solve's seconds, the error after Adam, the L-BFGS evaluations, and a second cap's final error
 ("same": the first cap was never reached, so the second takes the same path; "not run": one
-cap given).
+cap given). With `--peer FILE...` (DeepXDE's zoo rows, `experiments/results/peers/
+deepxde_zoo_full*.json`) it prints instead, a problem a line, jaxsci's error at the peer's wall
+time: at the last mark within the peer's fastest seed's seconds.
 
 Writes `experiments/results/pinn/lbfgs_phase[_<variant>].json`.
 """
@@ -187,6 +189,49 @@ def table(files, seconds=120.0):
         )
 
 
+def peer_table(files, peer_files):
+    """One line per problem in both: the peer's error and seconds per seed (DeepXDE's usual
+    recipe, `experiments/peers/deepxde_zoo.py`), and jaxsci's error per seed at the last mark
+    within the peer's fastest seed's seconds (compilation included: what a user who stopped
+    jaxsci there would have), with the ratio of the means (above 1: jaxsci lower)."""
+    peer = {}
+    for f in peer_files:
+        for r in json.loads(Path(f).read_text())["rows"]:
+            peer[r["problem"]] = r
+    mine = {}
+    for f in files:
+        data = json.loads(Path(f).read_text())
+        first = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
+        for r in data["rows"]:
+            if r["max_linesearch"] == first:
+                mine.setdefault(r["problem"], {})[r["seed"]] = r
+    print(
+        "| problem | peer rel. L2 per seed | peer s / seed | jaxsci at the peer's fastest "
+        "seed's seconds, per seed | jaxsci final (s / seed) | mean peer / jaxsci at equal time |"
+    )
+    print("|---|---|---|---|---|---|")
+    lower = 0
+    for name in sorted(set(peer) & set(mine)):
+        p, seeds = peer[name], [mine[name][s] for s in sorted(mine[name])]
+        cut = min(p["wall_s"])
+        at = [_at(r["marks"], seconds=cut) for r in seeds]
+        ratio = float(np.mean(p["rel_l2"]) / np.mean(at)) if None not in at else float("nan")
+        lower += ratio >= 1
+        print(
+            f"| {name} | {' / '.join(f'{e:.2e}' for e in p['rel_l2'])} | "
+            f"{min(p['wall_s']):.0f}-{max(p['wall_s']):.0f} | "
+            + " / ".join("-" if e is None else f"{e:.2e}" for e in at)
+            + " | "
+            + " / ".join(f"{r['rel_l2']:.2e}" for r in seeds)
+            + f" ({min(r['wall_s'] for r in seeds):.0f}-{max(r['wall_s'] for r in seeds):.0f})"
+            + f" | {ratio:.2f} |"
+        )
+    print(
+        f"\njaxsci at or below the peer on the mean, at equal time: {lower} of "
+        f"{len(set(peer) & set(mine))} rows"
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", default="zoo_bump_2d")
@@ -208,9 +253,15 @@ def main(argv=None):
     )
     ap.add_argument("--variant", default="")
     ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
+    ap.add_argument(
+        "--peer",
+        nargs="+",
+        metavar="FILE",
+        help="with --table: compare with the peer's rows in FILEs at the peer's wall time",
+    )
     args = ap.parse_args(argv)
     if args.table:
-        return table(args.table)
+        return peer_table(args.table, args.peer) if args.peer else table(args.table)
     caps = [int(c) for c in args.max_linesearch.split(",")]
     lbfgs_steps = args.lbfgs_steps if args.lbfgs_steps == "auto" else int(args.lbfgs_steps)
     rows = []
