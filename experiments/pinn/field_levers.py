@@ -1,7 +1,8 @@
 """Levers on the field a user passes, at the short budget (issue 27: the rows that fail).
 
 For each problem and seed, the short-budget `pinn.solve` call of `experiments.pinn.lbfgs_phase`
-(MLP 32 x 4, 2000 Adam + 1250 L-BFGS steps, every other setting default) with one change to
+(MLP 32 x 4, 2000 Adam + 1250 L-BFGS steps, every other setting default, `learn=` for the
+inverse problem) with one change to
 the field or the weighting:
 
 - `ff<scale>`: `pinn.MLP(..., embedding=pinn.FourierFeatures(dim, 64, scale, key=...))`, the
@@ -83,6 +84,7 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
         key=ks,
         steps=steps,
         lbfgs=pinn.LBFGSPhase(steps=lbfgs_steps),
+        learn=pde.ZOO_LEARN.get(name, ()),
         throw=False,
         loop=train.Loop(callback=record),
         **kw,
