@@ -1,5 +1,6 @@
 """Physics-informed neural networks: fields, strategies and `solve`."""
 
+from ._continuation import continuation as continuation
 from ._diagnose import Diagnosis as Diagnosis
 from ._diagnose import diagnose as diagnose
 from ._fields import MLP as MLP
