@@ -238,6 +238,18 @@ def test_hard_constraints_and_embeddings(getkey):
     assert np.any(grads.layers[0].log_scale != 0.0)
 
 
+def test_fourier_features_with_the_input_are_the_point_then_the_features(getkey):
+    ff = pinn.FourierFeatures(3, 8, scale=2.0, key=getkey())
+    both = pinn.FourierFeatures(3, 8, scale=2.0, include_input=True, key=getkey())
+    both = eqx.tree_at(lambda e: e.frequencies, both, ff.frequencies)
+    x = jnp.array([0.1, -0.4, 0.7])
+    z = 2 * jnp.pi * ff.frequencies @ x
+    np.testing.assert_allclose(ff(x), jnp.concatenate([jnp.cos(z), jnp.sin(z)]), rtol=1e-6)
+    np.testing.assert_allclose(both(x), jnp.concatenate([x, ff(x)]), rtol=1e-6)
+    assert (ff.out_size, both.out_size) == (16, 19)
+    assert pinn.MLP(3, embedding=both, key=getkey())(x).shape == ()
+
+
 def test_initial_transform_holds_the_initial_value_exactly(getkey):
     ac = pde.allen_cahn()  # u(x, 0) = x^2 cos(pi x) on [-1, 1] x [0, 1]
     f = pinn.Constrained(pinn.PIG(ac.domain, 32, key=getkey()), pinn.initial_transform(ac))

@@ -15,7 +15,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import check_choice, check_int
+from .._checks import check_bool, check_choice, check_int
 from ..pde import InitialValue
 from ..pde._conditions import _target
 
@@ -45,25 +45,38 @@ class AbstractEmbedding(eqx.Module):
 
 
 class FourierFeatures(AbstractEmbedding):
-    """`x -> [cos(2 pi B x), sin(2 pi B x)]` with `B ~ N(0, scale^2)` fixed (not trained).
+    """`x -> [cos(2 pi B x), sin(2 pi B x)]` with `B ~ N(0, scale^2)` fixed (not trained);
+    with `include_input=True`, `x -> [x, cos(2 pi B x), sin(2 pi B x)]`.
 
     Tancik et al. 2020; Wang, Wang & Perdikaris 2021 for PINNs. A larger `scale` lets the MLP
-    represent higher frequencies (the multi-scale Poisson problem needs `scale ~ 10`+)."""
+    represent higher frequencies (the multi-scale Poisson problem needs `scale ~ 10`+).
+    `include_input` keeps the point itself beside its features, the path a smooth part of the
+    solution takes (BENCHMARKS.md, "Levers on the field for the rows that fail")."""
 
     frequencies: Float[Array, "features dim"]
     out_size: int = eqx.field(static=True)
+    include_input: bool = eqx.field(static=True)
 
     def __init__(
-        self, in_size: int, n_features: int = 64, scale: float = 1.0, *, key: PRNGKeyArray
+        self,
+        in_size: int,
+        n_features: int = 64,
+        scale: float = 1.0,
+        *,
+        include_input: bool = False,
+        key: PRNGKeyArray,
     ):
         check_int(in_size, "in_size", "FourierFeatures")
         check_int(n_features, "n_features", "FourierFeatures")
+        check_bool(include_input, "include_input", "FourierFeatures")
         self.frequencies = scale * jr.normal(key, (n_features, in_size))
-        self.out_size = 2 * n_features
+        self.include_input = include_input
+        self.out_size = 2 * n_features + (in_size if include_input else 0)
 
     def __call__(self, x):
         z = 2 * jnp.pi * jax.lax.stop_gradient(self.frequencies).astype(x.dtype) @ x
-        return jnp.concatenate([jnp.cos(z), jnp.sin(z)])
+        features = [jnp.cos(z), jnp.sin(z)]
+        return jnp.concatenate([x, *features] if self.include_input else features)
 
 
 class PeriodicEmbedding(AbstractEmbedding):
