@@ -6,14 +6,20 @@ inverse problem) with one change to
 the field or the weighting:
 
 - `ff<scale>`: `pinn.MLP(..., embedding=pinn.FourierFeatures(dim, 64, scale, key=...))`, the
-  frequencies drawn from `fold_in(field key, 7)`;
+  frequencies drawn from `fold_in(field key, 7)`; `ffx<scale>` with `include_input=True` (the
+  point beside its features), `ff<scale>n<k>` with `k` features instead of 64;
 - `periodic`: `embedding=pinn.PeriodicEmbedding(dim, axes=[0], periods=[2 pi])` (the
   convection rows' period);
 - `norm`: the field evaluated at the point mapped affinely onto `[-1, 1]^d` from the domain;
-- `causal`: `Weighting(causal=pinn.CausalWeighting())`; `nobal`: `Weighting(balancing=None)`.
+- `causal`: `Weighting(causal=pinn.CausalWeighting())`; `nobal`: `Weighting(balancing=None)`;
+- `cont<k>`: `pinn.continuation` along the row's parameter (`PATHS`: `beta` from 10 for
+  convection) through `k` evenly spaced values below the row's own (`cont2` on
+  `zoo_convection_30`: 10, 20, then 30); each of the `k + 1` stages gets `1 / (k + 1)` of the
+  Adam and of the L-BFGS steps, so the total is the plain call's.
 
 Variants combine by underscore (`periodic_nobal`). The error is recorded after every chunk
-(500 steps), with the seconds since the call (compilation included).
+(500 steps; the step count restarts at each stage of a `cont` path), with the seconds since
+the call (compilation included).
 
     python -m experiments.pinn.field_levers --problems zoo_two_tone_1d --seeds 0,1,2 \\
         --variants ff1 --name two_tone
@@ -24,6 +30,8 @@ Writes `experiments/results/pinn/field_levers[_<name>].json`.
 from __future__ import annotations
 
 import argparse
+import functools
+import re
 import time
 
 import equinox as eqx
@@ -46,6 +54,10 @@ class _Normalised(pinn.AbstractField):
         return self.field(2 * (x - lo) / (hi - lo) - 1)
 
 
+# the parameter a curriculum follows, and where its path starts
+PATHS = {"zoo_convection_30": ("beta", 10.0), "zoo_convection_50": ("beta", 10.0)}
+
+
 def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
     problem = pde.get_problem(name)
     kf, ks = jax.random.split(jax.random.key(seed))
@@ -53,9 +65,13 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
     if "periodic" in variant:
         embedding = pinn.PeriodicEmbedding(problem.dim, axes=[0], periods=[2 * jnp.pi])
     if "ff" in variant:
-        scale = float(variant.split("ff")[1].split("_")[0])
+        include, scale, n = re.search(r"ff(x?)([0-9.]+)(?:n(\d+))?", variant).groups()
         embedding = pinn.FourierFeatures(
-            problem.dim, 64, scale=scale, key=jax.random.fold_in(kf, 7)
+            problem.dim,
+            int(n or 64),
+            scale=float(scale),
+            include_input=bool(include),
+            key=jax.random.fold_in(kf, 7),
         )
     out = problem.n_outputs or "scalar"
     field = pinn.MLP(
@@ -78,7 +94,15 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
         err = float(pinn.solution_error(pred, true, problem))
         marks.append((n, round(time.perf_counter() - t0, 1), err))
 
-    sol = pinn.solve(
+    how = pinn.solve
+    if "cont" in variant:
+        k = int(variant.split("cont")[1].split("_")[0])
+        param, start = PATHS[name]
+        end = float(problem.params[param])
+        path = tuple(start + (end - start) * i / k for i in range(k))
+        how = functools.partial(pinn.continuation, param=param, path=path)
+        steps, lbfgs_steps = steps // (k + 1), lbfgs_steps // (k + 1)
+    sol = how(
         problem,
         field,
         key=ks,
@@ -98,6 +122,10 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
         "s": time.perf_counter() - t0,
         "result": str(sol.result),
         "w": None if weights is None else [float(w) for w in jnp.ravel(weights)],
+        "stages": [
+            {"value": st["value"], "steps": st["steps"], "wall_s": st["wall_s"]}
+            for st in sol.stats.get("stages", [])
+        ],
         "marks": marks,
     }
 

@@ -50,8 +50,10 @@ class FourierFeatures(AbstractEmbedding):
 
     Tancik et al. 2020; Wang, Wang & Perdikaris 2021 for PINNs. A larger `scale` lets the MLP
     represent higher frequencies (the multi-scale Poisson problem needs `scale ~ 10`+).
-    `include_input` keeps the point itself beside its features, the path a smooth part of the
-    solution takes (BENCHMARKS.md, "Levers on the field for the rows that fail")."""
+    `include_input` keeps the point itself beside its features. The scale is in cycles per unit
+    along each axis, so `B x` grows like `scale * sqrt(dim)`: on the zoo's 3D Poisson row (unit
+    cube, MLP 32 x 4) `scale=1` failed (0.25, and 0.26 with the input kept) where `scale=0.5`
+    reached 5.8e-4 (BENCHMARKS.md, "Fourier features: the scale per dimension")."""
 
     frequencies: Float[Array, "features dim"]
     out_size: int = eqx.field(static=True)
