@@ -61,8 +61,10 @@ def continuation(
     _check(problem, param, path, options.get("learn", ()))
     loop = options.pop("loop", None)
     values = [float(v) for v in path] + [None]
-    stages, total_s, total_steps = [], 0.0, 0
-    sol = None
+    # a field `solve` constrained is passed on bare: the next stage constrains it again
+    # instead of keeping the exact condition as a loss term
+    pass_bare = not isinstance(field, Constrained)
+    stages = []
     for i, value in enumerate(values):
         stage_problem = (
             problem
@@ -89,15 +91,15 @@ def continuation(
         )
         here = float(stage_problem.params[param])
         stages.append({"value": here, **{k: v for k, v in sol.stats.items() if k != "phases"}})
-        total_s += sol.stats["wall_s"]
-        total_steps += sol.stats["steps"]
         if sol.result is not RESULTS.successful:
             break
-        # a field `solve` constrained is passed on bare: the next stage constrains it again
-        # instead of keeping the exact condition as a loss term
-        given_bare = not isinstance(field, Constrained)
-        field = sol.field.field if given_bare and isinstance(sol.field, Constrained) else sol.field
-    stats = {**sol.stats, "stages": stages, "wall_s": total_s, "steps": total_steps}
+        field = sol.field.field if pass_bare and isinstance(sol.field, Constrained) else sol.field
+    stats = {
+        **sol.stats,
+        "stages": stages,
+        "wall_s": sum(st["wall_s"] for st in stages),
+        "steps": sum(st["steps"] for st in stages),
+    }
     sol = dataclasses.replace(sol, stats=stats)
     where = f"at stage {len(stages) - 1} ({param} = {stages[-1]['value']:g})"
     failed = sol.stats["failed_step"]
