@@ -113,3 +113,8 @@ def test_continuation_checkpoints_each_stage_and_resumes_to_the_same_field(tmp_p
     )
     for a, b in zip(_leaves(first.field), _leaves(again.field), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_continuation_refuses_a_key_that_is_not_a_prng_key_by_name():
+    with pytest.raises(TypeError, match="`key` must be a PRNG key"):
+        pinn.continuation(_reaction(), _field(), key=0, param="k", path=(1.0,))

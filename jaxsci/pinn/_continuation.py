@@ -15,7 +15,7 @@ from .._results import RESULTS, raise_if_failed
 from ..pde import Problem
 from ._fields import AbstractField, Constrained
 from ._solution import PINNSolution
-from ._solve import _phase_path, solve
+from ._solve import _check_key, _phase_path, solve
 
 
 def continuation(
@@ -59,6 +59,8 @@ def continuation(
     `param` and its stats, and `stats["wall_s"]`, `stats["steps"]` are those of the whole path.
     """
     _check(problem, param, path, options.get("learn", ()))
+    # before the first stage folds it: `key=0` gets solve's message, not an AttributeError
+    _check_key(key, options.get("ensemble", False))
     loop = options.pop("loop", None)
     values = [float(v) for v in path] + [None]
     # a field `solve` constrained is passed on bare: the next stage constrains it again
