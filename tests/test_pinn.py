@@ -250,6 +250,22 @@ def test_fourier_features_with_the_input_are_the_point_then_the_features(getkey)
     assert pinn.MLP(3, embedding=both, key=getkey())(x).shape == ()
 
 
+def test_fourier_features_default_scale_is_one_cycle_per_unit_in_any_dimension():
+    # B ~ N(0, scale^2) per entry: E |B_i|^2 = scale^2 dim, so the default 1 / sqrt(dim) puts
+    # each feature at one cycle per unit along its direction on average, in 1D, 2D and 3D
+    key = jr.key(3)
+    for dim in (1, 2, 3):
+        default = pinn.FourierFeatures(dim, 20_000, key=key)
+        explicit = pinn.FourierFeatures(dim, 20_000, scale=dim**-0.5, key=key)
+        np.testing.assert_array_equal(default.frequencies, explicit.frequencies)
+        mean_sq = float(jnp.mean(jnp.sum(default.frequencies**2, axis=1)))
+        assert abs(mean_sq - 1.0) < 0.05, (dim, mean_sq)
+    with pytest.raises(ValueError, match="`scale` must be a positive float"):
+        pinn.FourierFeatures(2, 8, scale=0.0, key=key)
+    with pytest.raises(TypeError, match="`scale` must be a positive float"):
+        pinn.FourierFeatures(2, 8, scale="1", key=key)
+
+
 def test_initial_transform_holds_the_initial_value_exactly(getkey):
     ac = pde.allen_cahn()  # u(x, 0) = x^2 cos(pi x) on [-1, 1] x [0, 1]
     f = pinn.Constrained(pinn.PIG(ac.domain, 32, key=getkey()), pinn.initial_transform(ac))

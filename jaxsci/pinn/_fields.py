@@ -15,7 +15,7 @@ import jax.random as jr
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._checks import check_bool, check_choice, check_int
+from .._checks import check_bool, check_choice, check_float, check_int
 from ..pde import InitialValue
 from ..pde._conditions import _target
 
@@ -51,9 +51,11 @@ class FourierFeatures(AbstractEmbedding):
     Tancik et al. 2020; Wang, Wang & Perdikaris 2021 for PINNs. A larger `scale` lets the MLP
     represent higher frequencies (the multi-scale Poisson problem needs `scale ~ 10`+).
     `include_input` keeps the point itself beside its features. The scale is in cycles per unit
-    along each axis, so `B x` grows like `scale * sqrt(dim)`: on the zoo's 3D Poisson row (unit
-    cube, MLP 32 x 4) `scale=1` failed (0.25, and 0.26 with the input kept) where `scale=0.5`
-    reached 5.8e-4 (BENCHMARKS.md, "Fourier features: the scale per dimension")."""
+    along each axis, so `|B|` grows like `scale * sqrt(dim)`; the default `scale=None` is
+    `1 / sqrt(in_size)`, one cycle per unit along each feature's direction on average, in any
+    dimension. On the zoo's 3D Poisson row (unit cube, MLP 32 x 4) `scale=1` failed (0.25, and
+    0.26 with the input kept) where `scale=0.5` reached 5.8e-4 (BENCHMARKS.md, "Fourier
+    features: the scale per dimension")."""
 
     frequencies: Float[Array, "features dim"]
     out_size: int = eqx.field(static=True)
@@ -63,7 +65,7 @@ class FourierFeatures(AbstractEmbedding):
         self,
         in_size: int,
         n_features: int = 64,
-        scale: float = 1.0,
+        scale: float | None = None,
         *,
         include_input: bool = False,
         key: PRNGKeyArray,
@@ -71,6 +73,9 @@ class FourierFeatures(AbstractEmbedding):
         check_int(in_size, "in_size", "FourierFeatures")
         check_int(n_features, "n_features", "FourierFeatures")
         check_bool(include_input, "include_input", "FourierFeatures")
+        if scale is None:
+            scale = in_size**-0.5
+        scale = check_float(scale, "scale", "FourierFeatures", positive=True)
         self.frequencies = scale * jr.normal(key, (n_features, in_size))
         self.include_input = include_input
         self.out_size = 2 * n_features + (in_size if include_input else 0)

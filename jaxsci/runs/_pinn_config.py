@@ -13,6 +13,7 @@ from ._config import ProblemConfig, library_default, setting
 
 _mlp = lambda name: library_default(pinn.MLP, name)  # noqa: E731
 _pig = lambda name: library_default(pinn.PIG, name)  # noqa: E731
+_ff = lambda name: library_default(pinn.FourierFeatures, name)  # noqa: E731
 
 
 @dataclass
@@ -22,7 +23,7 @@ class MLPFieldConfig:
     depth: int = setting(_mlp("depth"), "positive")
     activation: str = _mlp("activation")  # checked by pinn.MLP
     fourier_features: int = setting(0, "non-negative")  # 0: no Fourier-feature embedding
-    fourier_scale: float = setting(library_default(pinn.FourierFeatures, "scale"), "positive")
+    fourier_scale: float | None = setting(_ff("scale"), "positive")  # None: 1 / sqrt(dim)
     factorisation: bool = False  # random weight factorisation (mean 1.0, std 0.1)
     hard_initial: bool = False  # the initial value exactly: u0(x) + (t - t0)/(t1 - t0) N(x, t)
     periodic_axes: list[int] = setting([])
