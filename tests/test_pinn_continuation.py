@@ -118,3 +118,24 @@ def test_continuation_checkpoints_each_stage_and_resumes_to_the_same_field(tmp_p
 def test_continuation_refuses_a_key_that_is_not_a_prng_key_by_name():
     with pytest.raises(TypeError, match="`key` must be a PRNG key"):
         pinn.continuation(_reaction(), _field(), key=0, param="k", path=(1.0,))
+
+
+def test_continuation_ensemble_follows_each_members_own_path():
+    """With `ensemble=True` every member walks the path as it would alone: stage keys folded
+    member by member, each member's constrained field passed on bare. In float64, as
+    `solve`'s own ensemble test: in float32 L-BFGS amplifies the batched round-off."""
+    with jax.enable_x64(True):
+        problem = _reaction()
+        keys = jr.split(jr.key(5), 2)
+        make = lambda k: pinn.MLP(1, width=8, depth=1, key=k)  # noqa: E731
+        args = dict(param="k", path=(1.0,), **_SMALL)
+        batched = pinn.continuation(
+            problem, eqx.filter_vmap(make)(keys), key=keys, ensemble=True, **args
+        )
+        assert [s["value"] for s in batched.stats["stages"]] == [1.0, 4.0]
+        assert batched.members == 2
+        for i in range(2):
+            alone = pinn.continuation(problem, make(keys[i]), key=keys[i], **args)
+            for lb, ls in zip(_leaves(batched.field), _leaves(alone.field), strict=True):
+                assert lb.dtype == jnp.float64
+                np.testing.assert_allclose(lb[i], ls, rtol=1e-8, atol=1e-9)
