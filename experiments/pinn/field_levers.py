@@ -2,12 +2,13 @@
 
 For each problem and seed, the short-budget `pinn.solve` call of `experiments.pinn.lbfgs_phase`
 (MLP 32 x 4, 2000 Adam + 1250 L-BFGS steps, every other setting default, `learn=` for the
-inverse problem) with one change to
+inverse problem; `--width 64 --steps 5000` is the full default budget) with one change to
 the field or the weighting:
 
 - `ff<scale>`: `pinn.MLP(..., embedding=pinn.FourierFeatures(dim, 64, scale, key=...))`, the
-  frequencies drawn from `fold_in(field key, 7)`; `ffx<scale>` with `include_input=True` (the
-  point beside its features), `ff<scale>n<k>` with `k` features instead of 64;
+  frequencies drawn from `fold_in(field key, 7)`; `ffd`: scale `1 / sqrt(dim)` (the
+  default); `ffx<scale>` with `include_input=True` (the point beside its features),
+  `ff<scale>n<k>` with `k` features instead of 64;
 - `periodic`: `embedding=pinn.PeriodicEmbedding(dim, axes=[0], periods=[2 pi])` (the
   convection rows' period);
 - `norm`: the field evaluated at the point mapped affinely onto `[-1, 1]^d` from the domain;
@@ -24,21 +25,34 @@ the call (compilation included).
     python -m experiments.pinn.field_levers --problems zoo_two_tone_1d --seeds 0,1,2 \\
         --variants ff1 --name two_tone
 
-Writes `experiments/results/pinn/field_levers[_<name>].json`.
+Writes `experiments/results/pinn/field_levers[_<name>].json`. `--table FILE...` prints, a
+problem and variant a line, each seed's final error, its error at the last mark within 120 s
+of the call (compilation included) and its seconds; with `--plain FILE...` (the plain calls'
+`lbfgs_phase` files, the same seeds) the same three beside them, and the count of rows at or
+below 1e-2, at the end and by 120 s, seed by seed; `--rename OLD=NEW` counts variant OLD's
+rows as NEW's (the seed-0 2D rows at `ff0.707` as `ffd`).
+
+    python -m experiments.pinn.field_levers --table \
+        experiments/results/pinn/field_levers_ffd3*.json \
+        experiments/results/pinn/field_levers_ffd_2d*.json --rename ff0.707=ffd \
+        --plain $(ls experiments/results/pinn/lbfgs_phase_short_[a-z]*.json | grep -v 2core)
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import re
 import time
+from pathlib import Path
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from experiments._harness import write_result
+from experiments.pinn.lbfgs_phase import _at
 from jaxsci import pde, pinn, train
 
 
@@ -65,11 +79,11 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
     if "periodic" in variant:
         embedding = pinn.PeriodicEmbedding(problem.dim, axes=[0], periods=[2 * jnp.pi])
     if "ff" in variant:
-        include, scale, n = re.search(r"ff(x?)([0-9.]+)(?:n(\d+))?", variant).groups()
+        include, scale, n = re.search(r"ff(x?)([0-9.]+|d)(?:n(\d+))?", variant).groups()
         embedding = pinn.FourierFeatures(
             problem.dim,
             int(n or 64),
-            scale=float(scale),
+            scale=problem.dim**-0.5 if scale == "d" else float(scale),
             include_input=bool(include),
             key=jax.random.fold_in(kf, 7),
         )
@@ -130,21 +144,94 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
     }
 
 
+def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2):
+    """The table of `--table` (see the module's docstring); returns the counts it prints.
+    `rename`: `"OLD=NEW"` strings, rows of variant OLD counted as NEW."""
+    alias = dict(r.split("=", 1) for r in rename)
+    rows = {}
+    for f in files:
+        for r in json.loads(Path(f).read_text())["rows"]:
+            variant = alias.get(r["variant"], r["variant"])
+            rows.setdefault((r["name"], variant), {})[r["seed"]] = r
+    plain = {}
+    for f in plain_files:
+        data = json.loads(Path(f).read_text())
+        first = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
+        for r in data["rows"]:
+            if r.get("max_linesearch", first) == first:
+                plain.setdefault(r["problem"], {})[r["seed"]] = r
+
+    def cell(values, digits=2):
+        return " / ".join("-" if v is None else f"{v:.{digits}e}" for v in values)
+
+    print(
+        f"| problem | variant | rel. L2 per seed | at {seconds:.0f} s | s | "
+        f"plain rel. L2 | plain at {seconds:.0f} s | plain s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    counts = {}
+    for (name, variant), by_seed in sorted(rows.items()):
+        seeds = sorted(by_seed)
+        mine = [by_seed[s] for s in seeds]
+        base = [plain.get(name, {}).get(s) for s in seeds]
+        ends = [r["err"] for r in mine]
+        early = [_at(r["marks"], seconds=seconds) for r in mine]
+        p_ends = [None if b is None else b["rel_l2"] for b in base]
+        p_early = [None if b is None else _at(b["marks"], seconds=seconds) for b in base]
+        for s, e, a, pe, pa in zip(seeds, ends, early, p_ends, p_early, strict=True):
+            c = counts.setdefault((variant, s), [0, 0, 0, 0, 0])
+            c[0] += 1
+            c[1] += e <= target
+            c[2] += a is not None and a <= target
+            c[3] += pe is not None and pe <= target
+            c[4] += pa is not None and pa <= target
+        print(
+            f"| {name} | {variant} | {cell(ends)} | {cell(early)} | "
+            f"{' / '.join(str(round(r['s'])) for r in mine)} | {cell(p_ends)} | "
+            f"{cell(p_early)} | "
+            + " / ".join("-" if b is None else f"{b['wall_s']:.0f}" for b in base)
+            + " |"
+        )
+    print()
+    for (variant, s), (n, end, early, p_end, p_early) in sorted(counts.items()):
+        print(
+            f"{variant}, seed {s}: {end} of {n} rows at or below {target:g} at the end, "
+            f"{early} by {seconds:.0f} s (plain: {p_end}, {p_early})"
+        )
+    return counts
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--problems", default="zoo_two_tone_1d")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--variants", default="ff1")
+    ap.add_argument("--width", type=int, default=32, help="the MLP's width (depth 4)")
     ap.add_argument("--steps", type=int, default=2000, help="Adam steps")
     ap.add_argument("--lbfgs-steps", type=int, default=1250)
     ap.add_argument("--name", default="")
+    ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
+    ap.add_argument("--plain", nargs="+", default=(), metavar="FILE", help="with --table")
+    ap.add_argument(
+        "--rename", nargs="+", default=(), metavar="OLD=NEW", help="with --table: count OLD as NEW"
+    )
     args = ap.parse_args(argv)
+    if args.table:
+        table(args.table, args.plain, args.rename)
+        return
     rows = []
     for name in args.problems.split(","):
         for variant in args.variants.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
                 rows.append(
-                    run(name, variant, seed, steps=args.steps, lbfgs_steps=args.lbfgs_steps)
+                    run(
+                        name,
+                        variant,
+                        seed,
+                        width=args.width,
+                        steps=args.steps,
+                        lbfgs_steps=args.lbfgs_steps,
+                    )
                 )
                 print(
                     f"{name} {variant} seed {seed}: {rows[-1]['err']:.3g}, {rows[-1]['s']:.0f} s",
