@@ -3,7 +3,7 @@ picks jaxsci's error at the last time mark within the peer's fastest seed's seco
 
 import json
 
-from experiments.pinn import lbfgs_phase
+from experiments.pinn import field_levers, lbfgs_phase
 
 
 def _write(path, rows, args):
@@ -36,3 +36,39 @@ def test_peer_table_reads_jaxsci_at_the_peers_seconds(tmp_path, capsys):
     line = next(row for row in out.splitlines() if row.startswith("| p |"))
     assert "5.00e-02 / 5.00e-02" in line and line.endswith("| 3.00 |")  # 0.15 / 0.05
     assert "1 of 1 rows" in out  # q has no jaxsci run: not compared
+
+
+def test_field_levers_table_counts_rows_at_the_target_at_the_end_and_by_the_seconds(tmp_path):
+    def lever(name, variant, seed, err, marks):
+        return {
+            "name": name,
+            "variant": variant,
+            "seed": seed,
+            "err": err,
+            "s": 150.0,
+            "marks": marks,
+        }
+
+    late = [[500, 60.0, 0.5], [1000, 130.0, 1e-3]]  # at 1e-3 only after 120 s
+    early = [[500, 60.0, 5e-3], [1000, 130.0, 1e-4]]
+    rows = [
+        lever("a", "ffd", 0, 1e-3, late),
+        lever("b", "ff0.7", 0, 1e-4, early),  # renamed to ffd: counted with `a`
+        lever("c", "ffd", 0, 0.5, early),  # fails at the end, though 5e-3 at 60 s
+    ]
+    files = [_write(tmp_path / "f.json", rows, {})]
+    plain = [
+        {
+            "problem": p,
+            "seed": 0,
+            "max_linesearch": 10,
+            "rel_l2": e,
+            "wall_s": 90.0,
+            "marks": [[125, 50.0, e]],
+        }
+        for p, e in (("a", 0.02), ("b", 1e-3), ("c", 1e-3))
+    ]
+    plain_files = [_write(tmp_path / "p.json", plain, {"max_linesearch": "10"})]
+    counts = field_levers.table(files, plain_files, rename=["ff0.7=ffd"])
+    # ffd, seed 0: 3 rows; at the end a and b; by 120 s b and c; plain: b and c, both times
+    assert counts == {("ffd", 0): [3, 2, 2, 2, 2]}
