@@ -266,6 +266,19 @@ def test_fourier_features_default_scale_is_one_cycle_per_unit_in_any_dimension()
         pinn.FourierFeatures(2, 8, scale="1", key=key)
 
 
+def test_fourier_features_per_side_see_the_domain_as_a_unit_box():
+    # with `lengths` L the features at x are the plain features at x / L: cycles per side
+    key, lengths = jr.key(4), (2 * math.pi, 1.0)
+    per_side = pinn.FourierFeatures(2, 16, lengths=lengths, key=key)
+    per_unit = pinn.FourierFeatures(2, 16, key=key)
+    x = jnp.array([4.0, 0.3])
+    # float32 phases up to ~30 rad, rounded in a different order: 1e-4 (a wrong scale is O(1))
+    np.testing.assert_allclose(per_side(x), per_unit(x / jnp.array(lengths)), atol=1e-4)
+    for bad in ((1.0,), (1.0, 0.0), (1.0, float("inf")), "ab", ((1.0, 2.0),)):
+        with pytest.raises(ValueError, match="`lengths` must be 2 positive numbers"):
+            pinn.FourierFeatures(2, 8, lengths=bad, key=key)
+
+
 def test_initial_transform_holds_the_initial_value_exactly(getkey):
     ac = pde.allen_cahn()  # u(x, 0) = x^2 cos(pi x) on [-1, 1] x [0, 1]
     f = pinn.Constrained(pinn.PIG(ac.domain, 32, key=getkey()), pinn.initial_transform(ac))

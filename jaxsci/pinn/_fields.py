@@ -55,7 +55,13 @@ class FourierFeatures(AbstractEmbedding):
     `1 / sqrt(in_size)`, one cycle per unit along each feature's direction on average, in any
     dimension. On the zoo's 3D Poisson row (unit cube, MLP 32 x 4) `scale=1` failed (0.25, and
     0.26 with the input kept) where `scale=0.5` reached 5.8e-4 (BENCHMARKS.md, "Fourier
-    features: the scale per dimension")."""
+    features: the scale per dimension").
+
+    `lengths`: the domain's side along each axis, e.g. `np.subtract(problem.domain.upper,
+    problem.domain.lower)`; the frequencies are then in cycles per side (`B[:, j] /
+    lengths[j]`), so the features see the domain as a unit box. On the zoo's convection row
+    (`x` in `[0, 2 pi]`) features per unit failed (0.97-1.13) where features per side reached
+    1.7e-2-3.8e-2 (BENCHMARKS.md, "Fourier features per domain side")."""
 
     frequencies: Float[Array, "features dim"]
     out_size: int = eqx.field(static=True)
@@ -68,6 +74,7 @@ class FourierFeatures(AbstractEmbedding):
         scale: float | None = None,
         *,
         include_input: bool = False,
+        lengths: Sequence[float] | None = None,
         key: PRNGKeyArray,
     ):
         check_int(in_size, "in_size", "FourierFeatures")
@@ -76,7 +83,16 @@ class FourierFeatures(AbstractEmbedding):
         if scale is None:
             scale = in_size**-0.5
         scale = check_float(scale, "scale", "FourierFeatures", positive=True)
-        self.frequencies = scale * jr.normal(key, (n_features, in_size))
+        frequencies = scale * jr.normal(key, (n_features, in_size))
+        if lengths is not None:
+            lengths = np.asarray(lengths, dtype=float) if _numbers(lengths) else None
+            if lengths is None or lengths.shape != (in_size,) or not np.all(lengths > 0):
+                raise ValueError(
+                    f"FourierFeatures: `lengths` must be {in_size} positive numbers (the "
+                    "domain's side along each axis)"
+                )
+            frequencies = frequencies / jnp.asarray(lengths, frequencies.dtype)
+        self.frequencies = frequencies
         self.include_input = include_input
         self.out_size = 2 * n_features + (in_size if include_input else 0)
 
@@ -84,6 +100,15 @@ class FourierFeatures(AbstractEmbedding):
         z = 2 * jnp.pi * jax.lax.stop_gradient(self.frequencies).astype(x.dtype) @ x
         features = [jnp.cos(z), jnp.sin(z)]
         return jnp.concatenate([x, *features] if self.include_input else features)
+
+
+def _numbers(values) -> bool:
+    """Whether `values` is a flat sequence (or 1D array) of finite real numbers."""
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError):
+        return False
+    return a.ndim == 1 and a.dtype.kind in "iuf" and bool(np.all(np.isfinite(a)))
 
 
 class PeriodicEmbedding(AbstractEmbedding):
