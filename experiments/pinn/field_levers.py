@@ -12,6 +12,10 @@ the field or the weighting:
 - `periodic`: `embedding=pinn.PeriodicEmbedding(dim, axes=[0], periods=[2 pi])` (the
   convection rows' period);
 - `norm`: the field evaluated at the point mapped affinely onto `[-1, 1]^d` from the domain;
+  `unit`: onto `[0, 1]^d` (with `ffd`, `ffd_unit`: the features' scale per domain side, the
+  same field as `ffd` on a unit box); `side`: the features' own `lengths=` (the domain's
+  sides; `ffd_side` is `ffd_unit` up to a phase of each feature where the box does not start
+  at 0);
 - `causal`: `Weighting(causal=pinn.CausalWeighting())`; `nobal`: `Weighting(balancing=None)`;
 - `cont<k>`: `pinn.continuation` along the row's parameter (`PATHS`: `beta` from 10 for
   convection) through `k` evenly spaced values below the row's own (`cont2` on
@@ -50,6 +54,7 @@ from pathlib import Path
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from experiments._harness import write_result
 from experiments.pinn.lbfgs_phase import _at
@@ -57,15 +62,18 @@ from jaxsci import pde, pinn, train
 
 
 class _Normalised(pinn.AbstractField):
-    """`x -> field(2 (x - lower) / (upper - lower) - 1)`."""
+    """`x -> field(2 (x - lower) / (upper - lower) - 1)`, or with `unit`, `x -> field((x -
+    lower) / (upper - lower))`."""
 
     field: pinn.AbstractField
     lower: tuple[float, ...] = eqx.field(static=True)
     upper: tuple[float, ...] = eqx.field(static=True)
+    unit: bool = eqx.field(static=True, default=False)
 
     def __call__(self, x):
         lo, hi = jnp.asarray(self.lower, x.dtype), jnp.asarray(self.upper, x.dtype)
-        return self.field(2 * (x - lo) / (hi - lo) - 1)
+        z = (x - lo) / (hi - lo)
+        return self.field(z if self.unit else 2 * z - 1)
 
 
 # the parameter a curriculum follows, and where its path starts
@@ -85,14 +93,18 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
             int(n or 64),
             scale=problem.dim**-0.5 if scale == "d" else float(scale),
             include_input=bool(include),
+            lengths=np.subtract(problem.domain.upper, problem.domain.lower)
+            if "side" in variant
+            else None,
             key=jax.random.fold_in(kf, 7),
         )
     out = problem.n_outputs or "scalar"
     field = pinn.MLP(
         problem.dim, out_size=out, width=width, depth=depth, key=kf, embedding=embedding
     )
-    if "norm" in variant:
-        field = _Normalised(field, tuple(problem.domain.lower), tuple(problem.domain.upper))
+    if "norm" in variant or "unit" in variant:
+        box = tuple(problem.domain.lower), tuple(problem.domain.upper)
+        field = _Normalised(field, *box, unit="unit" in variant)
     kw = {}
     if "causal" in variant:
         kw["weighting"] = pinn.Weighting(causal=pinn.CausalWeighting())
