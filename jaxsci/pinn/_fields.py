@@ -61,7 +61,7 @@ class FourierFeatures(AbstractEmbedding):
     problem.domain.lower)`; the frequencies are then in cycles per side (`B[:, j] /
     lengths[j]`), so the features see the domain as a unit box. On the zoo's convection row
     (`x` in `[0, 2 pi]`) features per unit failed (0.97-1.13) where features per side reached
-    1.7e-2-3.8e-2 (BENCHMARKS.md, "Fourier features per domain side")."""
+    1.6e-2-4.2e-2 (BENCHMARKS.md, "Fourier features per domain side")."""
 
     frequencies: Float[Array, "features dim"]
     out_size: int = eqx.field(static=True)
