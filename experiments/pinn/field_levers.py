@@ -57,7 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments._harness import write_result
-from experiments.pinn.lbfgs_phase import _at
+from experiments.pinn.lbfgs_phase import _at, first_cap_rows
 from jaxsci import pde, pinn, train
 
 
@@ -165,13 +165,7 @@ def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2):
         for r in json.loads(Path(f).read_text())["rows"]:
             variant = alias.get(r["variant"], r["variant"])
             rows.setdefault((r["name"], variant), {})[r["seed"]] = r
-    plain = {}
-    for f in plain_files:
-        data = json.loads(Path(f).read_text())
-        first = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
-        for r in data["rows"]:
-            if r.get("max_linesearch", first) == first:
-                plain.setdefault(r["problem"], {})[r["seed"]] = r
+    plain = first_cap_rows(plain_files)
 
     def cell(values, digits=2):
         return " / ".join("-" if v is None else f"{v:.{digits}e}" for v in values)

@@ -189,6 +189,18 @@ def table(files, seconds=120.0):
         )
 
 
+def first_cap_rows(files) -> dict:
+    """`{problem: {seed: row}}` of the rows at each file's first line-search cap."""
+    rows = {}
+    for f in files:
+        data = json.loads(Path(f).read_text())
+        first = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
+        for r in data["rows"]:
+            if r["max_linesearch"] == first:
+                rows.setdefault(r["problem"], {})[r["seed"]] = r
+    return rows
+
+
 def peer_table(files, peer_files):
     """One line per problem in both: the peer's error and seconds per seed (DeepXDE's usual
     recipe, `experiments/peers/deepxde_zoo.py`), and jaxsci's error per seed at the last mark
@@ -198,13 +210,7 @@ def peer_table(files, peer_files):
     for f in peer_files:
         for r in json.loads(Path(f).read_text())["rows"]:
             peer[r["problem"]] = r
-    mine = {}
-    for f in files:
-        data = json.loads(Path(f).read_text())
-        first = int(str(data["args"].get("max_linesearch", 20)).split(",")[0])
-        for r in data["rows"]:
-            if r["max_linesearch"] == first:
-                mine.setdefault(r["problem"], {})[r["seed"]] = r
+    mine = first_cap_rows(files)
     print(
         "| problem | peer rel. L2 per seed | peer s / seed | jaxsci at the peer's fastest "
         "seed's seconds, per seed | jaxsci final (s / seed) | mean peer / jaxsci at equal time |"
