@@ -279,6 +279,47 @@ def test_fourier_features_per_side_see_the_domain_as_a_unit_box():
             pinn.FourierFeatures(2, 8, lengths=bad, key=key)
 
 
+def test_mlp_given_the_domain_sees_it_as_a_unit_box():
+    # MLP(domain) is MLP(dim) on features per domain side; so the field on a box of sides L at
+    # x is the field on the unit box at x / L, whatever the units of the problem
+    key = jr.key(5)
+    wide, unit = pde.Box((0.0, 0.0), (2 * math.pi, 1.0)), pde.Box((0.0, 0.0), (1.0, 1.0))
+    field = pinn.MLP(wide, width=16, depth=2, key=key)
+    explicit = pinn.MLP(
+        2,
+        width=16,
+        depth=2,
+        embedding=pinn.FourierFeatures(2, lengths=(2 * math.pi, 1.0), key=jr.fold_in(key, 7)),
+        key=key,
+    )
+    for a, b in zip(jax.tree.leaves(field), jax.tree.leaves(explicit), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert field.in_size == 2 and field.embedding.out_size == 128
+    on_unit = pinn.MLP(unit, width=16, depth=2, key=key)
+    x = jr.uniform(jr.key(6), (32, 2)) * jnp.array([2 * math.pi, 1.0])
+    np.testing.assert_allclose(
+        jax.vmap(field)(x), jax.vmap(on_unit)(x / jnp.array([2 * math.pi, 1.0])), atol=1e-4
+    )
+    km = pinn.MLP(pde.Interval(0.0, 1000.0), key=key)  # a problem in metres, not in km
+    np.testing.assert_allclose(
+        km(jnp.array([250.0])),
+        pinn.MLP(pde.Interval(0.0, 1.0), key=key)(jnp.array([0.25])),
+        atol=1e-4,
+    )
+    # an explicit embedding wins; a batch of fields is one vmapped construction (the zoo's)
+    assert (
+        pinn.MLP(
+            wide, embedding=pinn.PeriodicEmbedding(2, [0], [2 * math.pi]), key=key
+        ).embedding.out_size
+        == 3
+    )
+    batch = eqx.filter_vmap(lambda k: pinn.MLP(wide, width=8, depth=1, key=k))(jr.split(key, 3))
+    assert batch.embedding.frequencies.shape == (3, 64, 2)
+    for bad in ("2", 2.0, None, True):
+        with pytest.raises(TypeError, match="`in_size` must be a positive int .* or a domain"):
+            pinn.MLP(bad, key=key)
+
+
 def test_initial_transform_holds_the_initial_value_exactly(getkey):
     ac = pde.allen_cahn()  # u(x, 0) = x^2 cos(pi x) on [-1, 1] x [0, 1]
     f = pinn.Constrained(pinn.PIG(ac.domain, 32, key=getkey()), pinn.initial_transform(ac))

@@ -412,3 +412,27 @@ def test_a_family_is_one_registered_runner(tmp_path, capsys):
     finally:
         RUNNERS.pop("count", None)
         SOLVERS.pop("count", None)
+
+
+def test_config_fourier_features_are_per_domain_side():
+    """`[field] fourier_features` builds features per domain side, as `pinn.MLP(problem.domain)`
+    does (on x in [0, 2 pi] per unit they failed the convection row); `fourier_per_side =
+    false` gives them per unit of x."""
+    import jax
+
+    from jaxsci import pde, pinn
+    from jaxsci.runs._pinn_config import build_field
+
+    problem = pde.get_problem("zoo_convection_30")
+    key = jax.random.key(1)
+    kemb = jax.random.split(key)[0]
+    for per_side, lengths in ((True, (2 * np.pi, 1.0)), (False, None)):
+        cfg = runs.load_config(
+            {
+                "problem": {"name": "zoo_convection_30"},
+                "field": {"fourier_features": 16, "fourier_per_side": per_side},
+            }
+        )
+        field = build_field(cfg, problem, key)
+        want = pinn.FourierFeatures(2, 16, lengths=lengths, key=kemb)
+        np.testing.assert_array_equal(field.embedding.frequencies, want.frequencies)

@@ -16,6 +16,9 @@ the field or the weighting:
   same field as `ffd` on a unit box); `side`: the features' own `lengths=` (the domain's
   sides; `ffd_side` is `ffd_unit` up to a phase of each feature where the box does not start
   at 0);
+- `domain`: `pinn.MLP(problem.domain, ...)`, the MLP given the domain: its default
+  embedding, features per side at scale `1 / sqrt(dim)` from `fold_in(field key, 7)`, so the
+  same field as `ffd_side`, built by the library;
 - `causal`: `Weighting(causal=pinn.CausalWeighting())`; `nobal`: `Weighting(balancing=None)`;
 - `cont<k>`: `pinn.continuation` along the row's parameter (`PATHS`: `beta` from 10 for
   convection) through `k` evenly spaced values below the row's own (`cont2` on
@@ -100,7 +103,12 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
         )
     out = problem.n_outputs or "scalar"
     field = pinn.MLP(
-        problem.dim, out_size=out, width=width, depth=depth, key=kf, embedding=embedding
+        problem.domain if "domain" in variant else problem.dim,
+        out_size=out,
+        width=width,
+        depth=depth,
+        key=kf,
+        embedding=embedding,
     )
     if "norm" in variant or "unit" in variant:
         box = tuple(problem.domain.lower), tuple(problem.domain.upper)

@@ -11,7 +11,9 @@ exact solution), and the wall time.
 
 The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
 key=ks, steps=steps)` (`out_size=2` for the two-species system, `learn=` for the inverse
-problem), or the same with `pinn.PIG(problem.domain, n_gaussians, key=kf)`. The seeds run as
+problem), the same with `pinn.PIG(problem.domain, n_gaussians, key=kf)` (`--solvers pig`), or
+with `pinn.MLP(problem.domain, key=kf)` (`--solvers mlp_domain`: the MLP given the domain, whose
+default embedding is Fourier features per domain side). The seeds run as
 one vmapped ensemble (`ensemble=True`: the same per-member computation as separate calls, one
 compilation), so `wall_s` is the time of all seeds together, compilation included. Writes
 `experiments/results/pinn/zoo[_<variant>].json`, one row per problem and solver, and prints
@@ -41,8 +43,9 @@ def make_field(solver, problem, key, n_gaussians, mlp=None):
     """The solver's field at its defaults; `mlp` (`{"width": .., "depth": ..}`) overrides the
     MLP's size, to measure a candidate default."""
     out = problem.n_outputs or "scalar"
-    if solver == "mlp":
-        return pinn.MLP(problem.dim, out_size=out, key=key, **(mlp or {}))
+    if solver in ("mlp", "mlp_domain"):
+        first = problem.domain if solver == "mlp_domain" else problem.dim
+        return pinn.MLP(first, out_size=out, key=key, **(mlp or {}))
     if solver == "pig":
         return pinn.PIG(problem.domain, n_gaussians, out_size=out, key=key)
     raise ValueError(f"unknown solver {solver!r}")
@@ -219,7 +222,7 @@ def main():
                 if v is not None
             }
             row = solve(name, solver, seeds, args.steps, args.n_gaussians, args.lever, mlp)
-            if solver == "mlp":
+            if solver.startswith("mlp"):
                 row["mlp"] = mlp
             rows.append(row)
             print(json.dumps(row), flush=True)

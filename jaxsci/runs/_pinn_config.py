@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import equinox as eqx
 import jax
+import numpy as np
 
 from .. import pde, pinn, train
 from ._config import ProblemConfig, library_default, setting
@@ -24,6 +25,9 @@ class MLPFieldConfig:
     activation: str = _mlp("activation")  # checked by pinn.MLP
     fourier_features: int = setting(0, "non-negative")  # 0: no Fourier-feature embedding
     fourier_scale: float | None = setting(_ff("scale"), "positive")  # None: 1 / sqrt(dim)
+    # the scale in cycles per domain side (`lengths=` the sides), as `pinn.MLP(problem.domain)`
+    # builds them; false: cycles per unit of x
+    fourier_per_side: bool = True
     factorisation: bool = False  # random weight factorisation (mean 1.0, std 0.1)
     hard_initial: bool = False  # the initial value exactly: u0(x) + (t - t0)/(t1 - t0) N(x, t)
     periodic_axes: list[int] = setting([])
@@ -165,8 +169,13 @@ def build_field(cfg: PINNRunConfig, problem: pde.Problem, key) -> pinn.AbstractF
     if fc.fourier_features and fc.periodic_axes:
         raise ValueError("field: use either `fourier_features` or `periodic_axes`, not both")
     if fc.fourier_features:
+        sides = np.subtract(problem.domain.upper, problem.domain.lower)
         embedding = pinn.FourierFeatures(
-            problem.dim, fc.fourier_features, fc.fourier_scale, key=kemb
+            problem.dim,
+            fc.fourier_features,
+            fc.fourier_scale,
+            lengths=sides if fc.fourier_per_side else None,
+            key=kemb,
         )
     if fc.periodic_axes:
         periods = [problem.domain.upper[a] - problem.domain.lower[a] for a in fc.periodic_axes]
