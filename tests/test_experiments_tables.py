@@ -72,3 +72,21 @@ def test_field_levers_table_counts_rows_at_the_target_at_the_end_and_by_the_seco
     counts = field_levers.table(files, plain_files, rename=["ff0.7=ffd"])
     # ffd, seed 0: 3 rows; at the end a and b; by 120 s b and c; plain: b and c, both times
     assert counts == {("ffd", 0): [3, 2, 2, 2, 2]}
+    # the plain calls from zoo files instead: a later file's row wins; no marks, so no plain
+    # row counts by 120 s
+    zoo = [
+        {"problem": "a", "solver": "mlp", "seeds": [0], "rel_l2": [0.5], "wall_s": 300.0},
+        {"problem": "b", "solver": "pig", "seeds": [0], "rel_l2": [9.0], "wall_s": 300.0},
+    ]
+    later = [
+        {"problem": "a", "solver": "mlp", "seeds": [0, 1], "rel_l2": [1e-3, 1.0], "wall_s": 600.0}
+    ]
+    zoo_files = [_write(tmp_path / "z1.json", zoo, {}), _write(tmp_path / "z2.json", later, {})]
+    assert field_levers.zoo_rows(zoo_files) == {
+        "a": {
+            0: {"rel_l2": 1e-3, "marks": [], "wall_s": 300.0},
+            1: {"rel_l2": 1.0, "marks": [], "wall_s": 300.0},
+        }
+    }
+    counts = field_levers.table(files, rename=["ff0.7=ffd"], plain_zoo=zoo_files)
+    assert counts == {("ffd", 0): [3, 2, 2, 1, 0]}

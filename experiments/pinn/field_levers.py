@@ -37,7 +37,9 @@ problem and variant a line, each seed's final error, its error at the last mark 
 of the call (compilation included) and its seconds; with `--plain FILE...` (the plain calls'
 `lbfgs_phase` files, the same seeds) the same three beside them, and the count of rows at or
 below 1e-2, at the end and by 120 s, seed by seed; `--rename OLD=NEW` counts variant OLD's
-rows as NEW's (the seed-0 2D rows at `ff0.707` as `ffd`).
+rows as NEW's (the seed-0 2D rows at `ff0.707` as `ffd`); `--plain-zoo FILE...` takes the
+plain calls from `experiments.pinn.zoo` result files instead (the full default budget: each
+seed's final error, no marks, the ensemble's seconds per seed).
 
     python -m experiments.pinn.field_levers --table \
         experiments/results/pinn/field_levers_ffd3*.json \
@@ -164,9 +166,28 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
     }
 
 
-def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2):
+def zoo_rows(files):
+    """The MLP rows of `experiments.pinn.zoo` result files as `first_cap_rows` gives its own:
+    `{problem: {seed: {"rel_l2", "marks", "wall_s"}}}`, a later file's row replacing an earlier
+    one's. A zoo row records no marks, and its seeds ran as one ensemble: `wall_s` is the
+    ensemble's time over its seeds."""
+    rows = {}
+    for f in files:
+        for r in json.loads(Path(f).read_text())["rows"]:
+            if r["solver"] != "mlp":
+                continue
+            per_seed = r["wall_s"] / len(r["seeds"])
+            rows[r["problem"]] = {
+                s: {"rel_l2": e, "marks": [], "wall_s": per_seed}
+                for s, e in zip(r["seeds"], r["rel_l2"], strict=True)
+            }
+    return rows
+
+
+def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2, plain_zoo=()):
     """The table of `--table` (see the module's docstring); returns the counts it prints.
-    `rename`: `"OLD=NEW"` strings, rows of variant OLD counted as NEW."""
+    `rename`: `"OLD=NEW"` strings, rows of variant OLD counted as NEW; `plain_zoo`: zoo result
+    files, the plain call at the full default budget (`zoo_rows`)."""
     alias = dict(r.split("=", 1) for r in rename)
     rows = {}
     for f in files:
@@ -174,6 +195,8 @@ def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2):
             variant = alias.get(r["variant"], r["variant"])
             rows.setdefault((r["name"], variant), {})[r["seed"]] = r
     plain = first_cap_rows(plain_files)
+    for name, by_seed in zoo_rows(plain_zoo).items():
+        plain.setdefault(name, {}).update(by_seed)
 
     def cell(values, digits=2):
         return " / ".join("-" if v is None else f"{v:.{digits}e}" for v in values)
@@ -227,11 +250,14 @@ def main(argv=None):
     ap.add_argument("--table", nargs="+", metavar="FILE", help="print the table of FILEs, run none")
     ap.add_argument("--plain", nargs="+", default=(), metavar="FILE", help="with --table")
     ap.add_argument(
+        "--plain-zoo", nargs="+", default=(), metavar="FILE", help="with --table: zoo files"
+    )
+    ap.add_argument(
         "--rename", nargs="+", default=(), metavar="OLD=NEW", help="with --table: count OLD as NEW"
     )
     args = ap.parse_args(argv)
     if args.table:
-        table(args.table, args.plain, args.rename)
+        table(args.table, args.plain, args.rename, plain_zoo=args.plain_zoo)
         return
     rows = []
     for name in args.problems.split(","):
