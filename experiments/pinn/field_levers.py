@@ -27,7 +27,8 @@ the field or the weighting:
 
 Variants combine by underscore (`periodic_nobal`). The error is recorded after every chunk
 (500 steps; the step count restarts at each stage of a `cont` path), with the seconds since
-the call (compilation included).
+the call (compilation included); at the end `PINNSolution.error_estimate()` (`estimate`, not
+in the seconds; rows run before it was recorded have none).
 
     python -m experiments.pinn.field_levers --problems zoo_two_tone_1d --seeds 0,1,2 \\
         --variants ff1 --name two_tone
@@ -85,7 +86,7 @@ class _Normalised(pinn.AbstractField):
 PATHS = {"zoo_convection_30": ("beta", 10.0), "zoo_convection_50": ("beta", 10.0)}
 
 
-def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
+def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250, estimate=True):
     problem = pde.get_problem(name)
     kf, ks = jax.random.split(jax.random.key(seed))
     embedding = None
@@ -149,13 +150,15 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250):
         loop=train.Loop(callback=record),
         **kw,
     )
+    seconds = time.perf_counter() - t0
     weights = sol.stats.get("weights")
     return {
         "name": name,
         "variant": variant,
         "seed": seed,
         "err": float(sol.error()),
-        "s": time.perf_counter() - t0,
+        "s": seconds,
+        "estimate": float(sol.error_estimate()) if estimate else None,
         "result": str(sol.result),
         "w": None if weights is None else [float(w) for w in jnp.ravel(weights)],
         "stages": [
