@@ -90,3 +90,5 @@ def test_field_levers_table_counts_rows_at_the_target_at_the_end_and_by_the_seco
     }
     counts = field_levers.table(files, rename=["ff0.7=ffd"], plain_zoo=zoo_files)
     assert counts == {("ffd", 0): [3, 2, 2, 1, 0]}
+    # the estimate column: each run's estimate over its error, "-" where none was recorded
+    assert field_levers._ratios([{"err": 0.5, "estimate": 0.25}, {"err": 1.0}]) == "0.50 / -"

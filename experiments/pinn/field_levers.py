@@ -169,6 +169,13 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250, es
     }
 
 
+def _ratios(rows):
+    """Each run's `error_estimate()` over its true error, `-` where none was recorded."""
+    return " / ".join(
+        "-" if r.get("estimate") is None else f"{r['estimate'] / r['err']:.2f}" for r in rows
+    )
+
+
 def zoo_rows(files):
     """The MLP rows of `experiments.pinn.zoo` result files as `first_cap_rows` gives its own:
     `{problem: {seed: {"rel_l2", "marks", "wall_s"}}}`, a later file's row replacing an earlier
@@ -204,11 +211,13 @@ def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2, plain_zo
     def cell(values, digits=2):
         return " / ".join("-" if v is None else f"{v:.{digits}e}" for v in values)
 
+    estimates = any(r.get("estimate") is not None for by in rows.values() for r in by.values())
     print(
         f"| problem | variant | rel. L2 per seed | at {seconds:.0f} s | s | "
         f"plain rel. L2 | plain at {seconds:.0f} s | plain s |"
+        + (" estimate / true |" if estimates else "")
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if estimates else ""))
     counts = {}
     for (name, variant), by_seed in sorted(rows.items()):
         seeds = sorted(by_seed)
@@ -231,6 +240,7 @@ def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2, plain_zo
             f"{cell(p_early)} | "
             + " / ".join("-" if b is None else f"{b['wall_s']:.0f}" for b in base)
             + " |"
+            + (f" {_ratios(mine)} |" if estimates else "")
         )
     print()
     for (variant, s), (n, end, early, p_end, p_early) in sorted(counts.items()):
