@@ -4,6 +4,7 @@ transforms, training through `pinn.solve`, bad input."""
 import dataclasses
 import math
 import os
+import types
 
 import equinox as eqx
 import jax
@@ -256,6 +257,17 @@ def test_bad_input(getkey):
         pinn.PIG(dom, 10, neighbours={"cutoff": 5.0}, key=getkey())
     with raises(TypeError, "domain"):
         pinn.PIG((0.0, 1.0), 10, key=getkey())
+    # PIG and MLP read a domain through one check, naming their own argument
+    flat = types.SimpleNamespace(lower=(0.0, 0.0), upper=(1.0, 0.0))
+    endless = types.SimpleNamespace(lower=(0.0,), upper=(math.inf,))
+    for make, arg in (
+        (lambda d: pinn.PIG(d, 10, key=getkey()), "`domain`"),
+        (lambda d: pinn.MLP(d, key=getkey()), "`in_size`"),
+    ):
+        with raises(ValueError, "the domain must have lower < upper"):
+            make(flat)
+        with raises(TypeError, f"{arg} must .* finite `lower` and `upper`"):
+            make(endless)
     field = pinn.PIG(pde.Interval(0.0, 1.0), 10, key=getkey())
     with raises(ValueError, "dim"):
         pinn.solve(pde.get_problem("poisson_2d"), field, key=getkey(), steps=1)

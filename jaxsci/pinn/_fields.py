@@ -111,19 +111,16 @@ def _numbers(values) -> bool:
     return a.ndim == 1 and a.dtype.kind in "iuf" and bool(np.all(np.isfinite(a)))
 
 
-def _sides(domain, name: str) -> tuple[float, ...]:
-    """A domain's side along each axis, or a clear error when `domain` is neither a dimension
-    nor a box."""
+def _box(domain, owner: str, expected: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A box domain's `lower` and `upper` as float tuples, or a clear error naming `owner`'s
+    argument (`expected` says what it accepts) when `domain` is not a box."""
     lower, upper = getattr(domain, "lower", None), getattr(domain, "upper", None)
     if lower is None or upper is None or not (_numbers(lower) and _numbers(upper)):
-        raise TypeError(
-            f"{name}: `in_size` must be a positive int (the dimension of a point) or a domain "
-            f"with finite `lower` and `upper` (e.g. `problem.domain`), got {type(domain).__name__}"
-        )
-    sides = np.subtract(np.asarray(upper, float), np.asarray(lower, float))
-    if sides.shape != np.shape(lower) or not sides.size or not np.all(sides > 0):
-        raise ValueError(f"{name}: the domain must have lower < upper, got {lower}, {upper}")
-    return tuple(float(v) for v in sides)
+        raise TypeError(f"{owner}: {expected}, got {type(domain).__name__}")
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    if lo.shape != hi.shape or not lo.size or not np.all(hi > lo):
+        raise ValueError(f"{owner}: the domain must have lower < upper, got {lower}, {upper}")
+    return tuple(float(v) for v in lo), tuple(float(v) for v in hi)
 
 
 class PeriodicEmbedding(AbstractEmbedding):
@@ -234,7 +231,13 @@ class MLP(AbstractField):
         key: PRNGKeyArray,
     ):
         if not _is_int(in_size):
-            sides = _sides(in_size, "MLP")
+            lower, upper = _box(
+                in_size,
+                "MLP",
+                "`in_size` must be a positive int (the dimension of a point) or a domain with "
+                "finite `lower` and `upper` (e.g. `problem.domain`)",
+            )
+            sides = tuple(hi - lo for lo, hi in zip(lower, upper, strict=True))
             in_size = len(sides)
             if embedding is None:
                 embedding = FourierFeatures(in_size, lengths=sides, key=jr.fold_in(key, 7))

@@ -20,7 +20,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._checks import check_choice, check_float, check_int, check_optional_int
 from . import _pig_cells as cells_
-from ._fields import _ACTIVATIONS, AbstractField, Linear
+from ._fields import _ACTIVATIONS, AbstractField, Linear, _box
 from ._pig_cells import Neighbours
 
 _COVARIANCES = ("diagonal", "full")
@@ -135,19 +135,10 @@ class PIG(AbstractField):
         *,
         key: PRNGKeyArray,
     ):
-        lower, upper = getattr(domain, "lower", None), getattr(domain, "upper", None)
-        if lower is None or upper is None:
-            raise TypeError("PIG: `domain` must have `lower` and `upper` (a jaxsci domain)")
-        lower, upper = tuple(float(v) for v in lower), tuple(float(v) for v in upper)
+        lower, upper = _box(
+            domain, "PIG", "`domain` must have finite `lower` and `upper` (e.g. `problem.domain`)"
+        )
         dim = len(lower)
-        if (
-            dim == 0
-            or len(upper) != dim
-            or any(lo >= hi for lo, hi in zip(lower, upper, strict=True))
-        ):
-            raise ValueError(
-                f"PIG: `domain` must be a box with lower < upper, got {lower}, {upper}"
-            )
         check_int(n_gaussians, "n_gaussians", "PIG")
         check_int(channels, "channels", "PIG")
         check_int(hidden, "hidden", "PIG")
