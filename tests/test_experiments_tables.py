@@ -92,3 +92,30 @@ def test_field_levers_table_counts_rows_at_the_target_at_the_end_and_by_the_seco
     assert counts == {("ffd", 0): [3, 2, 2, 1, 0]}
     # the estimate column: each run's estimate over its error, "-" where none was recorded
     assert field_levers._ratios([{"err": 0.5, "estimate": 0.25}, {"err": 1.0}]) == "0.50 / -"
+
+
+def test_field_levers_peer_reads_each_variant_at_the_peers_seconds(tmp_path, capsys):
+    def lever(name, variant, err_at_50):
+        marks = [[500, 50.0, err_at_50], [1000, 90.0, err_at_50 / 10]]
+        return {
+            "name": name,
+            "variant": variant,
+            "seed": 0,
+            "err": err_at_50 / 10,
+            "s": 90.0,
+            "marks": marks,
+        }
+
+    rows = [lever("p", "ffd", 0.05), lever("p", "ff0.7", 0.5), lever("q", "domain", 2.0)]
+    files = [_write(tmp_path / "f.json", rows, {})]
+    peer = [
+        {"problem": "p", "rel_l2": [0.1, 0.2], "wall_s": [60.0, 70.0]},  # cut at 60 s: 50 s mark
+        {"problem": "q", "rel_l2": [1.0], "wall_s": [95.0]},  # cut at 95 s: the final mark
+    ]
+    px = [_write(tmp_path / "p.json", peer, {})]
+    # each variant compared on its own rows: ffd 0.15 / 0.05 (lower), ff0.7 0.15 / 0.5 (higher),
+    # domain 1.0 / 0.2 (lower)
+    assert field_levers.peer(files, px) == {"domain": (1, 1), "ff0.7": (0, 1), "ffd": (1, 1)}
+    assert "| p | 1.00e-01 / 2.00e-01 | 60-70 | 5.00e-02 |" in capsys.readouterr().out
+    # renamed, ff0.7's run replaces ffd's on row p (the later row wins)
+    assert field_levers.peer(files, px, rename=["ff0.7=ffd"]) == {"domain": (1, 1), "ffd": (0, 1)}

@@ -40,7 +40,10 @@ of the call (compilation included) and its seconds; with `--plain FILE...` (the 
 below 1e-2, at the end and by 120 s, seed by seed; `--rename OLD=NEW` counts variant OLD's
 rows as NEW's (the seed-0 2D rows at `ff0.707` as `ffd`); `--plain-zoo FILE...` takes the
 plain calls from `experiments.pinn.zoo` result files instead (the full default budget: each
-seed's final error, no marks, the ensemble's seconds per seed).
+seed's final error, no marks, the ensemble's seconds per seed). `--table FILE... --peer
+FILE...` prints instead, for each variant, `lbfgs_phase`'s equal-wall-time table against
+DeepXDE's zoo rows (`experiments/results/peers/deepxde_zoo*.json`): each seed's error at the
+last mark within the fastest DeepXDE seed's seconds on that row.
 
     python -m experiments.pinn.field_levers --table \
         experiments/results/pinn/field_levers_ffd3*.json \
@@ -63,7 +66,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments._harness import write_result
-from experiments.pinn.lbfgs_phase import _at, first_cap_rows
+from experiments.pinn.lbfgs_phase import _at, first_cap_rows, peer_table
 from jaxsci import pde, pinn, train
 
 
@@ -194,16 +197,40 @@ def zoo_rows(files):
     return rows
 
 
-def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2, plain_zoo=()):
-    """The table of `--table` (see the module's docstring); returns the counts it prints.
-    `rename`: `"OLD=NEW"` strings, rows of variant OLD counted as NEW; `plain_zoo`: zoo result
-    files, the plain call at the full default budget (`zoo_rows`)."""
+def _variant_rows(files, rename=()):
+    """`{(problem, variant): {seed: row}}` of field_levers result files, a later file's row
+    replacing an earlier one's; `rename`: `"OLD=NEW"` strings, variant OLD counted as NEW."""
     alias = dict(r.split("=", 1) for r in rename)
     rows = {}
     for f in files:
         for r in json.loads(Path(f).read_text())["rows"]:
             variant = alias.get(r["variant"], r["variant"])
             rows.setdefault((r["name"], variant), {})[r["seed"]] = r
+    return rows
+
+
+def peer(files, peer_files, rename=()):
+    """For each variant in `files`, `lbfgs_phase.peer_table`: its error per seed at DeepXDE's
+    fastest seed's seconds on the row (the peer's zoo files). Returns `{variant: (rows at or
+    below the peer, rows compared)}`."""
+    by_variant = {}
+    for (name, variant), by_seed in _variant_rows(files, rename).items():
+        by_variant.setdefault(variant, {})[name] = {
+            s: {"rel_l2": r["err"], "marks": r["marks"], "wall_s": r["s"]}
+            for s, r in by_seed.items()
+        }
+    out = {}
+    for variant, mine in sorted(by_variant.items()):
+        print(f"\n{variant}:\n")
+        out[variant] = peer_table((), peer_files, mine=mine)
+    return out
+
+
+def table(files, plain_files=(), rename=(), seconds=120.0, target=1e-2, plain_zoo=()):
+    """The table of `--table` (see the module's docstring); returns the counts it prints.
+    `rename`: `"OLD=NEW"` strings, rows of variant OLD counted as NEW; `plain_zoo`: zoo result
+    files, the plain call at the full default budget (`zoo_rows`)."""
+    rows = _variant_rows(files, rename)
     plain = first_cap_rows(plain_files)
     for name, by_seed in zoo_rows(plain_zoo).items():
         plain.setdefault(name, {}).update(by_seed)
@@ -268,7 +295,17 @@ def main(argv=None):
     ap.add_argument(
         "--rename", nargs="+", default=(), metavar="OLD=NEW", help="with --table: count OLD as NEW"
     )
+    ap.add_argument(
+        "--peer",
+        nargs="+",
+        default=(),
+        metavar="FILE",
+        help="with --table: instead, each variant at DeepXDE's wall time (its zoo files)",
+    )
     args = ap.parse_args(argv)
+    if args.table and args.peer:
+        peer(args.table, args.peer, args.rename)
+        return
     if args.table:
         table(args.table, args.plain, args.rename, plain_zoo=args.plain_zoo)
         return

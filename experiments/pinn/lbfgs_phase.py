@@ -201,16 +201,18 @@ def first_cap_rows(files) -> dict:
     return rows
 
 
-def peer_table(files, peer_files):
+def peer_table(files, peer_files, mine=None):
     """One line per problem in both: the peer's error and seconds per seed (DeepXDE's usual
     recipe, `experiments/peers/deepxde_zoo.py`), and jaxsci's error per seed at the last mark
     within the peer's fastest seed's seconds (compilation included: what a user who stopped
-    jaxsci there would have), with the ratio of the means (above 1: jaxsci lower)."""
+    jaxsci there would have), with the ratio of the means (above 1: jaxsci lower). jaxsci's
+    runs are `files`' rows at their first cap, or `mine` as `first_cap_rows` gives them.
+    Returns `(rows at or below the peer, rows compared)`."""
     peer = {}
     for f in peer_files:
         for r in json.loads(Path(f).read_text())["rows"]:
             peer[r["problem"]] = r
-    mine = first_cap_rows(files)
+    mine = first_cap_rows(files) if mine is None else mine
     print(
         "| problem | peer rel. L2 per seed | peer s / seed | jaxsci at the peer's fastest "
         "seed's seconds, per seed | jaxsci final (s / seed) | mean peer / jaxsci at equal time |"
@@ -236,6 +238,7 @@ def peer_table(files, peer_files):
         f"\njaxsci at or below the peer on the mean, at equal time: {lower} of "
         f"{len(set(peer) & set(mine))} rows"
     )
+    return lower, len(set(peer) & set(mine))
 
 
 def main(argv=None):
