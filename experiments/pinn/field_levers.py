@@ -222,7 +222,7 @@ def peer(files, peer_files, rename=()):
     out = {}
     for variant, mine in sorted(by_variant.items()):
         print(f"\n{variant}:\n")
-        out[variant] = peer_table((), peer_files, mine=mine)
+        out[variant] = peer_table(mine, peer_files)
     return out
 
 

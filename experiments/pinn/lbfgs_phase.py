@@ -201,18 +201,17 @@ def first_cap_rows(files) -> dict:
     return rows
 
 
-def peer_table(files, peer_files, mine=None):
+def peer_table(mine, peer_files):
     """One line per problem in both: the peer's error and seconds per seed (DeepXDE's usual
     recipe, `experiments/peers/deepxde_zoo.py`), and jaxsci's error per seed at the last mark
     within the peer's fastest seed's seconds (compilation included: what a user who stopped
-    jaxsci there would have), with the ratio of the means (above 1: jaxsci lower). jaxsci's
-    runs are `files`' rows at their first cap, or `mine` as `first_cap_rows` gives them.
-    Returns `(rows at or below the peer, rows compared)`."""
+    jaxsci there would have), with the ratio of the means (above 1: jaxsci lower). `mine`:
+    jaxsci's runs as `first_cap_rows` gives them. Returns `(rows at or below the peer, rows
+    compared)`."""
     peer = {}
     for f in peer_files:
         for r in json.loads(Path(f).read_text())["rows"]:
             peer[r["problem"]] = r
-    mine = first_cap_rows(files) if mine is None else mine
     print(
         "| problem | peer rel. L2 per seed | peer s / seed | jaxsci at the peer's fastest "
         "seed's seconds, per seed | jaxsci final (s / seed) | mean peer / jaxsci at equal time |"
@@ -270,7 +269,7 @@ def main(argv=None):
     )
     args = ap.parse_args(argv)
     if args.table:
-        return peer_table(args.table, args.peer) if args.peer else table(args.table)
+        return peer_table(first_cap_rows(args.table), args.peer) if args.peer else table(args.table)
     caps = [int(c) for c in args.max_linesearch.split(",")]
     lbfgs_steps = args.lbfgs_steps if args.lbfgs_steps == "auto" else int(args.lbfgs_steps)
     rows = []
