@@ -336,7 +336,7 @@ def test_progress_bar_shows_rate_and_loss_in_scientific_notation(capsys):
 def test_config_defaults_are_solve_defaults(tmp_path):
     """A config that names only the problem and the step count gives, to the bit, what the bare
     `pinn.solve` call gives: every default (exact Dirichlet condition, Halton points, the L-BFGS
-    phase of steps // 4 with a history of 100, the MLP's size) comes from one place."""
+    phase of 5 * steps // 8 with a history of 100, the MLP's size) comes from one place."""
     import jax
 
     from jaxsci import pde, pinn
@@ -349,7 +349,7 @@ def test_config_defaults_are_solve_defaults(tmp_path):
     kf, ks = jax.random.split(jax.random.key(0))  # the runner's keys for seed 0
     field = pinn.MLP(1, key=jax.random.split(kf)[1])  # (embedding key, MLP key)
     by_hand = pinn.solve(pde.poisson_1d(), field, key=ks, steps=40)
-    assert by_hand.stats["steps"] == 50  # 40 Adam + 10 L-BFGS: the phase is on by default
+    assert by_hand.stats["steps"] == 65  # 40 Adam + 25 L-BFGS: the phase is on by default
     assert isinstance(by_hand.field, pinn.Constrained)
     leaves = jax.tree_util.tree_leaves
     for a, b in zip(leaves(from_config.field), leaves(by_hand.field), strict=True):

@@ -28,7 +28,7 @@ from jaxsci import runs
 def configs(problem: str, dim: int, grid: int, pig_n: int, pig_scale: float, seeds):
     # The settings the earlier `jaxsci run` defaults gave, stated: no exact Dirichlet condition
     # (every condition a loss term), chunks of 1000 steps, and no L-BFGS phase after PIG's Adam
-    # (`[lbfgs] steps` is now `"auto"`: a quarter of the Adam steps).
+    # (`[lbfgs] steps` is now `"auto"`: five eighths of the Adam steps).
     mlp = {
         "problem": {"name": problem},
         "field": {"width": 64, "depth": 4},

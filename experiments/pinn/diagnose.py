@@ -36,7 +36,11 @@ def main(argv=None):
         problem = pde.get_problem(name)
         kf, ks = jax.random.split(jax.random.key(0))
         t0 = time.perf_counter()
-        sol = pinn.solve(problem, pinn.MLP(problem.dim, key=kf), key=ks, steps=args.steps)
+        # the MLP and L-BFGS phase these rows were recorded with (the defaults before issue 27
+        # made them 32 wide and `5 * steps // 8`)
+        field = pinn.MLP(problem.dim, width=64, key=kf)
+        lbfgs = pinn.LBFGSPhase(steps=args.steps // 4)
+        sol = pinn.solve(problem, field, key=ks, steps=args.steps, lbfgs=lbfgs)
         wall = time.perf_counter() - t0
         t1 = time.perf_counter()
         figure = os.path.join(RESULTS, f"diagnose_{name}.png")

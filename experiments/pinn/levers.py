@@ -7,7 +7,9 @@ Variants (each is the defaults plus one option of `pinn.solve`):
 
 - `baseline`: the defaults as they were when these levers were measured, before NTK weights
   became `pinn.solve`'s default: `Weighting(balancing=None)`. Every other variant is this
-  baseline plus its option(s), as recorded.
+  baseline plus its option(s), as recorded. The field and the L-BFGS phase are also those of
+  that time: MLP 64 x 4 and `steps // 4` L-BFGS steps (issue 27 later made the defaults 32
+  wide and `5 * steps // 8`).
 - `magnitude`: `Weighting(balancing=None, magnitude=MagnitudeWeighting())`: each term divided
   by its loss at the zero field (the size of its data) when above 1.
 - `ntk`: `Weighting(balancing=NTKWeighting(every=ntk_every))`: Wang, Yu & Perdikaris trace
@@ -65,12 +67,13 @@ def run(name, variant, seed, args):
     kf, ks = jax.random.split(jax.random.key(seed))
     out = problem.n_outputs or "scalar"
     t = time.perf_counter()
-    field = pinn.MLP(problem.dim, out_size=out, key=kf)
+    field = pinn.MLP(problem.dim, out_size=out, width=64, key=kf)
     sol = pinn.solve(
         problem,
         field,
         key=ks,
         steps=args.steps,
+        lbfgs=pinn.LBFGSPhase(steps=args.steps // 4),
         learn=pde.ZOO_LEARN.get(name, ()),
         throw=False,
         **options(variant, args),

@@ -69,7 +69,9 @@ LEVERS = {
 }
 
 
-def run(name, solver, seeds, steps, n_gaussians, lever="none", mlp=None, ensemble=True):
+def run(
+    name, solver, seeds, steps, n_gaussians, lever="none", mlp=None, ensemble=True, lbfgs_steps=None
+):
     """The seeds as one vmapped ensemble, or (`ensemble=False`, one seed) the plain call a
     user makes: a one-member ensemble costs more than the plain call (a batch axis of 1 on
     every array; 1.4x a step on the bump's Adam phase, MLP 32 x 4, one core)."""
@@ -84,6 +86,8 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none", mlp=None, ensembl
     if not ensemble:
         fields, ks = jax.tree_util.tree_map(lambda a: a[0], (fields, ks))
     kwargs = {} if steps is None else {"steps": steps}
+    if lbfgs_steps is not None:
+        kwargs["lbfgs"] = pinn.LBFGSPhase(steps=lbfgs_steps)
     sol = pinn.solve(
         problem,
         fields,
@@ -130,9 +134,13 @@ def run(name, solver, seeds, steps, n_gaussians, lever="none", mlp=None, ensembl
     return row
 
 
-def run_sequential(name, solver, seeds, steps, n_gaussians, lever="none", mlp=None):
+def run_sequential(
+    name, solver, seeds, steps, n_gaussians, lever="none", mlp=None, lbfgs_steps=None
+):
     """`run` seed by seed: the rows' per-seed lists joined, the wall times kept per seed."""
-    rows = [run(name, solver, [s], steps, n_gaussians, lever, mlp, ensemble=False) for s in seeds]
+    rows = [
+        run(name, solver, [s], steps, n_gaussians, lever, mlp, False, lbfgs_steps) for s in seeds
+    ]
     out = dict(rows[0], seeds=list(seeds))
     for k in ("rel_l2", "estimate", "unexplained", "estimate_degree", "resolved", "ratio"):
         out[k] = [v for r in rows for v in r[k]]
@@ -187,6 +195,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--steps", type=int, default=None, help="Adam steps (default: solve's)")
+    ap.add_argument(
+        "--lbfgs-steps", type=int, default=None, help="L-BFGS steps (default: solve's rule)"
+    )
     ap.add_argument("--solvers", default="mlp")
     ap.add_argument("--problems", default=",".join(sorted(pde.ZOO)))
     ap.add_argument("--n-gaussians", type=int, default=256)
@@ -221,7 +232,16 @@ def main():
                 for k, v in (("width", args.mlp_width), ("depth", args.mlp_depth))
                 if v is not None
             }
-            row = solve(name, solver, seeds, args.steps, args.n_gaussians, args.lever, mlp)
+            row = solve(
+                name,
+                solver,
+                seeds,
+                args.steps,
+                args.n_gaussians,
+                args.lever,
+                mlp,
+                lbfgs_steps=args.lbfgs_steps,
+            )
             if solver.startswith("mlp"):
                 row["mlp"] = mlp
             rows.append(row)

@@ -203,7 +203,11 @@ class MLP(AbstractField):
       features per domain side" and "The MLP given the domain"). For a plain MLP pass
       `problem.dim`.
     - `out_size`: `"scalar"` (default) or the number of components of a vector field.
-    - `width`, `depth`: hidden width and number of hidden layers.
+    - `width`, `depth`: hidden width (32) and number of hidden layers (4). Given the domain,
+      32 x 4 at `pinn.solve`'s default budget (2000 + 1250 steps) reached 1e-2 on 12-13 of
+      the zoo's 15 rows within 120 s on one core of this project's CPU, where 64 x 4 at 5000 +
+      1250 took 480-1100 s a solve for about the same errors (BENCHMARKS.md, "The defaults
+      since issue 27: 32 wide, 2000 + 1250 steps").
     - `activation`: `"tanh"` (default), `"sin"`, `"gelu"`, `"swish"` or `"relu"`.
     - `embedding`: a `FourierFeatures` or `PeriodicEmbedding` applied to `x` first; `None`:
       none for a dimension, features per domain side for a domain (above).
@@ -222,7 +226,7 @@ class MLP(AbstractField):
         self,
         in_size: int,
         out_size: int | str = "scalar",
-        width: int = 64,
+        width: int = 32,
         depth: int = 4,
         activation: str = "tanh",
         embedding: AbstractEmbedding | None = None,

@@ -150,8 +150,9 @@ class LBFGSPhase(eqx.Module):
     """The L-BFGS phase after the first optimiser, on the points the first phase ended with
     (fixed: no resampling, adaptive refinement or balancing in this phase).
 
-    - `steps`: its iterations; `"auto"`: a quarter of the first phase's steps after `Adam` (the
-      default optimiser), none after an optax transformation of your own.
+    - `steps`: its iterations; `"auto"`: five eighths of the first phase's steps after `Adam`
+      (the default optimiser: 1250 after `solve`'s default 2000), none after an optax
+      transformation of your own.
     - `memory`: pairs `(s, y)` kept (`optax.lbfgs(memory_size=...)`); PyTorch's 100.
     - `max_linesearch`: the zoom line search's most steps in one iteration (10; optax's own is
       20). A search that fails at float32 precision runs to its cap, and late in a phase many
@@ -165,7 +166,8 @@ class LBFGSPhase(eqx.Module):
     PyTorch's history of 100 pairs keeps lowering the loss (optax's default history of 10
     gains ~3x less in the same steps); on fixed points a step reuses the value and gradient
     its line search computed (`train.fit(reuse_linesearch=True)`), about one evaluation per
-    iteration, so a phase of a quarter of the Adam steps costs little.
+    iteration, so an L-BFGS step costs about what an Adam step does. Five eighths: the zoo's
+    budget 2000 + 1250 (BENCHMARKS.md, "The defaults since issue 27").
     """
 
     steps: int | str = eqx.field(static=True, default="auto")
@@ -181,7 +183,7 @@ class LBFGSPhase(eqx.Module):
     def steps_after(self, first_steps: int, optimizer) -> int:
         """The phase's steps after a first phase of `first_steps` with `optimizer`."""
         if self.steps == "auto":
-            return first_steps // 4 if isinstance(optimizer, Adam) else 0
+            return 5 * first_steps // 8 if isinstance(optimizer, Adam) else 0
         return self.steps
 
     def transformation(self) -> optax.GradientTransformation:

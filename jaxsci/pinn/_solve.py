@@ -153,7 +153,7 @@ def solve(
     optimizer: optax.GradientTransformation | Adam | None = None,
     *,
     key: Keys,
-    steps: int = 5000,
+    steps: int = 2000,
     sampling: Sampling = Sampling(),
     weighting: Weighting = Weighting(),
     lbfgs: LBFGSPhase = LBFGSPhase(),
@@ -185,8 +185,8 @@ def solve(
       default, `GradientBalancing` or `None`), weights from the data's magnitude, causal
       weighting. With a balancing or magnitude, `stats["weights"]` holds the term weights
       training ended with.
-    - `lbfgs`: an `LBFGSPhase`: its steps (`"auto"`: `steps // 4` after `Adam`, none after
-      an optax transformation of your own) and history.
+    - `lbfgs`: an `LBFGSPhase`: its steps (`"auto"`: `5 * steps // 8` after `Adam`, so 1250
+      after the default 2000; none after an optax transformation of your own) and history.
     - `hard_dirichlet`: `"auto"` (default), `True` or `False`: impose a zero Dirichlet
       condition on every spatial face exactly (see `constrained`); the returned `field` is
       then the constrained one. `True` insists (error if not possible); `False` keeps every
@@ -202,7 +202,8 @@ def solve(
 
     Why these defaults: measured in BENCHMARKS.md, "What a bare `pinn.solve` gives" (Poisson 2D
     from 6.4e-2 to 1e-5 with the exact Dirichlet condition, Halton points and the L-BFGS
-    phase together), "NTK weights become the default" (the zoo of user problems), and in the
+    phase together), "NTK weights become the default" (the zoo of user problems), "The
+    defaults since issue 27" (the budget: 2000 + 1250 steps, and the MLP's width), and in the
     docstrings of `Sampling`, `Weighting`, `LBFGSPhase` and `constrained`.
 
     **Returns:** a `PINNSolution` (`stats["phases"]` holds each phase's own stats).
