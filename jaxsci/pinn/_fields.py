@@ -205,9 +205,11 @@ class MLP(AbstractField):
     - `out_size`: `"scalar"` (default) or the number of components of a vector field.
     - `width`, `depth`: hidden width (32) and number of hidden layers (4). Given the domain,
       32 x 4 at `pinn.solve`'s default budget (2000 + 1250 steps) reached 1e-2 on 12-13 of
-      the zoo's 15 rows within 120 s on one core of this project's CPU, where 64 x 4 at 5000 +
-      1250 took 480-1100 s a solve for about the same errors (BENCHMARKS.md, "The defaults
-      since issue 27: 32 wide, 2000 + 1250 steps").
+      the zoo's 15 rows within 120 s on one core of this project's CPU; 64 x 4 at 5000 + 1250
+      took 480-1100 s a solve and ended within 2x of it on 11 rows, lower on two-tone (3.9x)
+      and convection at beta 30 (2.3x), higher on 3D Poisson and the boundary layer
+      (BENCHMARKS.md, "The defaults since issue 27: 32 wide, 2000 + 1250 steps", and "The MLP
+      given the domain").
     - `activation`: `"tanh"` (default), `"sin"`, `"gelu"`, `"swish"` or `"relu"`.
     - `embedding`: a `FourierFeatures` or `PeriodicEmbedding` applied to `x` first; `None`:
       none for a dimension, features per domain side for a domain (above).
