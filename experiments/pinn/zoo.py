@@ -9,6 +9,10 @@ exact solution), and the wall time.
     python -m experiments.pinn.zoo --lever no_balancing --variant off   # before NTK weights
     python -m experiments.pinn.zoo --table experiments/results/pinn/zoo_full_defaults*.json
 
+The defaults are `pinn.solve`'s and the MLP's of the day: files from before issue 27 changed
+them (`zoo_full_*`, `zoo_steps500`, `zoo_eqtime_*`, ...) ran an MLP 64 x 4 with `steps // 4`
+L-BFGS steps; `--mlp-width 64 --lbfgs-steps <steps // 4>` runs that call again.
+
 The call per seed is the least a user types, `pinn.solve(problem, pinn.MLP(dim, key=kf),
 key=ks, steps=steps)` (`out_size=2` for the two-species system, `learn=` for the inverse
 problem), the same with `pinn.PIG(problem.domain, n_gaussians, key=kf)` (`--solvers pig`), or
