@@ -136,9 +136,9 @@ class PINNSolution(eqx.Module):
         (`estimate`, `unexplained`: the share of the residual the basis could not remove, near
         1 meaning the estimate is a lower bound; `degree`, `resolved`, `estimates`, `basis`,
         `points`). `degree`: the Chebyshev degree per axis (default 128 in 1D, 24 in 2D, 8 in
-        3D). `refine`: raise the degree (up to twice) until the estimate at two successive
-        degrees agrees to 20% (`resolved`), so an error the basis does not hold is not
-        under-read. `nan` for an
+        3D). `refine`: raise the degree (up to twice) until the estimates at three successive
+        degrees agree, each to the next within 20% (`resolved`), so an error the basis does
+        not hold is not under-read. `nan` for an
         eigenproblem. An ensemble gives one estimate per member (a NumPy array; a list of dicts
         with `details`). A host-side computation (not for `jax.jit`), seconds to tens of
         seconds on a CPU."""
