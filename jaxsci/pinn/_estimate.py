@@ -196,8 +196,8 @@ def correction(
       (on a convection fit at beta 30 the estimate was 0.30, 0.58 and 0.78 of the truth at
       degrees 16, 24 and 32), and this is how it shows. One agreeing pair is not enough: two
       under-resolved degrees can agree by chance (a trained convection field at beta 30: 0.37x
-      and 0.44x of the truth at degrees 16 and 24, tail 0.15; 0.96x at 48). Costs about twice
-      the estimate at `degree` alone where it has converged there (2D: degrees 16, 24, 32).
+      and 0.44x of the truth at degrees 16 and 24, tail 0.15; 0.96x at 48). Costs two to three
+      times the estimate at `degree` alone where it has converged there (2D: 16, 24 and 32).
     - `chunk`: basis functions evaluated at once (memory against speed).
 
     **Returns:** a dict with `estimate` (relative L2 of the correction against `u + d` on a
