@@ -44,20 +44,37 @@ class _Objective(eqx.Module):
     def all_params(self, learned):
         return {**self.problem.params, **learned} if self.learn else self.problem.params
 
-    def residual_loss(self, u, points, params):
-        problem, causal = self.problem, self.causal
-        r = jax.vmap(lambda x: problem.residual(u, x, params))(points)
+    def _squared(self, u, points, params):
+        r = jax.vmap(lambda x: self.problem.residual(u, x, params))(points)
         sq = jnp.abs(r) ** 2
-        sq = sq.reshape(sq.shape[0], -1).mean(axis=1)
+        return sq.reshape(sq.shape[0], -1).mean(axis=1)
+
+    def residual_loss(self, u, points, params, causal_weights=None):
+        """The residual term; with `causal`, causally weighted, by `causal_weights` where given
+        (fixed slab weights) and by the current ones otherwise."""
+        problem, causal = self.problem, self.causal
+        sq = self._squared(u, points, params)
         if causal is None:
             return jnp.mean(sq)
         lower, upper = problem.domain.lower[-1], problem.domain.upper[-1]
-        return causal.loss(sq, points[:, -1], lower, upper)
+        return causal.loss(sq, points[:, -1], lower, upper, causal_weights)
+
+    def freeze_causal(self, trainable, extra):
+        """`extra` with the causal slab weights of `trainable` on its points stored
+        (`"causal"`), so that the loss uses them as constants: a loss whose gradient is the
+        gradient of its value, as a line search needs. Unchanged without `causal`."""
+        if self.causal is None:
+            return extra
+        u, learned = trainable
+        pts = extra["interior"]
+        sq = self._squared(u, pts, self.all_params(learned))
+        lower, upper = self.problem.domain.lower[-1], self.problem.domain.upper[-1]
+        return {**extra, "causal": self.causal.slabs(sq, pts[:, -1], lower, upper)[1]}
 
     def terms(self, trainable, extra):
         u, learned = trainable
         params = self.all_params(learned)
-        out = [self.residual_loss(u, extra["interior"], params)]
+        out = [self.residual_loss(u, extra["interior"], params, extra.get("causal"))]
         out += [
             c.loss(u, pts, params)
             for c, pts in zip(self.problem.conditions, extra["conditions"], strict=True)

@@ -148,7 +148,8 @@ _ADAM: dict[tuple, optax.GradientTransformation] = {}
 
 class LBFGSPhase(eqx.Module):
     """The L-BFGS phase after the first optimiser, on the points the first phase ended with
-    (fixed: no resampling, adaptive refinement or balancing in this phase).
+    (fixed: no resampling, adaptive refinement or balancing in this phase; causal slab weights
+    held at the first phase's last).
 
     - `steps`: its iterations; `"auto"`: five eighths of the first phase's steps after `Adam`
       (the default optimiser: 1250 after `solve`'s default 2000), none after an optax

@@ -184,7 +184,9 @@ def solve(
     - `weighting`: a `Weighting`: the residual's weight, balancing (`NTKWeighting`, the
       default, `GradientBalancing` or `None`), weights from the data's magnitude, causal
       weighting. With a balancing or magnitude, `stats["weights"]` holds the term weights
-      training ended with.
+      training ended with; with causal weighting, `stats["causal_weights"]` the slab weights
+      the L-BFGS phase held fixed (the first phase's last: a line search needs a loss whose
+      gradient is the gradient of its value).
     - `lbfgs`: an `LBFGSPhase`: its steps (`"auto"`: `5 * steps // 8` after `Adam`, so 1250
       after the default 2000; none after an optax transformation of your own) and history.
     - `hard_dirichlet`: `"auto"` (default), `True` or `False`: impose a zero Dirichlet
@@ -256,6 +258,10 @@ def solve(
     if weighting.balancing is not None or weighting.magnitude is not None:
         # the term weights training ended with (residual first, then each condition)
         stats["weights"] = np.asarray(result.state.extra["weights"])
+    if "causal" in result.state.extra:
+        # the causal slab weights the L-BFGS phase held (earliest slab first): near 0 where
+        # the first phase had not yet reached a slab
+        stats["causal_weights"] = np.asarray(result.state.extra["causal"])
     solution = PINNSolution(
         trained_field,
         params,
@@ -315,12 +321,16 @@ def _phases(
         )
         checkpoint = None if loop.checkpoint is None else _phase_path(loop.checkpoint, "lbfgs")
         second_loop = dataclasses.replace(loop, callback=shifted, checkpoint=checkpoint)
+        # causal weights held at the first phase's last ones: a line search needs the
+        # gradient of the loss's value, which live (stop-gradient) weights do not give
+        freeze = eqx.filter_vmap if ensemble else (lambda f: f)
+        extra = freeze(objective.freeze_causal)(result.params, result.state.extra)
         result = fit(
             objective,
             result.params,
             lbfgs.transformation(),
             steps=lbfgs_steps,
-            extra=result.state.extra,
+            extra=extra,
             loop=second_loop,
             reuse_linesearch=True,  # fixed points, deterministic loss: half the evaluations
             flat=True,

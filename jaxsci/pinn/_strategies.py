@@ -124,19 +124,34 @@ class CausalWeighting(eqx.Module):
         check_int(self.n_chunks, "n_chunks", "CausalWeighting")
         check_float(self.tolerance, "tolerance", "CausalWeighting", non_negative=True)
 
-    def loss(
+    def slabs(
         self, squared: Float[Array, " n"], times: Float[Array, " n"], t0: float, t1: float
-    ) -> Float[Array, ""]:
-        """The causally weighted residual loss of points at `times` in `[t0, t1]` with squared
-        residuals `squared`: the mean over slabs of `w_i L_i`, `L_i` the mean of slab `i`,
-        `w_i = exp(-tolerance sum_{k<i} L_k)` held constant for the gradient."""
+    ) -> tuple[Float[Array, " n_chunks"], Float[Array, " n_chunks"]]:
+        """The slab means `L_i` of squared residuals `squared` at `times` in `[t0, t1]`, and
+        their weights `w_i = exp(-tolerance sum_{k<i} L_k)`, held constant for the gradient."""
         n = self.n_chunks
         slab = jnp.clip(((times - t0) / (t1 - t0) * n).astype(jnp.int32), 0, n - 1)
         total = jax.ops.segment_sum(squared, slab, n)
         count = jax.ops.segment_sum(jnp.ones_like(squared), slab, n)
         per_slab = total / jnp.maximum(count, 1)
         w = jax.lax.stop_gradient(jnp.exp(-self.tolerance * (jnp.cumsum(per_slab) - per_slab)))
-        return jnp.mean(w * per_slab)
+        return per_slab, w
+
+    def loss(
+        self,
+        squared: Float[Array, " n"],
+        times: Float[Array, " n"],
+        t0: float,
+        t1: float,
+        weights: Float[Array, " n_chunks"] | None = None,
+    ) -> Float[Array, ""]:
+        """The causally weighted residual loss: the mean over slabs of `w_i L_i` (`slabs`).
+        `weights`: fixed slab weights to use instead of the current ones. With the current
+        ones the gradient is not the gradient of the loss's value (the weights are held
+        constant for it), which a line search cannot work with: `solve`'s L-BFGS phase holds
+        the weights the first phase ended with (`_Objective.freeze_causal`)."""
+        per_slab, w = self.slabs(squared, times, t0, t1)
+        return jnp.mean((w if weights is None else weights) * per_slab)
 
 
 class AdaptiveResampling(eqx.Module):
