@@ -19,7 +19,11 @@ estimate is the distance to it and is as good as the basis resolves the *error* 
 solution: a field right to 1e-3 leaves an error that is often smooth). `unexplained` =
 `||R'(u)[d] + R(u)|| / ||R(u)||` (rows scaled per block, see below) says how much of the
 residual the correction could not remove: near 0 the correction is resolved; near 1 the
-error lives on scales the basis does not hold and the estimate is a lower bound.
+error lives on scales the basis does not hold and the estimate is a lower bound. It is a
+relative one too: where the correction cannot hold the error, `u + d` is about `u`, and a
+field blown up between jumps (every activation saturated, its residual exactly 0 at every
+point, values to 1.9e5) read 1.2e-3 against a true 3.5e4 (BENCHMARKS.md, "Causal weights in
+the L-BFGS phase"). Look at the field's size when the estimate is small.
 
 Numerics: each block of rows (the interior, each condition) is scaled to unit RMS row norm,
 so a source of size 1e4 does not drown boundary data of size 1; columns are scaled to unit
