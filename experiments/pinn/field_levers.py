@@ -20,6 +20,8 @@ the field or the weighting:
   embedding, features per side at scale `1 / sqrt(dim)` from `fold_in(field key, 7)`, so the
   same field as `ffd_side`, built by the library;
 - `causal`: `Weighting(causal=pinn.CausalWeighting())`; `nobal`: `Weighting(balancing=None)`;
+- `lr<x>`: Adam's learning rate `x` (`pinn.Adam(learning_rate=x)`; default 1e-3): a user's
+  step too large, to see what the estimate says of a fit that blew up;
 - `hardic`: the initial value imposed exactly (`pinn.Constrained(field,
   pinn.initial_transform(problem))`, trained without its `InitialValue` condition; the
   estimate on the whole problem);
@@ -133,6 +135,8 @@ def run(name, variant, seed, width=32, depth=4, steps=2000, lbfgs_steps=1250, es
         kw["weighting"] = pinn.Weighting(causal=pinn.CausalWeighting())
     if "nobal" in variant:
         kw["weighting"] = pinn.Weighting(balancing=None)
+    if lr := re.search(r"lr([0-9.e-]+)", variant):
+        kw["optimizer"] = pinn.Adam(learning_rate=float(lr.group(1)))
     points = pinn.evaluation_points(problem)
     true = problem.exact_values(points)
     marks = []

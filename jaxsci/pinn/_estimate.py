@@ -23,7 +23,9 @@ error lives on scales the basis does not hold and the estimate is a lower bound.
 relative one too: where the correction cannot hold the error, `u + d` is about `u`, and a
 field blown up between jumps (every activation saturated, its residual exactly 0 at every
 point, values to 1.9e5) read 1.2e-3 against a true 3.5e4 (BENCHMARKS.md, "Causal weights in
-the L-BFGS phase"). Look at the field's size when the estimate is small.
+the L-BFGS phase"), and an error far above 1 reads about 1 (a bump fit that blew up to 132
+under a too-large Adam step read 1.00): read an estimate near 1 as "at least 1", and look at
+the field's size when it is small.
 
 Numerics: each block of rows (the interior, each condition) is scaled to unit RMS row norm,
 so a source of size 1e4 does not drown boundary data of size 1; columns are scaled to unit

@@ -132,7 +132,8 @@ class PINNSolution(eqx.Module):
         Chebyshev basis, `||d|| / ||u + d||` (see `jaxsci.pinn._estimate`).
 
         On the zoo (BENCHMARKS.md, "The zoo"), it tracks the true error of trained fields from
-        1e-4 to failed fits above 1. `details=True` returns the dict of `_estimate.correction`
+        1e-4 to failed fits above 1 (up to 1.2 there; a fit that blew up to 132 reads about 1,
+        see `jaxsci.pinn._estimate`). `details=True` returns the dict of `_estimate.correction`
         (`estimate`, `unexplained`: the share of the residual the basis could not remove, near
         1 meaning the estimate is a lower bound; `degree`, `resolved`, `estimates`, `basis`,
         `points`). `degree`: the Chebyshev degree per axis (default 128 in 1D, 24 in 2D, 8 in
