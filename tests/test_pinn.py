@@ -381,6 +381,11 @@ def test_strategies_run_and_adapt(getkey):
         return float(objective.residual_loss(f, sol.points, p.params))
 
     assert causal_loss(1.0) < 0.9 * causal_loss(0.0)
+    # the L-BFGS phase held the first phase's last slab weights (a fixed-weight loss), and
+    # solve records them: the earliest slab at weight 1, later ones no heavier
+    held = sol.stats["causal_weights"]
+    assert held.shape == (8,) and held[0] == 1.0 and np.all(np.diff(held) <= 0)
+    assert sol.stats["phases"]["lbfgs"]["steps"] > 0
 
 
 @pytest.mark.parametrize("resample_boundary", [False, True])
@@ -673,15 +678,17 @@ def test_lbfgs_phase_holds_causal_weights_so_its_gradient_is_the_losss(getkey):
     problem = pde.convection(30.0)
     objective = _Objective(problem, (), pinn.CausalWeighting(n_chunks=8, tolerance=1.0))
     weights = jnp.ones(1 + len(problem.conditions))
-    update = _Update(objective, pinn.Sampling(n_interior=256, n_boundary=64), None, weights)
+    sampling = pinn.Sampling(n_interior=256, n_boundary=64, method="uniform")
+    update = _Update(objective, sampling, None, weights)
     extra = update.init_extra(getkey())
     field = pinn.MLP(2, width=16, depth=2, key=getkey())
     params, static = eqx.partition((field, {}), eqx.is_inexact_array)
-    frozen = objective.freeze_causal((field, {}), extra)
+    frozen = eqx.filter_jit(objective.freeze_causal)((field, {}), extra)
     assert frozen["causal"].shape == (8,) and float(frozen["causal"][0]) == 1.0
     # the untrained field's residuals make later slabs' weights small: the weighting matters
     assert float(frozen["causal"][-1]) < 0.5
 
+    @jax.jit
     def loss(p, ex):
         return objective(eqx.combine(p, static), ex, None)[0]
 
@@ -694,22 +701,9 @@ def test_lbfgs_phase_holds_causal_weights_so_its_gradient_is_the_losss(getkey):
         moved = lambda s: jax.tree_util.tree_map(lambda p, d: p + s * d, params, direction)
         along = lambda s: loss(moved(s), ex)
         slope = (along(h) - along(-h)) / (2 * h)  # the derivative of the value
-        g = jax.grad(loss)(params, ex)
+        g = jax.jit(jax.grad(loss))(params, ex)
         claimed = sum(jnp.vdot(a, b) for a, b in zip(leaves(g), leaves(direction), strict=True))
         return float(abs(claimed - slope) / abs(slope))
 
     assert mismatch(frozen) < 1e-2
     assert mismatch(extra) > 0.1  # the live weights' gradient misstates the slope
-
-    # solve records the weights its L-BFGS phase held: the first phase's last, at its points
-    sol = pinn.solve(
-        problem,
-        pinn.MLP(2, width=8, depth=2, key=getkey()),
-        key=getkey(),
-        steps=20,
-        lbfgs=pinn.LBFGSPhase(steps=5),
-        sampling=pinn.Sampling(n_interior=128, n_boundary=32),
-        weighting=pinn.Weighting(causal=pinn.CausalWeighting(n_chunks=4)),
-    )
-    held = sol.stats["causal_weights"]
-    assert held.shape == (4,) and held[0] == 1.0 and np.all(np.diff(held) <= 0)
