@@ -49,15 +49,19 @@ class _Objective(eqx.Module):
         sq = jnp.abs(r) ** 2
         return sq.reshape(sq.shape[0], -1).mean(axis=1)
 
+    def _in_time(self, sq, points):
+        """The arguments of `CausalWeighting`'s methods: squared residuals, their points' times
+        and the time interval."""
+        domain = self.problem.domain
+        return sq, points[:, -1], domain.lower[-1], domain.upper[-1]
+
     def residual_loss(self, u, points, params, causal_weights=None):
         """The residual term; with `causal`, causally weighted, by `causal_weights` where given
         (fixed slab weights) and by the current ones otherwise."""
-        problem, causal = self.problem, self.causal
         sq = self._squared(u, points, params)
-        if causal is None:
+        if self.causal is None:
             return jnp.mean(sq)
-        lower, upper = problem.domain.lower[-1], problem.domain.upper[-1]
-        return causal.loss(sq, points[:, -1], lower, upper, causal_weights)
+        return self.causal.loss(*self._in_time(sq, points), causal_weights)
 
     def freeze_causal(self, trainable, extra):
         """`extra` with the causal slab weights of `trainable` on its points stored
@@ -66,10 +70,8 @@ class _Objective(eqx.Module):
         if self.causal is None:
             return extra
         u, learned = trainable
-        pts = extra["interior"]
-        sq = self._squared(u, pts, self.all_params(learned))
-        lower, upper = self.problem.domain.lower[-1], self.problem.domain.upper[-1]
-        return {**extra, "causal": self.causal.slabs(sq, pts[:, -1], lower, upper)[1]}
+        sq = self._squared(u, extra["interior"], self.all_params(learned))
+        return {**extra, "causal": self.causal.slabs(*self._in_time(sq, extra["interior"]))[1]}
 
     def terms(self, trainable, extra):
         u, learned = trainable
